@@ -1,0 +1,1 @@
+"""The benchmark: gitmig beside Django and Alembic on one schema history (see README.md)."""

@@ -1,0 +1,3 @@
+from gitmig.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""The `gitmig` command: parse, call one function, print.
+
+Subcommands are imported only when invoked, so `gitmig --help` and the hooks' fast
+path do not pay for SQLAlchemy. Every failure ends as one line on stderr:
+exit 2 for bad input, 1 for a failed check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+import click
+
+from gitmig import __version__
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("gitmig.commands.init", "Write [tool.gitmig] and create migrations folders."),
+    "makemigrations": (
+        "gitmig.commands.makemigrations",
+        "Write new migrations for model changes.",
+    ),
+    "migrate": ("gitmig.commands.migrate", "Apply or unapply migrations on the database."),
+    "showmigrations": (
+        "gitmig.commands.showmigrations",
+        "List migrations and whether each is applied.",
+    ),
+    "sqlmigrate": ("gitmig.commands.sqlmigrate", "Print the SQL of one migration."),
+    "diff": (
+        "gitmig.commands.diff",
+        "Show the schema change between two revisions' models.",
+    ),
+    "conflicts": (
+        "gitmig.commands.conflicts",
+        "List migrations that conflict now or will after a merge.",
+    ),
+    "resolve": (
+        "gitmig.commands.resolve",
+        "Untangle an app's conflicting migrations after a merge or rebase.",
+    ),
+    "hooks": ("gitmig.commands.hooks", "Install, remove or run gitmig's git hooks."),
+    "status": (
+        "gitmig.commands.status",
+        "Say what needs doing: model changes, migrations, the database.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [n for n, (mod, _) in COMMANDS.items() if importlib.util.find_spec(mod)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return None
+        try:
+            module = importlib.import_module(entry[0])
+        except ModuleNotFoundError:
+            return None
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, COMMANDS[n][1]) for n in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gitmig")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    envvar="GITMIG_CONFIG",
+    help="pyproject.toml to read [tool.gitmig] from (default: nearest one upwards).",
+)
+@click.pass_context
+def group(ctx: click.Context, config_path: str | None) -> None:
+    """Django-style migrations for SQLAlchemy models, built on git."""
+    ctx.obj = {"config_path": config_path}
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    from gitmig.errors import GitmigError
+
+    try:
+        result: Any = group.main(args=argv, prog_name="gitmig", standalone_mode=False)
+    except GitmigError as exc:
+        if exc.exit_code == 2:
+            click.echo(f"gitmig: error: {exc.render()}", err=True)
+        else:
+            click.echo(f"gitmig: {exc.render()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("gitmig: aborted", err=True)
+        return 130
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        click.echo(f"gitmig: error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"gitmig: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("gitmig: interrupted", err=True)
+        return 130
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,125 @@
+"""gitmig migrate"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitmig.commands.common import config_option, load
+
+if TYPE_CHECKING:
+    from gitmig.executor import Prepared, Reporter
+
+
+@click.command("migrate")
+@click.argument("app", required=False)
+@click.argument("target", required=False)
+@click.option("--database", metavar="URL",
+              help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
+@click.option("--fake", is_flag=True,
+              help="Record the migrations as applied (or unapplied) without running them.")
+@click.option("--plan", "plan_only", is_flag=True,
+              help="Print what would run, with each operation; change nothing.")
+@click.option("--check", is_flag=True,
+              help="Exit 1 if migrations are unapplied or were edited after being applied; "
+                   "change nothing.")
+@click.option("--no-input", is_flag=True,
+              help="Never ask; by default a terminal is asked before data is dropped.")
+@config_option
+def command(
+    app: str | None,
+    target: str | None,
+    database: str | None,
+    fake: bool,
+    plan_only: bool,
+    check: bool,
+    no_input: bool,
+    config_path: str | None,
+) -> None:
+    """Apply or unapply migrations to reach TARGET.
+
+    Without APP, every app's migrations are applied. With APP, that app's, and those of
+    other apps it needs. TARGET is a migration name, a unique prefix such as 0003, or
+    `zero` to unapply the whole app; migrations after it in its app are unapplied, with
+    the migrations of other apps that depend on them.
+    """
+    from gitmig import console
+    from gitmig.executor import Options, migrate
+
+    config = load(config_path)
+    options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
+                      check=check)
+    reporter = _reporter(ask=not no_input and console.is_interactive())
+    outcome = migrate(config, options, reporter)
+    if plan_only:
+        _print_plan(outcome.prepared)
+    elif check:
+        console.say("The database is up to date.")
+    elif not outcome.prepared:
+        console.say("No migrations to apply.")
+
+
+def _reporter(ask: bool) -> Reporter:
+    """Progress lines as migrate goes, and the question before data is dropped."""
+    from gitmig import console
+    from gitmig.executor import Reporter
+
+    class Printer(Reporter):
+        def waiting(self) -> None:
+            console.err().print(
+                "Waiting for another `gitmig migrate` on this database to finish...",
+                markup=False, highlight=False,
+            )
+
+        def warn(self, text: str) -> None:
+            console.warn(text)
+
+        def confirm(self, prepared: list[Prepared]) -> bool:
+            losses = [(p.label, what) for p in prepared for what in p.destructive]
+            if not ask or not losses:
+                return True
+            console.say("These operations drop data:", style="bold red")
+            for label, what in losses:
+                console.say(f"  {label}: {what}")
+            if not click.confirm("Continue?", default=False):
+                raise click.Abort()
+            return True
+
+        def start(self, p: Prepared) -> None:
+            verb = "Unapplying" if p.step.backwards else "Applying"
+            _out(f"{verb} {p.label}...", end="")
+
+        def done(self, p: Prepared, ms: float, fake: bool) -> None:
+            if fake:
+                _out(" FAKED", style="yellow")
+            else:
+                _out(f" OK ({ms:.0f} ms)", style="green")
+
+        def failed(self, p: Prepared) -> None:
+            _out(" FAILED", style="bold red")
+
+    return Printer()
+
+
+def _out(text: str, style: str | None = None, end: str = "\n") -> None:
+    from gitmig import console
+
+    console.out().print(text, style=style, end=end, markup=False, highlight=False)
+
+
+def _print_plan(prepared: list[Any]) -> None:
+    from gitmig import console
+
+    if not prepared:
+        console.say("No migrations to apply.")
+        return
+    console.say("Planned operations:", style="bold")
+    for p in prepared:
+        verb = "Unapply" if p.step.backwards else "Apply"
+        console.say(f"{verb} {p.label}")
+        for action in p.actions:
+            line = f"    {action.describe()}"
+            console.say(line, style="red" if action.op.destructive else None)
+        if not p.actions:
+            console.say("    (no operations)")

@@ -1,0 +1,100 @@
+"""gitmig showmigrations"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from gitmig.commands.common import config_option, load
+
+if TYPE_CHECKING:
+    from gitmig.history import Entry
+
+
+@click.command("showmigrations")
+@click.argument("apps", nargs=-1, metavar="[APP]...")
+@click.option("--plan", "as_plan", is_flag=True,
+              help="One list in the order migrate applies them, with each one's parents.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--database", metavar="URL",
+              help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
+@config_option
+def command(
+    apps: tuple[str, ...],
+    as_plan: bool,
+    as_json: bool,
+    database: str | None,
+    config_path: str | None,
+) -> None:
+    """List migrations and whether the database has them: [X] applied, [ ] not.
+
+    Migrations the database has but whose files are missing (applied on another
+    branch) are listed too, as are applied migrations edited since.
+    """
+    from gitmig.history import read_history
+
+    config = load(config_path)
+    labels = [a.label for a in config.select(apps)]
+    history = read_history(config, database)
+    if as_plan:
+        entries = history.plan(labels)
+        if as_json:
+            _print_json({"database": history.url, "plan": [e.as_json() for e in entries]})
+        else:
+            _print_plan(entries)
+        return
+    by_app = history.by_app(labels)
+    if as_json:
+        _print_json({
+            "database": history.url,
+            "apps": {app: [e.as_json() for e in entries] for app, entries in by_app.items()},
+        })
+        return
+    from gitmig import console
+
+    for app, entries in by_app.items():
+        console.say(app, style="bold")
+        if not entries:
+            console.say(" (no migrations)")
+        for e in entries:
+            _line(f" {_box(e)} {e.name}", e)
+
+
+def _box(e: Entry) -> str:
+    return "[X]" if e.applied else "[ ]"
+
+
+def _notes(e: Entry) -> str:
+    notes = []
+    if e.missing:
+        notes.append("applied, but its file is missing")
+        if e.in_git:
+            notes.append(e.in_git)
+        if e.unapply:
+            notes.append(f"unapply it with `{e.unapply}`")
+    if e.edited:
+        notes.append("edited after it was applied")
+    return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _line(text: str, e: Entry) -> None:
+    from gitmig import console
+
+    style = "yellow" if e.missing or e.edited else ("green" if e.applied else None)
+    console.say(text + _notes(e), style=style)
+
+
+def _print_plan(entries: list[Entry]) -> None:
+    from gitmig import console
+
+    if not entries:
+        console.say("(no migrations)")
+    for e in entries:
+        after = f"  (after {', '.join(e.parents)})" if e.parents else ""
+        _line(f"{_box(e)}  {e.label}{after}", e)
+
+
+def _print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))

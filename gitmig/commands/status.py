@@ -1,0 +1,103 @@
+"""gitmig status"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from gitmig.commands.common import config_option, load
+
+if TYPE_CHECKING:
+    from gitmig.ops import Operation
+    from gitmig.status import Report
+
+STYLES = {"+": "green", "-": "red", "~": "yellow"}
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--database", metavar="URL",
+              help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
+@config_option
+def command(as_json: bool, database: str | None, config_path: str | None) -> None:
+    """Say what needs doing: model changes without migrations (in the working tree and
+    staged), unapplied migrations, migrations applied to the database that this branch
+    lacks, conflicts, and applied migrations edited since.
+
+    Exit status 1 when anything needs doing (a database that cannot be read included),
+    0 when models, migrations and the database agree.
+    """
+    from gitmig.status import CLEAN, status
+
+    report = status(load(config_path), database)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print(report)
+        if report.clean:
+            from gitmig import console
+
+            console.say()
+            console.say(CLEAN, style="green")
+    if not report.clean:
+        raise click.exceptions.Exit(1)  # the report says what; no error line to add
+
+
+def _print(report: Report) -> None:
+    from gitmig import console
+
+    def section(title: str, hint: str) -> None:
+        console.say()
+        console.say(f"{title} ({hint}):", style="bold")
+
+    if report.branch is not None:
+        console.say(f"On branch {report.branch}")
+    if report.database_error:
+        console.say(f"Database: {report.database or '(none)'}: cannot be read: "
+                    f"{report.database_error}", style="red")
+    else:
+        console.say(f"Database: {report.database}")
+    for line in report.problems:
+        console.say(f"Problem: {line}", style="red")
+
+    if report.changes:
+        section("Model changes without a migration", "run `gitmig makemigrations`")
+        _operations(report.changes)
+    if report.staged:
+        section("Staged model changes without a staged migration",
+                "run `gitmig makemigrations --staged`, then `git add` the new file")
+        _operations(report.staged)
+    if report.unapplied:
+        section("Migrations not applied to the database", "run `gitmig migrate`")
+        for key in report.unapplied:
+            console.say(f"  {key[0]}.{key[1]}")
+    if report.missing:
+        section("Applied to the database, but missing from this branch",
+                "unapply them before migrating this branch")
+        for m in report.missing:
+            notes = [n for n in (m.where(), f"`{m.command}`" if m.command else None) if n]
+            console.say(f"  {m.label}" + (f"  ({'; '.join(notes)})" if notes else ""),
+                        style="yellow")
+    if report.conflicts:
+        section("Conflicting migrations, several are latest",
+                "run `gitmig makemigrations --merge APP`")
+        for app, names in report.conflicts.items():
+            console.say(f"  {app}: {', '.join(names)}", style="yellow")
+    if report.edited:
+        section("Applied migrations edited since",
+                "undo the edit and put the change in a new migration")
+        for key in report.edited:
+            console.say(f"  {key[0]}.{key[1]}", style="yellow")
+
+
+def _operations(changes: dict[str, list[Operation]]) -> None:
+    from gitmig import console
+    from gitmig.diff import kind_of
+
+    for app, operations in changes.items():
+        console.say(f"  {app}")
+        for op in operations:
+            kind = kind_of(op)
+            console.say(f"    {kind} {op.describe()}", style=STYLES[kind])

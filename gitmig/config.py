@@ -1,0 +1,182 @@
+"""`[tool.gitmig]` in pyproject.toml: which apps exist, where their migrations live.
+
+Every path in the configuration is relative to the folder holding pyproject.toml, so the
+same command works from any subfolder, as git does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitmig.errors import GitmigError
+
+LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+DATABASE_ENV = "GITMIG_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    label: str
+    models: str
+    migrations: Path
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the pyproject.toml
+    database: str | None
+    apps: dict[str, AppConfig]
+    pythonpath: tuple[Path, ...] = field(default=())
+    lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.lockfile)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def app(self, label: str) -> AppConfig:
+        try:
+            return self.apps[label]
+        except KeyError:
+            known = ", ".join(sorted(self.apps)) or "none"
+            raise GitmigError(
+                f"unknown app {label!r} (configured apps: {known}); "
+                f"add it under [tool.gitmig.apps] in {self.path}"
+            ) from None
+
+    def select(self, labels: tuple[str, ...] | list[str]) -> list[AppConfig]:
+        """The named apps, in the order given, or all apps in configuration order."""
+        if not labels:
+            return list(self.apps.values())
+        return [self.app(label) for label in dict.fromkeys(labels)]
+
+    def database_url(self, override: str | None = None) -> str:
+        url = override or os.environ.get(DATABASE_ENV) or self.database
+        if not url:
+            raise GitmigError(
+                f"no database configured; set database in [tool.gitmig] of {self.path}, "
+                f"or {DATABASE_ENV}, or pass --database"
+            )
+        return sqlite_relative_to(url, self.root)
+
+
+def sqlite_relative_to(url: str, root: Path) -> str:
+    """sqlite:///db.sqlite3 means next to pyproject.toml, not the current folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix):
+        rest = url[len(prefix) :]
+        path, sep, query = rest.partition("?")
+        if path and path != ":memory:" and not os.path.isabs(path):
+            return prefix + str(root / path) + sep + query
+    return url
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise GitmigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise GitmigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.gitmig] section, walking up from start."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "gitmig" in read_pyproject(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> Config:
+    if explicit is not None:
+        path = Path(explicit)
+        if path.is_dir():
+            path = path / "pyproject.toml"
+        if not path.is_file():
+            raise GitmigError(f"config file {explicit} does not exist")
+        path = path.resolve()
+    else:
+        start = (cwd or Path.cwd()).resolve()
+        found = find_pyproject(start)
+        if found is None:
+            raise GitmigError(
+                f"no pyproject.toml with a [tool.gitmig] section in {start} or any parent folder; "
+                "run `gitmig init --app LABEL=package.models` or pass --config PATH"
+            )
+        path = found
+    section = read_pyproject(path).get("tool", {}).get("gitmig")
+    if not isinstance(section, dict):
+        raise GitmigError(
+            f"{path} has no [tool.gitmig] section; run `gitmig init --app LABEL=package.models`"
+        )
+    return parse_section(section, path)
+
+
+def parse_section(section: dict[str, Any], path: Path) -> Config:
+    root = path.parent
+    database = section.get("database")
+    if database is not None and not isinstance(database, str):
+        raise GitmigError(f"[tool.gitmig] database in {path} must be a string URL")
+    raw_pythonpath = section.get("pythonpath", [])
+    if not isinstance(raw_pythonpath, list) or not all(
+        isinstance(p, str) and "\x00" not in p for p in raw_pythonpath
+    ):
+        raise GitmigError(f"[tool.gitmig] pythonpath in {path} must be a list of folders")
+    pythonpath = tuple((root / p).resolve() for p in raw_pythonpath)
+    lockfile = section.get("lockfile", True)
+    if not isinstance(lockfile, bool):
+        raise GitmigError(f"[tool.gitmig] lockfile in {path} must be true or false")
+    raw_apps = section.get("apps", {})
+    if not isinstance(raw_apps, dict):
+        raise GitmigError(f"[tool.gitmig.apps] in {path} must be a table of LABEL = \"module\"")
+    apps = {}
+    for label, value in raw_apps.items():
+        apps[label] = parse_app(label, value, path, pythonpath)
+    if not apps:
+        raise GitmigError(
+            f"no apps in [tool.gitmig.apps] of {path}; add one, e.g. blog = \"blog.models\""
+        )
+    return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
+                  lockfile=lockfile)
+
+
+def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:
+    if not LABEL_RE.match(label):
+        raise GitmigError(f"app label {label!r} in {path} must be a Python identifier")
+    migrations: str | None = None
+    if isinstance(value, str):
+        models = value
+    elif isinstance(value, dict) and isinstance(value.get("models"), str):
+        models = value["models"]
+        migrations = value.get("migrations")
+        if migrations is not None and (not isinstance(migrations, str) or "\x00" in migrations):
+            raise GitmigError(f"app {label!r} in {path}: migrations must be a folder path")
+    else:
+        raise GitmigError(
+            f"app {label!r} in {path} must be \"module\" or "
+            "{ models = \"module\", migrations = \"folder\" }"
+        )
+    if not MODULE_RE.match(models):
+        raise GitmigError(f"app {label!r} in {path}: {models!r} is not a Python module path")
+    root = path.parent
+    if migrations is None:
+        folder = default_migrations_folder(models, root, pythonpath)
+    else:
+        folder = (root / migrations).resolve()
+    return AppConfig(label=label, models=models, migrations=folder)
+
+
+def default_migrations_folder(models: str, root: Path, pythonpath: tuple[Path, ...]) -> Path:
+    package = models.rpartition(".")[0].replace(".", "/")
+    for base in (root, *pythonpath):
+        if package and (base / package).is_dir():
+            return (base / package / "migrations").resolve()
+    return (root / package / "migrations").resolve() if package else (root / "migrations")

@@ -1,0 +1,289 @@
+"""The pre-commit check: judges exactly what is being committed, the index.
+
+It blocks a commit whose staged models have changes without a staged migration, and one
+whose staged migrations do not parse or conflict (an app with several latest ones). It
+reads the index through pygit2 and changes neither the index nor the working tree; the
+staged models and migrations are imported only in a child process, from an exported copy.
+
+Most commits touch no model, so the check first decides from paths alone, before
+SQLAlchemy is imported: it is needed only when a staged path is the project's
+pyproject.toml, a migration, a models module (or a file of a models package), or a
+project module that the models import, directly or not (followed with Python's ast through
+the staged files; imports made at run time by name are not followed).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitmig.config import Config
+from gitmig.errors import GitmigError
+from gitmig.graph import MigrationFile, MigrationGraph, conflict_fix
+from gitmig.loader import FILE_RE
+from gitmig.snapshot import GitProject, Layout, Snapshot, repo_path
+
+if TYPE_CHECKING:
+    from gitmig.state import SchemaState
+
+
+def check(config: Config, index_file: str | None = None, cwd: Path | None = None) -> list[str]:
+    """What blocks the commit, as lines for a person to read; empty when it may go on."""
+    project = GitProject(config)
+    index = project.index(index_file)
+    staged = project.staged_paths(index)
+    if not staged or not relevant(index, index.layout, staged):
+        return []
+    return _full_check(project, index, cwd or Path.cwd())
+
+
+# -- the fast path: paths only, no SQLAlchemy -------------------------------------------
+
+
+def relevant(snapshot: Snapshot, layout: Layout, staged: set[str]) -> bool:
+    """Whether any staged path can change the models or migrations of the project."""
+    if layout.pyproject in staged:
+        return True
+    folders = [a.migrations for a in layout.apps.values()]
+    folders += [
+        repo_path(base, *app.models.split("."))
+        for app in layout.apps.values()
+        for base in layout.bases
+    ]  # a models package: every file in it counts
+    if any(p.startswith(f + "/") for p in staged for f in folders if f):
+        return True
+    return not staged.isdisjoint(import_closure(snapshot, layout))
+
+
+def import_closure(snapshot: Snapshot, layout: Layout) -> set[str]:
+    """Every file (there or not) whose content decides what importing the models runs."""
+    paths: set[str] = set()
+    seen: set[str] = set()
+    queue = [app.models for app in layout.apps.values()]
+    while queue:
+        module = queue.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        queue += [".".join(parts[:i]) for i in range(1, len(parts))]  # packages run first
+        for base in layout.bases:
+            for path, is_package in (
+                (repo_path(base, *parts[:-1], parts[-1] + ".py"), False),
+                (repo_path(base, *parts, "__init__.py"), True),
+            ):
+                paths.add(path)
+                source = snapshot.read(path)
+                if source is not None:
+                    queue += _imports(source, module, is_package)
+    return paths
+
+
+def _imports(source: bytes, module: str, is_package: bool) -> list[str]:
+    """Absolute names of the modules a file may import (each `from X import y` as X, X.y)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    package = module if is_package else module.rpartition(".")[0]
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".") if package else []
+                if node.level - 1 > len(base_parts):
+                    continue
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            if not base:
+                continue
+            out.append(base)
+            out += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return out
+
+
+# -- the full check ---------------------------------------------------------------------
+
+
+def _full_check(project: GitProject, index: Snapshot, cwd: Path) -> list[str]:
+    from gitmig import autodetector
+    from gitmig.diff import ReportQuestioner, kind_of
+
+    layout = index.layout
+    problems, graph = _migration_problems(index, layout)
+    if not problems and graph is not None:
+        problems = _history_problems(project, index, layout, graph)
+    if problems:
+        return problems
+    try:
+        models, replayed = index.states(replay=True)
+    except GitmigError as exc:
+        return [f"{exc.message} (as staged)"]
+    assert replayed is not None
+    changes = autodetector.detect(replayed, models, list(layout.apps), ReportQuestioner())
+    lines: list[str] = []
+    for app, change in changes.items():
+        lines.append(f"app {app!r}: the staged models have changes without a staged migration:")
+        lines += [f"    {kind_of(op)} {op.describe()}" for op in change.operations]
+        folder = project.workdir / layout.apps[app].migrations
+        unstaged = _unstaged_migrations(project, index, layout.apps[app].migrations)
+        if unstaged and _covered_by_working_tree(project.config, app, models):
+            names = " ".join(_shown_path(project.workdir / p, cwd) for p in unstaged)
+            lines.append(f"  the migration is in the working tree but not staged: git add {names}")
+        else:
+            gitmig = "gitmig"
+            if not cwd.resolve().is_relative_to(project.config.root):
+                gitmig += f" --config {_shown_path(project.config.path, cwd)}"
+            lines.append(
+                f"  fix: {gitmig} makemigrations {app} && git add {_shown_path(folder, cwd)}"
+            )
+    return lines
+
+
+def _migration_problems(
+    index: Snapshot, layout: Layout
+) -> tuple[list[str], MigrationGraph | None]:
+    files: list[MigrationFile] = []
+    problems: list[str] = []
+    for app in layout.apps:
+        try:
+            files += index.migration_files(app)
+        except GitmigError as exc:
+            problems.append(f"{exc.render()} (a staged migration that does not parse)")
+    if problems:
+        return problems, None
+    try:
+        graph = MigrationGraph(files, list(layout.apps))
+    except GitmigError as exc:
+        return [f"{exc.render()} (in the staged migrations)"], None
+    for app in layout.apps:
+        leaves = graph.leaves(app)
+        if len(leaves) > 1:
+            names = ", ".join(n for _, n in leaves)
+            problems.append(
+                f"app {app!r}: the staged migrations conflict, several are latest ({names}); "
+                f"{conflict_fix(app)}, then stage the result"
+            )
+    return problems, graph
+
+
+def _history_problems(
+    project: GitProject, index: Snapshot, layout: Layout, graph: MigrationGraph
+) -> list[str]:
+    """Committed migrations edited in the index, and lock files that do not match the
+    staged migrations (gitmig.lockfile)."""
+    from gitmig import lockfile
+
+    problems: list[str] = []
+    for app, app_layout in layout.apps.items():
+        folder = app_layout.migrations
+        edited = _edited_since_head(project, index, app, folder)
+        if edited:
+            paths = " ".join(repo_path(folder, f"{n}.py") for n in edited)
+            it = "it" if len(edited) == 1 else "them"
+            problems.append(
+                f"app {app!r}: {', '.join(edited)} {'was' if len(edited) == 1 else 'were'} "
+                "edited after being committed (the operations changed): a database that "
+                "applied the committed version never runs the change. Undo the edit "
+                f"(git checkout HEAD -- {paths}) and put the change in a new migration; if no "
+                f"database has applied {it} yet, `gitmig resolve {app}` records the edit in "
+                "the lock file: stage that and commit with --no-verify"
+            )
+            continue
+        if not project.config.lockfile:
+            continue
+        lock_path = repo_path(folder, lockfile.LOCK_NAME)
+        files = graph.app_nodes(app)
+        leaves = [n for _, n in graph.leaves(app)]
+        verdict = lockfile.verify(files, leaves, index.read(lock_path))
+        if verdict.ok:
+            continue
+        in_tree = project.worktree().read(lock_path)
+        if in_tree is not None and verdict.wanted is not None \
+                and lockfile.parse(in_tree) == verdict.wanted:
+            problems.append(f"app {app!r}: {lock_path} is up to date in the working tree but "
+                            f"not staged: git add {lock_path}")
+        elif verdict.state == lockfile.CONFLICTED:
+            problems.append(f"app {app!r}: the staged {lock_path} holds git's conflict "
+                            f"markers; run `gitmig resolve {app}`, then stage the result")
+        else:
+            why = lockfile.explain(project, folder, app, {f.name: f.checksum for f in files})
+            problems.append(
+                f"app {app!r}: the staged {lock_path} does not match the staged migrations: "
+                f"{why.describe()}; run `gitmig makemigrations {app}` to update it, then "
+                f"git add {lock_path}"
+            )
+    return problems
+
+
+def _edited_since_head(project: GitProject, index: Snapshot, app: str, folder: str) -> list[str]:
+    """Migrations HEAD has whose staged version does other operations."""
+    import pygit2
+
+    from gitmig.loader import parse_migration
+
+    repo = project.repo
+    if repo.head_is_unborn or index.tree is None:
+        return []
+    head = repo.head.peel(pygit2.Commit).tree
+    try:
+        before, after = (head[folder], index.tree[folder]) if folder else (head, index.tree)
+    except KeyError:
+        return []
+    if not isinstance(before, pygit2.Tree) or not isinstance(after, pygit2.Tree) \
+            or before.id == after.id:
+        return []
+    edited = []
+    for delta in before.diff_to_tree(after).deltas:
+        path = delta.new_file.path
+        if delta.status != pygit2.enums.DeltaStatus.MODIFIED or not FILE_RE.match(path):
+            continue
+        old, new = repo[delta.old_file.id], repo[delta.new_file.id]
+        assert isinstance(old, pygit2.Blob) and isinstance(new, pygit2.Blob)
+        try:
+            a = parse_migration(app, path[:-3], old.data, path).checksum
+            b = parse_migration(app, path[:-3], new.data, path).checksum
+        except GitmigError:
+            continue
+        if a != b:
+            edited.append(path[:-3])
+    return sorted(edited)
+
+
+def _unstaged_migrations(project: GitProject, index: Snapshot, folder: str) -> list[str]:
+    """Migration files of the working tree that are new or changed since staged."""
+    worktree = project.worktree()
+    return [
+        repo_path(folder, name)
+        for name in worktree.listdir(folder)
+        if FILE_RE.match(name) and index.read(repo_path(folder, name)) != worktree.read(
+            repo_path(folder, name)
+        )
+    ]
+
+
+def _covered_by_working_tree(config: Config, app: str, models: SchemaState) -> bool:
+    """Whether the working tree's migrations replay to the staged models of the app."""
+    from gitmig.loader import load_graph
+    from gitmig.replay import Replayer
+
+    try:
+        state = Replayer(load_graph(config)).state()
+    except GitmigError:
+        return False
+    return state.for_apps([app]) == models.for_apps([app])
+
+
+def _shown_path(path: Path, cwd: Path) -> str:
+    try:
+        text = os.path.relpath(path, cwd)
+    except ValueError:
+        text = str(path)
+    return shlex.quote(text)

@@ -1,0 +1,178 @@
+"""Shared fixtures: real projects in temporary folders, real databases, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
+
+from gitmig.cli import run
+
+# Files are rewritten within the same second in tests; stale bytecode would hide edits.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+# Each test session gets its own state cache, so no run reuses another's entries.
+os.environ.setdefault("GITMIG_CACHE_DIR", tempfile.mkdtemp(prefix="gitmig-cache-"))
+
+settings.register_profile(
+    "default",
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+POSTGRES_URL = os.environ.get("GITMIG_TEST_POSTGRES_URL")
+MYSQL_URL = os.environ.get("GITMIG_TEST_MYSQL_URL")
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def _entry(args: tuple[str, ...]) -> None:
+    sys.exit(run(list(args)))
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class Project:
+    """A user's project in a temporary folder: pyproject.toml, apps, models."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, relpath: str, text: str) -> Path:
+        path = self.root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    def read(self, relpath: str) -> str:
+        return (self.root / relpath).read_text()
+
+    def migrations(self, app: str) -> list[str]:
+        folder = self.root / app / "migrations"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file under the project, to prove a failed command changed nothing."""
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    def gitmig(self, *args: str, input: str | None = None, cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> Result:
+        runner = CliRunner()
+        old = Path.cwd()
+        os.chdir(cwd or self.root)
+        try:
+            r = runner.invoke(_entry, list(args), input=input, env=env, catch_exceptions=False)
+        finally:
+            os.chdir(old)
+        return Result(r.exit_code, r.stdout, r.stderr)
+
+
+BASE = """
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty project with one app, `blog`, configured against a SQLite file."""
+    p = Project(tmp_path / "proj")
+    p.write(
+        "pyproject.toml",
+        """
+        [project]
+        name = "proj"
+
+        [tool.gitmig]
+        database = "sqlite:///db.sqlite3"
+
+        [tool.gitmig.apps]
+        blog = "blog.models"
+        """,
+    )
+    p.write("blog/__init__.py", "")
+    p.write("blog/models.py", BASE)
+    return p
+
+
+def _fresh_database(admin_url: str, kind: str) -> Iterator[str]:
+    name = f"gm_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    url = sa.engine.make_url(admin_url).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            if kind == "postgresql":
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("GITMIG_TEST_POSTGRES_URL is not set")
+    yield from _fresh_database(POSTGRES_URL, "postgresql")
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    if not MYSQL_URL:
+        pytest.skip("GITMIG_TEST_MYSQL_URL is not set")
+    yield from _fresh_database(MYSQL_URL, "mysql")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs on SQLite, PostgreSQL and MariaDB."""
+    fixture = {"sqlite": "sqlite_url", "postgresql": "postgres_url", "mysql": "mysql_url"}
+    return str(request.getfixturevalue(fixture[request.param]))
