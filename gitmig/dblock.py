@@ -90,7 +90,6 @@ def _sqlite(conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
     raw: Any = conn.connection.driver_connection
     if conn.in_transaction():
         conn.commit()
-    raw.execute("PRAGMA locking_mode = EXCLUSIVE")
     raw.execute("PRAGMA busy_timeout = 0")
     waited = False
     while True:
@@ -104,6 +103,10 @@ def _sqlite(conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
                 on_wait()
                 waited = True
                 raw.execute(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
+    # Only now, holding the write lock, switch to EXCLUSIVE mode so COMMIT keeps it. A
+    # waiter in that mode would keep the shared lock of each failed attempt, and two such
+    # waiters can block each other for ever.
+    raw.execute("PRAGMA locking_mode = EXCLUSIVE")
     raw.execute("COMMIT")  # the lock stays: the locking mode keeps it between transactions
     raw.execute("PRAGMA busy_timeout = 5000")
     # Each migration commits on its own; truncating the rollback journal instead of
