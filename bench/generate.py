@@ -52,8 +52,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.history import APP, Column, Index, Schema, Step, Table, build_history, summary
+from gitmig.lockfile import LOCK_NAME as LOCK
 
-GENERATOR_VERSION = 2  # bump when the generated projects change; cached projects are rebuilt
+GENERATOR_VERSION = 3  # bump when the generated projects change; cached projects are rebuilt
 BRANCHES = 50
 DATE = datetime.datetime(2025, 1, 6, 9, 0, 0)
 GIT_ENV = {
@@ -223,6 +224,21 @@ class GitmigWriter:
         return m
 
 
+class LockKeeper:
+    """The app's gitmig.lock as makemigrations keeps it, one new migration at a time."""
+
+    def __init__(self, link: str = "") -> None:
+        self.link = link
+
+    def add(self, name: str, text: str) -> str:
+        from gitmig import lockfile
+        from gitmig.loader import parse_migration
+
+        checksum = parse_migration(APP, name, text.encode(), name).checksum
+        self.link = lockfile.next_link(self.link, name, checksum)  # numbered: last by name
+        return lockfile.render(APP, lockfile.Lock(name, self.link))
+
+
 def gitmig_renames(step: Step) -> list[str]:
     out = [f"{old}={new}" for old, new in step.table_renames()]
     out += [f"{table}.{old}={new}" for table, old, new in step.column_renames()]
@@ -256,7 +272,8 @@ def write_gitmig(steps: list[Step], root: Path, via: str, seed: int) -> dict[str
         "README.md": (root / "README.md").read_text(),
         ".gitignore": (root / ".gitignore").read_text(),
     }
-    recent: list[tuple[Any, str, str]] = []  # (gitmig state, models text, leaf) of last steps
+    recent: list[tuple[Any, str, str, str]] = []  # (state, models, leaf, lock link) of last
+    lock = LockKeeper()
     for i, step in enumerate(steps):
         models = sa_models_text(step.after)
         if via == "cli":
@@ -267,12 +284,18 @@ def write_gitmig(steps: list[Step], root: Path, via: str, seed: int) -> dict[str
             name, text = m.name, m.text
         (app / "models.py").write_text(models)
         (app / "migrations" / f"{name}.py").write_text(text)
+        lock_text = lock.add(name, text)
+        if via == "cli":  # makemigrations kept it already
+            lock_text = (app / "migrations" / LOCK).read_text()
+        else:
+            (app / "migrations" / LOCK).write_text(lock_text)
         files = dict(first) if i == 0 else {}
         files[f"{APP}/models.py"] = models
         files[f"{APP}/migrations/{name}.py"] = text
+        files[f"{APP}/migrations/{LOCK}"] = lock_text
         commits.append((f"{name}\n", files))
         if via == "api":
-            recent = (recent + [(writer.state, models, name)])[-21:]
+            recent = (recent + [(writer.state, models, name, lock.link)])[-21:]
 
     rng = random.Random(seed + 1)
     branches: list[tuple[str, int, str, dict[str, str]]] = []
@@ -280,7 +303,7 @@ def write_gitmig(steps: list[Step], root: Path, via: str, seed: int) -> dict[str
     if via == "api":
         for b in range(BRANCHES):
             back = rng.randint(0, len(recent) - 1)
-            state, _, leaf = recent[-1 - back]
+            state, _, leaf, link = recent[-1 - back]
             base_index = len(steps) - 1 - back
             schema, table = add_one_column(steps[base_index].after, rng)
             models = sa_models_text(schema)
@@ -288,6 +311,7 @@ def write_gitmig(steps: list[Step], root: Path, via: str, seed: int) -> dict[str
             branches.append((f"feature/{b:02d}-{table}", base_index, f"{m.name}\n", {
                 f"{APP}/models.py": models,
                 f"{APP}/migrations/{m.name}.py": m.text,
+                f"{APP}/migrations/{LOCK}": LockKeeper(link).add(m.name, m.text),
             }))
         schema, _ = add_one_column(steps[-1].after, rng)
         models = sa_models_text(schema)

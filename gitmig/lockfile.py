@@ -52,8 +52,13 @@ def chain(files: Iterable[tuple[str, str]]) -> str:
     """The last link over (name, checksum) pairs taken in name order, starting from ""."""
     link = ""
     for name, checksum in sorted(files):
-        link = hashlib.sha256(f"{link}\n{name}\n{checksum}".encode()).hexdigest()
+        link = next_link(link, name, checksum)
     return link
+
+
+def next_link(link: str, name: str, checksum: str) -> str:
+    """The chain one migration further: a new last name needs no walk over the others."""
+    return hashlib.sha256(f"{link}\n{name}\n{checksum}".encode()).hexdigest()
 
 
 def expected(files: Sequence[MigrationFile], leaves: Sequence[str]) -> Lock | None:
