@@ -10,13 +10,18 @@ SQLAlchemy is imported: it is needed only when a staged path is the project's
 pyproject.toml, a migration, a models module (or a file of a models package), or a
 project module that the models import, directly or not (followed with Python's ast through
 the staged files; imports made at run time by name are not followed).
+
+Each run also records those paths in the git dir (`remember`), so that the hook script can
+make the same decision on the next commits without starting Python at all.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import shlex
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +40,12 @@ def check(config: Config, index_file: str | None = None, cwd: Path | None = None
     project = GitProject(config)
     index = project.index(index_file)
     staged = project.staged_paths(index)
-    if not staged or not relevant(index, index.layout, staged):
+    if not staged:
+        return []
+    layout = index.layout
+    closure = import_closure(index, layout)
+    remember(project, index, layout, closure)
+    if not _relevant(layout, staged, closure):
         return []
     return _full_check(project, index, cwd or Path.cwd())
 
@@ -45,17 +55,32 @@ def check(config: Config, index_file: str | None = None, cwd: Path | None = None
 
 def relevant(snapshot: Snapshot, layout: Layout, staged: set[str]) -> bool:
     """Whether any staged path can change the models or migrations of the project."""
+    return _relevant(layout, staged, import_closure(snapshot, layout))
+
+
+def _relevant(layout: Layout, staged: set[str], closure: set[str]) -> bool:
     if layout.pyproject in staged:
         return True
-    folders = [a.migrations for a in layout.apps.values()]
-    folders += [
-        repo_path(base, *app.models.split("."))
-        for app in layout.apps.values()
-        for base in layout.bases
-    ]  # a models package: every file in it counts
-    if any(p.startswith(f + "/") for p in staged for f in folders if f):
+    folders = _folders(layout)
+    if any(p.startswith(f + "/") for p in staged for f in folders):
         return True
-    return not staged.isdisjoint(import_closure(snapshot, layout))
+    return not staged.isdisjoint(closure)
+
+
+def _folders(layout: Layout, every_candidate: bool = False) -> set[str]:
+    """The migrations folders and the models packages (every file in one counts).
+
+    `every_candidate`: also each folder that would be an app's migrations folder if another
+    base folder held its package (Snapshot._layout_from picks the first base that does), so
+    that the set does not depend on which folders exist."""
+    folders = {a.migrations for a in layout.apps.values()}
+    for app in layout.apps.values():
+        package = app.models.rpartition(".")[0].split(".")
+        for base in layout.bases:
+            folders.add(repo_path(base, *app.models.split(".")))
+            if every_candidate:
+                folders.add(repo_path(base, *package, "migrations"))
+    return {f for f in folders if f}
 
 
 def import_closure(snapshot: Snapshot, layout: Layout) -> set[str]:
@@ -80,6 +105,66 @@ def import_closure(snapshot: Snapshot, layout: Layout) -> set[str]:
                 if source is not None:
                     queue += _imports(source, module, is_package)
     return paths
+
+
+# -- what the hook script reads to skip Python ------------------------------------------
+
+WATCH_FILE = "precommit-watch"
+WATCH_MAGIC = "gitmig-precommit-watch-1"
+
+
+def watch_path(project: GitProject) -> Path:
+    """In this worktree's own git dir (its HEAD and index are its own): where the hook
+    script finds it as $GIT_DIR/gitmig/precommit-watch, or .git/gitmig/precommit-watch."""
+    return Path(project.repo.path) / "gitmig" / WATCH_FILE
+
+
+def remember(project: GitProject, index: Snapshot, layout: Layout, closure: set[str]) -> None:
+    """Record what this decision depended on, for the hook script (hook_scripts/pre-commit).
+
+    The record names the index's tree T, the configuration (git config gitmig.config), the
+    files whose content decides the decision (pyproject.toml and the import closure of the
+    models, there or not) and the folders in which any staged file counts. A later commit
+    whose index has the same content as T at each of those files has the same layout and the
+    same closure, so relevant() depends only on which paths are staged: when none is one of
+    those files or in one of those folders, the script lets the commit through. It checks
+    with `git diff --cached --name-only T` and `git diff --cached --name-only`, and runs
+    this check whenever anything is unexpected.
+
+    Best effort: a record that cannot be written only costs the next commit its shortcut.
+    Change WATCH_MAGIC (in the script too) whenever relevant() changes what counts.
+    """
+    recorded = project.setting("gitmig.config")  # githooks.CONFIG_SETTING
+    if index.tree is None or recorded is None or not layout.own_section:
+        return  # e.g. the layout comes from the working tree's pyproject.toml: no shortcut
+    if Path(recorded).is_absolute() or \
+            (project.workdir / recorded).resolve() != project.config.path.resolve():
+        return  # e.g. run with --config: the script would check another configuration
+    watched = sorted(closure | {layout.pyproject})
+    folders = sorted(_folders(layout, every_candidate=True))
+    if not all(_plain(text) for text in (recorded, *watched, *folders)):
+        return  # git would print such a path quoted; the script always runs the check then
+    lines = [f"{WATCH_MAGIC} {index.tree.id}", f"config {recorded}"]
+    lines += [f"prefix {folder}/" for folder in folders]
+    lines += [f"path {path}" for path in watched]
+    lines.append("end")
+    target = watch_path(project)
+    with contextlib.suppress(OSError, UnicodeError):
+        data = ("\n".join(lines) + "\n").encode()
+        target.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{WATCH_FILE}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def _plain(text: str) -> bool:
+    """Printed by git as it is (with core.quotePath=false), and on one line."""
+    return not any(c in '"\\' or ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def _imports(source: bytes, module: str, is_package: bool) -> list[str]:
