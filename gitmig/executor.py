@@ -502,16 +502,9 @@ def _execute_plan(
 
 def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:
     """Rows of apps that are not configured mean the wrong database or configuration."""
-    unknown = sorted({k for k in applied if k[0] not in config.apps})
-    if unknown:
-        app = unknown[0][0]
-        names = ", ".join(f"{a}.{n}" for a, n in unknown if a == app)
-        raise GitmigError(
-            f"the database's history ({_table()}) records migrations of app {app!r} "
-            f"({names}), which is not configured (apps: {', '.join(config.apps)}); add it "
-            f"under [tool.gitmig.apps] in {config.path}, or check that the database is "
-            "the right one"
-        )
+    from gitmig.historyrows import check_apps
+
+    check_apps(config, applied)
 
 
 def _follow_renames(

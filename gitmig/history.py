@@ -2,7 +2,9 @@
 
 Read-only: it never creates the history table or a SQLite file, and takes no lock.
 A row whose file is gone (another branch's migration) or whose file changed since it
-was applied is reported as such, not hidden.
+was applied is reported as such, not hidden. A SQLite file is read without SQLAlchemy
+(gitmig.sqlitehistory), so listing a thousand migrations costs little more than reading
+their files; other databases are read through SQLAlchemy (gitmig.recorder).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
 from gitmig.graph import Key, MigrationGraph
-from gitmig.recorder import Applied
+from gitmig.historyrows import Applied
 
 if TYPE_CHECKING:
     from gitmig.missing import Missing
@@ -93,8 +95,9 @@ class History:
         wanted = set(apps)
         keys = [k for k in self.graph.order() if k[0] in wanted]
         needed: set[Key] = set()
-        for k in keys:
-            needed |= self.graph.ancestors(k)
+        for k in reversed(keys):  # latest first: most keys are then already needed
+            if k not in needed:
+                needed |= self.graph.ancestors(k)
         entries = [self.entry(k) for k in self.graph.order() if k in needed]
         gone = sorted(k for k in self.applied if k[0] in wanted and k not in self.graph.nodes)
         return entries + [self.entry(k) for k in gone]
@@ -102,22 +105,39 @@ class History:
 
 def read_history(config: Config, database: str | None = None) -> History:
     """The graph and the applied migrations, checked: unknown apps in the history fail."""
-    from gitmig.database import connect, database_missing, display_url
-    from gitmig.executor import check_history
+    from gitmig.historyrows import check_apps
     from gitmig.loader import load_graph
-    from gitmig.recorder import Recorder
 
     graph = load_graph(config)
-    url = config.database_url(database)
-    history = History(display_url(url), graph)
-    if not database_missing(url):
-        with connect(url) as conn:
-            history.applied = renumbered(graph, Recorder(conn).applied())
-    check_history(config, graph, history.applied)
-    from gitmig.missing import applied_missing
+    url, applied = read_applied(config.database_url(database))
+    history = History(url, graph, applied)
+    if any(k not in graph.nodes for k in applied):  # renumbered, or applied elsewhere
+        history.applied = renumbered(graph, applied)
+    check_apps(config, history.applied)
+    if any(k not in graph.nodes for k in history.applied):
+        from gitmig.missing import applied_missing  # looks in git: only when needed
 
-    history.elsewhere = {m.key: m for m in applied_missing(config, graph, history.applied)}
+        missing = applied_missing(config, graph, history.applied)
+        history.elsewhere = {m.key: m for m in missing}
     return history
+
+
+def read_applied(url: str) -> tuple[str, dict[Key, Applied]]:
+    """(the URL as it may be printed, the applied migrations); nothing when the SQLite
+    file does not exist yet."""
+    from gitmig import sqlitehistory
+
+    found = sqlitehistory.read(url)
+    if found is not None:
+        return found
+    from gitmig.database import connect, database_missing, display_url
+    from gitmig.recorder import Recorder
+
+    shown = display_url(url)
+    if database_missing(url):
+        return shown, {}
+    with connect(url) as conn:
+        return shown, Recorder(conn).applied()
 
 
 def renumbered(graph: MigrationGraph, applied: dict[Key, Applied]) -> dict[Key, Applied]:

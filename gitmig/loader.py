@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -90,13 +91,14 @@ def _checksum(tree: ast.Module, operations: ast.expr) -> str:
 
 def migration_files(folder: Path) -> Iterable[tuple[str, Path]]:
     """(name, path) of each NNNN_name.py in a migrations folder, in name order."""
-    if not folder.is_dir():
+    try:
+        entries = list(os.scandir(folder))  # scandir: no stat per file
+    except (FileNotFoundError, NotADirectoryError):
         return []
     found = []
-    for path in folder.iterdir():
-        match = FILE_RE.match(path.name)
-        if match and path.is_file():
-            found.append((path.stem, path))
+    for entry in entries:
+        if FILE_RE.match(entry.name) and entry.is_file():
+            found.append((entry.name[:-3], folder / entry.name))
     return sorted(found)
 
 

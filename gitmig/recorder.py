@@ -7,6 +7,8 @@ transactional DDL. Where it has not (MariaDB/MySQL), a row with `progress` "appl
 so a run killed halfway leaves a record of exactly how far it got (D of N operations
 surely done); `progress` is cleared the moment the last operation finishes. A row also
 keeps the checksum of the file as it was applied, so an edit made afterwards can be told.
+The rows it returns are gitmig.historyrows' plain values (gitmig.sqlitehistory reads a
+SQLite file's table into the same ones without SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gitmig.graph import Key
-
-TABLE_NAME = "gitmig_migrations"
+from gitmig.historyrows import TABLE_NAME, Applied, as_utc  # the first two: also from here
 
 _metadata = sa.MetaData()
 history = sa.Table(
@@ -45,19 +46,6 @@ class Unfinished:
     backwards: bool
     done: int | None  # operations surely finished; None: a progress this gitmig cannot read
     total: int | None
-
-    @property
-    def key(self) -> Key:
-        return (self.app, self.name)
-
-
-@dataclass(frozen=True)
-class Applied:
-    app: str
-    name: str
-    checksum: str
-    applied_at: dt.datetime | None
-    git_commit: str | None
 
     @property
     def key(self) -> Key:
@@ -94,12 +82,8 @@ class Recorder:
         )
         out = {}
         for row in rows:
-            at = row.applied_at
-            if at is not None:
-                # Stored in UTC; only PostgreSQL keeps the zone, and converts to its own.
-                utc = dt.UTC
-                at = at.replace(tzinfo=utc) if at.tzinfo is None else at.astimezone(utc)
-            item = Applied(row.app, row.name, row.checksum, at, row.git_commit)
+            item = Applied(row.app, row.name, row.checksum, as_utc(row.applied_at),
+                           row.git_commit)
             out[item.key] = item
         return out
 

@@ -18,7 +18,6 @@ import hashlib
 import importlib.util
 import os
 import pickle
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +81,8 @@ def store(kind: str, scope: str, value: Any) -> None:
     """Best effort: a cache that cannot be written is only slower, never wrong."""
     if not enabled():
         return
+    import tempfile  # here, not at the top: a cache hit never needs it
+
     path = _path(kind, scope)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

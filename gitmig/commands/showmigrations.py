@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
@@ -11,6 +10,8 @@ from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
     from gitmig.history import Entry
+
+Line = tuple[str, str | None]  # text, rich style (colours on a terminal only)
 
 
 @click.command("showmigrations")
@@ -52,14 +53,13 @@ def command(
             "apps": {app: [e.as_json() for e in entries] for app, entries in by_app.items()},
         })
         return
-    from gitmig import console
-
+    lines: list[Line] = []
     for app, entries in by_app.items():
-        console.say(app, style="bold")
+        lines.append((app, "bold"))
         if not entries:
-            console.say(" (no migrations)")
-        for e in entries:
-            _line(f" {_box(e)} {e.name}", e)
+            lines.append((" (no migrations)", None))
+        lines += [_line(f" {_box(e)} {e.name}", e) for e in entries]
+    _say(lines)
 
 
 def _box(e: Entry) -> str:
@@ -79,22 +79,26 @@ def _notes(e: Entry) -> str:
     return f"  ({'; '.join(notes)})" if notes else ""
 
 
-def _line(text: str, e: Entry) -> None:
-    from gitmig import console
-
+def _line(text: str, e: Entry) -> Line:
     style = "yellow" if e.missing or e.edited else ("green" if e.applied else None)
-    console.say(text + _notes(e), style=style)
+    return (text + _notes(e), style)
 
 
 def _print_plan(entries: list[Entry]) -> None:
-    from gitmig import console
-
-    if not entries:
-        console.say("(no migrations)")
+    lines: list[Line] = [] if entries else [("(no migrations)", None)]
     for e in entries:
         after = f"  (after {', '.join(e.parents)})" if e.parents else ""
-        _line(f"{_box(e)}  {e.label}{after}", e)
+        lines.append(_line(f"{_box(e)}  {e.label}{after}", e))
+    _say(lines)
+
+
+def _say(lines: list[Line]) -> None:
+    from gitmig import console
+
+    console.say_lines(lines)
 
 
 def _print_json(data: object) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2))
