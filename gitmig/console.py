@@ -27,7 +27,7 @@ def err() -> Any:
 
 
 def say(text: str = "", style: str | None = None) -> None:
-    out().print(text, style=style, markup=False)
+    say_lines([(text, style)])
 
 
 def say_lines(lines: Iterable[tuple[str, str | None]]) -> None:

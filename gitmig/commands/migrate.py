@@ -106,13 +106,13 @@ def _reporter(ask: bool) -> Reporter:
 def _out(text: str, style: str | None = None, end: str = "\n") -> None:
     """Progress lines: rich only on a terminal, where a thousand of them cost nothing
     next to reading; piped (CI, logs), plain writes keep `migrate` from paying for them."""
-    if not sys.stdout.isatty():
+    from gitmig import console
+
+    if console.plain():
         sys.stdout.write(text + end)
         if not end:
             sys.stdout.flush()  # "Applying x..." shows before x runs
         return
-    from gitmig import console
-
     console.out().print(text, style=style, end=end, markup=False, highlight=False)
 
 
