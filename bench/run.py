@@ -34,6 +34,8 @@ if __package__ in (None, ""):
 
 from bench import generate as gen
 from bench import schemas
+from gitmig import lockfile
+from gitmig.lockfile import LOCK_NAME
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -637,12 +639,17 @@ class Bench:
         readme = (p.gitmig / "README.md").read_text()
         prepared = p.gitmig / ".bench" / "hook"
         migration = next(prepared.glob("[0-9][0-9][0-9][0-9]_*.py"))
+        lock = p.gitmig / gen.APP / "migrations" / LOCK_NAME
+        committed = lockfile.parse(lock.read_bytes())
+        assert committed is not None, f"{lock} is not a lock file"
+        new_lock = gen.LockKeeper(committed.chain).add(migration.stem, migration.read_text())
         commits = {
             "hook, no python": ({"README.md": readme + "A line.\n"}, "README.md staged"),
             "hook, no model": ({f"{gen.APP}/services.py": SERVICES},
                                "a new non-model .py staged"),
             "hook, model": ({f"{gen.APP}/models.py": prepared / "models.py",
-                             f"{gen.APP}/migrations/{migration.name}": migration},
+                             f"{gen.APP}/migrations/{migration.name}": migration,
+                             f"{gen.APP}/migrations/{LOCK_NAME}": new_lock},
                             f"models.py and its new migration {migration.name} staged"),
         }
         for item, (files, note) in commits.items():
