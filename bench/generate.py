@@ -6,8 +6,9 @@
 How each tool's migrations are made, and why:
 
 - gitmig: by default through gitmig's own pipeline in one process — the step's models.py is
-  executed, read by gitmig.models, diffed by gitmig.autodetector (renames answered as
-  `--rename` would), named by gitmig.naming and written by gitmig.writer: the same code
+  executed, read by gitmig.schema.models, diffed by gitmig.migrations.autodetector (renames
+  answered as `--rename` would), named by gitmig.migrations.naming and written by
+  gitmig.migrations.writer: the same code
   `gitmig makemigrations` runs, without starting a process and replaying the whole history
   for each of the N steps. `--gitmig-via cli` runs the real `gitmig makemigrations
   --no-input [--rename ...]` once per step instead (honest, and slow for large N); the
@@ -52,7 +53,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.history import APP, Column, Index, Schema, Step, Table, build_history, summary
-from gitmig.lockfile import LOCK_NAME as LOCK
+from gitmig.migrations.lockfile import LOCK_NAME as LOCK
 
 GENERATOR_VERSION = 3  # bump when the generated projects change; cached projects are rebuilt
 BRANCHES = 50
@@ -175,7 +176,7 @@ class GitmigWriter:
 
     def __init__(self, root: Path) -> None:
         from gitmig.config import parse_section
-        from gitmig.state import SchemaState
+        from gitmig.schema.state import SchemaState
 
         self.config = parse_section(
             {"database": "sqlite:///db.sqlite3", "apps": {APP: f"{APP}.models"}},
@@ -186,7 +187,7 @@ class GitmigWriter:
         self.number = 0
 
     def models_state(self, models_text: str) -> Any:
-        from gitmig.models import models_state
+        from gitmig.schema.models import models_state
 
         module = types.ModuleType(f"{APP}.models")
         module.__file__ = f"{APP}/models.py"
@@ -199,8 +200,8 @@ class GitmigWriter:
             del sys.modules[module.__name__]
 
     def changes(self, before: Any, after: Any, step_renames: Iterable[str]) -> list[Any]:
-        from gitmig import autodetector
-        from gitmig.questioner import Answers, Questioner
+        from gitmig.migrations import autodetector
+        from gitmig.migrations.questioner import Answers, Questioner
 
         questioner = Questioner(Answers.parse(list(step_renames), []))
         found = autodetector.detect(before, after, [APP], questioner)
@@ -208,7 +209,7 @@ class GitmigWriter:
 
     def migration(self, before: Any, after: Any, renames: Iterable[str], number: int,
                   parent: str | None) -> GitmigMigration:
-        from gitmig import naming, writer
+        from gitmig.migrations import naming, writer
 
         ops = self.changes(before, after, renames)
         if not ops:
@@ -231,8 +232,8 @@ class LockKeeper:
         self.link = link
 
     def add(self, name: str, text: str) -> str:
-        from gitmig import lockfile
-        from gitmig.loader import parse_migration
+        from gitmig.migrations import lockfile
+        from gitmig.migrations.loader import parse_migration
 
         checksum = parse_migration(APP, name, text.encode(), name).checksum
         self.link = lockfile.next_link(self.link, name, checksum)  # numbered: last by name

@@ -34,8 +34,8 @@ if __package__ in (None, ""):
 
 from bench import generate as gen
 from bench import schemas
-from gitmig import lockfile
-from gitmig.lockfile import LOCK_NAME
+from gitmig.migrations import lockfile
+from gitmig.migrations.lockfile import LOCK_NAME
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent

@@ -33,7 +33,7 @@ class Config:
     database: str | None
     apps: dict[str, AppConfig]
     pythonpath: tuple[Path, ...] = field(default=())
-    lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.lockfile)
+    lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.migrations.lockfile)
 
     @property
     def root(self) -> Path:

@@ -9,10 +9,10 @@ import textwrap
 from typing import Any
 
 from gitmig.config import load_config
-from gitmig.loader import load_graph
-from gitmig.models import models_state
-from gitmig.replay import Replayer
-from gitmig.state import SchemaState
+from gitmig.migrations.loader import load_graph
+from gitmig.migrations.replay import Replayer
+from gitmig.schema.models import models_state
+from gitmig.schema.state import SchemaState
 
 HEADER = """\
 import datetime

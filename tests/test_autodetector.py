@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.autodetector import AppChanges, detect
-from gitmig.canonical import table_state
 from gitmig.errors import GitmigError
-from gitmig.questioner import Answers, InteractiveQuestioner, Questioner
-from gitmig.state import SchemaState
+from gitmig.migrations.autodetector import AppChanges, detect
+from gitmig.migrations.questioner import Answers, InteractiveQuestioner, Questioner
+from gitmig.schema.canonical import table_state
+from gitmig.schema.state import SchemaState
 
 
 def state(*tables: sa.Table, app: str = "blog", extra: SchemaState | None = None) -> SchemaState:

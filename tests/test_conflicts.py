@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gitmig.conflicts import Touches, touches
+from gitmig.git.conflicts import Touches, touches
 
 from .twobranches import TITLE, VIEWS, commit_change, ok, two_branches
 

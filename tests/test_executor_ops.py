@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from gitmig import materialize
 from gitmig.config import load_config
-from gitmig.loader import load_graph
-from gitmig.replay import Replayer
+from gitmig.migrations.loader import load_graph
+from gitmig.migrations.replay import Replayer
+from gitmig.schema import materialize
 
 from .conftest import MYSQL_URL, POSTGRES_URL, Project
 from .schema_compare import (

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from gitmig.config import load_config
 from gitmig.errors import GitmigError
-from gitmig.loader import load_graph, parse_migration
-from gitmig.replay import Replayer
+from gitmig.migrations.loader import load_graph, parse_migration
+from gitmig.migrations.replay import Replayer
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 SLOW_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -224,7 +224,7 @@ SECTIONS = st.fixed_dictionaries(
 
 def read_everything(pyproject: Path) -> None:
     """What every command does first: the configuration, the graph, the database URL."""
-    from gitmig.database import database_missing, display_url
+    from gitmig.db.connection import database_missing, display_url
 
     config = load_config(pyproject)
     load_graph(config)

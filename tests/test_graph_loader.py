@@ -9,8 +9,8 @@ import pytest
 
 from gitmig.config import load_config
 from gitmig.errors import GitmigError
-from gitmig.graph import MigrationFile, MigrationGraph
-from gitmig.loader import load_graph, parse_migration
+from gitmig.migrations.graph import MigrationFile, MigrationGraph
+from gitmig.migrations.loader import load_graph, parse_migration
 
 from .replaying import write_models
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gitmig import lockfile
 from gitmig.config import load_config
-from gitmig.loader import load_graph, parse_migration
+from gitmig.migrations import lockfile
+from gitmig.migrations.loader import load_graph, parse_migration
 
 from .conftest import BASE, Project
 from .gitrepo import POST, SLUG, Repo, add_slug, make_repo

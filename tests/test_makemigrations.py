@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from gitmig.actions.makemigrations import Options, make_migrations
 from gitmig.config import load_config
-from gitmig.makemigrations import Options, make_migrations
-from gitmig.questioner import Answers, InteractiveQuestioner
+from gitmig.migrations.questioner import Answers, InteractiveQuestioner
 
 from .replaying import assert_in_sync, write_models
 

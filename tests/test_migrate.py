@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from gitmig.config import load_config
-from gitmig.loader import load_graph
+from gitmig.migrations.loader import load_graph
 
 from .conftest import BASE, Project, Result
 from .schema_compare import reflected_schema

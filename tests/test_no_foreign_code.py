@@ -2,7 +2,7 @@
 
 gitmig reads other branches' migrations with Python's ast; only models (and, for checks
 that replay them, migrations) of a snapshot other than the working tree are imported,
-and only in gitmig's child process (gitmig._snapshot_worker). Here the other branch's
+and only in gitmig's child process (gitmig.git.worker). Here the other branch's
 migration and models, and a staged migration, each write a sentinel file when imported,
 recording the command line of the process that imported them:
 
@@ -41,7 +41,8 @@ def sentinels(folder: Path) -> dict[str, list[str]]:
 
 
 def by_worker_only(found: dict[str, list[str]]) -> bool:
-    return all(argv and argv[0].endswith("_snapshot_worker.py") for argv in found.values())
+    worker = str(Path("gitmig", "git", "worker.py"))
+    return all(argv and argv[0].endswith(worker) for argv in found.values())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 
 from gitmig import ops
 from gitmig.errors import GitmigError
-from gitmig.state import Check, ForeignKey, Index, SchemaState, ServerDefault, Unique
+from gitmig.schema.state import Check, ForeignKey, Index, SchemaState, ServerDefault, Unique
 
 
 def base_state() -> SchemaState:

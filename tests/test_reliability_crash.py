@@ -38,13 +38,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from gitmig import materialize
 from gitmig.config import load_config
-from gitmig.executor import Executor
-from gitmig.loader import load_graph
-from gitmig.plan import Step
-from gitmig.replay import Replayer
-from gitmig.state import SchemaState
+from gitmig.db.executor import Executor
+from gitmig.migrations.loader import load_graph
+from gitmig.migrations.plan import Step
+from gitmig.migrations.replay import Replayer
+from gitmig.schema import materialize
+from gitmig.schema.state import SchemaState
 
 from .conftest import Project
 from .schema_compare import (

@@ -375,8 +375,8 @@ def test_after_a_merge_commit_resolve_uses_its_parents(tmp_path: Path) -> None:
 
 
 def test_a_renumbered_migration_is_matched_to_its_row_by_checksum() -> None:
-    from gitmig.graph import MigrationFile, MigrationGraph
-    from gitmig.plan import renamed
+    from gitmig.migrations.graph import MigrationFile, MigrationGraph
+    from gitmig.migrations.plan import renamed
 
     def node(name: str, parent: str | None, checksum: str) -> MigrationFile:
         parents = (("blog", parent),) if parent else ()

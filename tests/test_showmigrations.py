@@ -339,7 +339,7 @@ def test_a_write_killed_halfway_is_rolled_back_first(project: Project, sqlite_ur
 
 
 def test_urls_are_printed_as_sqlalchemy_prints_them(project: Project, tmp_path: Path) -> None:
-    from gitmig.database import display_url
+    from gitmig.db.connection import display_url
 
     two_migrations(project)
     folder = tmp_path / "my projects+more"

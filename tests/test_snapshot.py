@@ -16,11 +16,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitmig import stateio
 from gitmig.config import load_config
-from gitmig.models import models_state
-from gitmig.snapshot import GitProject
-from gitmig.state import Check, Column, ForeignKey, Index, SchemaState, ServerDefault, Table, Unique
+from gitmig.git.snapshot import GitProject
+from gitmig.schema import stateio
+from gitmig.schema.models import models_state
+from gitmig.schema.state import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    SchemaState,
+    ServerDefault,
+    Table,
+    Unique,
+)
 
 from .gitrepo import Repo, add_slug, make_repo
 

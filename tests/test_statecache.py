@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gitmig import insync, statecache
 from gitmig.config import load_config
+from gitmig.migrations import insync, statecache
 
 from .conftest import BASE, Project
 
@@ -82,7 +82,7 @@ def test_no_cache_when_turned_off(synced: Project, monkeypatch: pytest.MonkeyPat
 
 def test_a_cache_hit_does_not_import_sqlalchemy(synced: Project, tmp_path: Path) -> None:
     code = (
-        "import sys; from gitmig import insync; from gitmig.config import load_config; "
+        "import sys; from gitmig.migrations import insync; from gitmig.config import load_config; "
         "print(insync.nothing_pending(load_config()), 'sqlalchemy' in sys.modules)"
     )
     env = {**os.environ, "GITMIG_CACHE_DIR": str(tmp_path / "cache")}

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from gitmig import ops, writer
+from gitmig import ops
 from gitmig.errors import GitmigError
-from gitmig.naming import full_name, suggest, validate_name
+from gitmig.migrations import writer
+from gitmig.migrations.naming import full_name, suggest, validate_name
 
 
 def add(table: str, column: str) -> ops.AddColumn:

@@ -10,7 +10,7 @@ import click
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
-    from gitmig.conflicts import Prediction, Problem
+    from gitmig.git.conflicts import Prediction, Problem
 
 
 @click.command("conflicts")
@@ -34,8 +34,8 @@ def command(refs: tuple[str, ...], all_branches: bool, as_json: bool,
     Other branches are read through git; none of their files is run. Exit 1 when a
     conflict is found (or will be), 0 otherwise.
     """
-    from gitmig import conflicts
     from gitmig.errors import CheckFailed
+    from gitmig.git import conflicts
 
     config = load(config_path)
     if refs and all_branches:

@@ -32,8 +32,8 @@ def command(
     is 0 whether or not the schema changed.
     """
     from gitmig import console
-    from gitmig.diff import between, kind_of, to_json
-    from gitmig.snapshot import GitProject
+    from gitmig.actions.diff import between, kind_of, to_json
+    from gitmig.git.snapshot import GitProject
 
     if len(revisions) > 2:
         raise click.UsageError("give at most two revisions: gitmig diff [REV_A [REV_B]]")

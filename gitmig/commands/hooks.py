@@ -10,7 +10,7 @@ import click
 from gitmig.commands.common import config_option
 
 if TYPE_CHECKING:
-    from gitmig.snapshot import GitProject
+    from gitmig.git.snapshot import GitProject
 
 HOOK_NAMES = ("pre-commit", "post-merge", "post-checkout")
 
@@ -39,7 +39,7 @@ def _explicit(config_path: str | None) -> str | None:
 
 def _project(config_path: str | None) -> GitProject:
     from gitmig.commands.common import load
-    from gitmig.snapshot import GitProject
+    from gitmig.git.snapshot import GitProject
 
     return GitProject(load(config_path))
 
@@ -50,7 +50,8 @@ def install(config_path: str | None) -> None:
     """Install the hooks (again: updates them; already installed: changes nothing)."""
     import sys
 
-    from gitmig import console, githooks
+    from gitmig import console
+    from gitmig.hooks import install as githooks
     project = _project(config_path)
     for line in githooks.install(project):
         console.say(line)
@@ -61,7 +62,8 @@ def install(config_path: str | None) -> None:
 @config_option
 def uninstall(config_path: str | None) -> None:
     """Remove gitmig's hooks and put back the hooks they replaced."""
-    from gitmig import console, githooks
+    from gitmig import console
+    from gitmig.hooks import install as githooks
     project = _project(config_path)
     for line in githooks.uninstall(project):
         console.say(line)
@@ -71,7 +73,8 @@ def uninstall(config_path: str | None) -> None:
 @config_option
 def status(config_path: str | None) -> None:
     """Say, per hook: installed, not installed, or a foreign hook is present."""
-    from gitmig import console, githooks
+    from gitmig import console
+    from gitmig.hooks import install as githooks
     project = _project(config_path)
     states = githooks.status(project)
     console.say(f"hooks folder: {states[0].path.parent}")
@@ -104,8 +107,8 @@ def _pre_commit(explicit: str | None) -> None:
 
     from gitmig import console
     from gitmig.errors import CheckFailed
-    from gitmig.githooks import hook_config
-    from gitmig.precommit import check
+    from gitmig.hooks.install import hook_config
+    from gitmig.hooks.precommit import check
 
     cwd = Path.cwd()
     config = hook_config(cwd, explicit)
@@ -123,7 +126,7 @@ def _pre_commit(explicit: str | None) -> None:
 def _warn_after(hook: str, args: tuple[str, ...], explicit: str | None) -> None:
     from gitmig import console
     from gitmig.errors import GitmigError
-    from gitmig.githooks import applied_but_missing_warnings, conflict_warnings, hook_config
+    from gitmig.hooks.install import applied_but_missing_warnings, conflict_warnings, hook_config
 
     if hook == "post-checkout" and (len(args) == 3 and (args[2] == "0" or args[0] == args[1])):
         return  # a file checkout, or no change of commit

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from gitmig.scaffold import AppSpec
+    from gitmig.actions.init import AppSpec
 
 
 @click.command("init")
@@ -25,7 +25,8 @@ def command(apps: tuple[str, ...], database: str | None, no_input: bool, folder:
     Without --app, looks for models.py files below the project folder and, on a
     terminal, asks which to use. An existing [tool.gitmig] section is never changed.
     """
-    from gitmig import console, scaffold
+    from gitmig import console
+    from gitmig.actions import init as scaffold
 
     root = Path(folder).resolve()
     specs = [scaffold.parse_app(a) for a in apps]
@@ -43,7 +44,7 @@ def command(apps: tuple[str, ...], database: str | None, no_input: bool, folder:
 
 
 def _ask(found: list[AppSpec]) -> list[AppSpec]:
-    from gitmig import scaffold
+    from gitmig.actions import init as scaffold
 
     specs = list(found)
     if specs:

@@ -76,7 +76,7 @@ def command(
     config = load(config_path)
     plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run)
     if plain:
-        from gitmig.insync import nothing_pending
+        from gitmig.migrations.insync import nothing_pending
 
         if nothing_pending(config, apps):  # answered from the state cache, no SQLAlchemy
             if verbosity:
@@ -85,8 +85,13 @@ def command(
             return
 
     from gitmig import console
-    from gitmig.makemigrations import Options, PendingChanges, make_migrations
-    from gitmig.questioner import Answers, CheckQuestioner, InteractiveQuestioner, Questioner
+    from gitmig.actions.makemigrations import Options, PendingChanges, make_migrations
+    from gitmig.migrations.questioner import (
+        Answers,
+        CheckQuestioner,
+        InteractiveQuestioner,
+        Questioner,
+    )
 
     if merge:
         _merge(config, apps, name, check=check, dry_run=dry_run, empty=empty, amend=amend,
@@ -107,7 +112,7 @@ def command(
     options = Options(apps=apps, name=name, check=check, dry_run=dry_run, empty=empty,
                       staged=staged, rev=rev)
     if amend:
-        from gitmig.amend import amend_migrations
+        from gitmig.actions.amend import amend_migrations
 
         amended = amend_migrations(config, options, questioner, database)
         _report_amended(amended, verbosity, apps, dry_run)
@@ -132,7 +137,7 @@ def command(
 def _report_amended(outcome: object, verbosity: int, apps: tuple[str, ...],
                     dry_run: bool) -> None:
     from gitmig import console
-    from gitmig.amend import Outcome
+    from gitmig.actions.amend import Outcome
 
     assert isinstance(outcome, Outcome)
     for w in outcome.warnings:
@@ -184,7 +189,7 @@ def _prompt(question: str) -> str:
 
 def report(outcome: object, verbosity: int, check: bool = False, dry_run: bool = False) -> None:
     from gitmig import console
-    from gitmig.makemigrations import Outcome
+    from gitmig.actions.makemigrations import Outcome
 
     assert isinstance(outcome, Outcome)
     if not verbosity:

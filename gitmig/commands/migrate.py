@@ -10,7 +10,7 @@ import click
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
-    from gitmig.executor import Prepared, Reporter
+    from gitmig.db.executor import Prepared, Reporter
 
 
 @click.command("migrate")
@@ -46,7 +46,7 @@ def command(
     the migrations of other apps that depend on them.
     """
     from gitmig import console
-    from gitmig.executor import Options, migrate
+    from gitmig.db.executor import Options, migrate
 
     config = load(config_path)
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
@@ -64,7 +64,7 @@ def command(
 def _reporter(ask: bool) -> Reporter:
     """Progress lines as migrate goes, and the question before data is dropped."""
     from gitmig import console
-    from gitmig.executor import Reporter
+    from gitmig.db.executor import Reporter
 
     class Printer(Reporter):
         def waiting(self) -> None:

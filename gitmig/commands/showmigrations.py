@@ -9,7 +9,7 @@ import click
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
-    from gitmig.history import Entry
+    from gitmig.actions.showmigrations import Entry
 
 Line = tuple[str, str | None]  # text, rich style (colours on a terminal only)
 
@@ -34,7 +34,7 @@ def command(
     Migrations the database has but whose files are missing (applied on another
     branch) are listed too, as are applied migrations edited since.
     """
-    from gitmig.history import read_history
+    from gitmig.actions.showmigrations import read_history
 
     config = load(config_path)
     labels = [a.label for a in config.select(apps)]

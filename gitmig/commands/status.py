@@ -10,8 +10,8 @@ import click
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
+    from gitmig.actions.status import Report
     from gitmig.ops import Operation
-    from gitmig.status import Report
 
 STYLES = {"+": "green", "-": "red", "~": "yellow"}
 
@@ -29,7 +29,7 @@ def command(as_json: bool, database: str | None, config_path: str | None) -> Non
     Exit status 1 when anything needs doing (a database that cannot be read included),
     0 when models, migrations and the database agree.
     """
-    from gitmig.status import CLEAN, status
+    from gitmig.actions.status import CLEAN, status
 
     report = status(load(config_path), database)
     if as_json:
@@ -94,7 +94,7 @@ def _print(report: Report) -> None:
 
 def _operations(changes: dict[str, list[Operation]]) -> None:
     from gitmig import console
-    from gitmig.diff import kind_of
+    from gitmig.actions.diff import kind_of
 
     for app, operations in changes.items():
         console.say(f"  {app}")

@@ -1,0 +1,1 @@
+"""What each command does, built from the layers below; the click layer calls these."""

@@ -1,0 +1,223 @@
+"""makemigrations: the models compared with the replayed migrations, written as new files.
+
+Everything is decided and checked before the first byte is written: the new operations
+must replay to exactly the models' schema, or nothing is written at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitmig.atomic import write_new_files
+from gitmig.config import Config
+from gitmig.errors import CheckFailed, GitmigError
+from gitmig.git.source import open_source
+from gitmig.migrations import autodetector, naming, writer
+from gitmig.migrations.loader import parse_migration
+from gitmig.migrations.questioner import Questioner
+from gitmig.ops import Operation
+from gitmig.schema.state import SchemaState
+
+
+@dataclass
+class Options:
+    apps: tuple[str, ...] = ()
+    name: str | None = None
+    check: bool = False
+    dry_run: bool = False
+    empty: bool = False
+    staged: bool = False  # models and migrations as staged in git's index
+    rev: str | None = None  # ... or as of this revision
+
+
+@dataclass
+class NewMigration:
+    app: str
+    name: str
+    parents: list[str]
+    operations: list[Operation]
+    path: Path
+    text: str
+
+
+@dataclass
+class Outcome:
+    migrations: list[NewMigration] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. a lock file created
+
+
+def make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
+    selected = [a.label for a in config.select(options.apps)]
+    if options.name is not None:
+        naming.validate_name(options.name)
+    if options.empty and not options.apps and len(config.apps) > 1:
+        raise GitmigError(
+            "--empty needs the app to write the migration for: "
+            f"gitmig makemigrations --empty APP (apps: {', '.join(config.apps)})"
+        )
+    source = open_source(config, options.staged, options.rev)
+    graph = source.graph
+    leaves = {app: graph.leaf(app) for app in config.apps}  # refuses several leaves
+    outcome = Outcome()
+
+    if options.empty:
+        changes = {app: autodetector.AppChanges() for app in selected}
+    else:
+        before, after = source.states()
+        changes = autodetector.detect(before, after, selected, questioner)
+        _refuse_unused_answers(questioner)
+        _refuse_missing_dependencies(changes, selected, before, after)
+
+    for app in _dependency_order(changes):
+        change = changes[app]
+        outcome.warnings += change.warnings
+        leaf = leaves[app]
+        parents = [leaf[1]] if leaf else []
+        for other in sorted(change.depends_on):
+            other_leaf = leaves[other]
+            if other_leaf is not None:
+                parents.append(f"{other}.{other_leaf[1]}")
+        number = graph.next_number(app)
+        slug = options.name or naming.suggest(change.operations, initial=leaf is None)
+        name = naming.full_name(number, slug)
+        path = config.apps[app].migrations / f"{name}.py"
+        text = writer.migration_text(parents, change.operations, source.origin)
+        outcome.migrations.append(
+            NewMigration(app, name, parents, change.operations, path, text)
+        )
+        leaves[app] = (app, name)
+
+    if not options.empty:
+        _verify(before, outcome, after, selected)
+
+    if options.check and outcome.migrations:
+        raise PendingChanges(outcome)
+    if not options.check and not options.dry_run and outcome.migrations:
+        source.refuse_unless_writable(outcome.migrations)
+        write_new_files([(m.path, m.text) for m in outcome.migrations])
+        outcome.written = True
+    if not options.check and not options.dry_run:
+        _keep_locks(config, outcome)
+    return outcome
+
+
+def _keep_locks(config: Config, outcome: Outcome) -> None:
+    """The lock files follow the migrations (gitmig.migrations.lockfile); if that fails, the files
+    just written are removed again."""
+    from gitmig.migrations import lockfile
+    from gitmig.migrations.loader import load_graph
+
+    try:
+        notes, warnings = lockfile.refresh(config, load_graph(config),
+                                           {m.app for m in outcome.migrations})
+    except GitmigError:
+        if outcome.written:
+            for m in outcome.migrations:
+                m.path.unlink(missing_ok=True)
+            outcome.written = False
+        raise
+    outcome.notes += notes
+    outcome.warnings += warnings
+
+
+class PendingChanges(CheckFailed):
+    """makemigrations --check found model changes without migrations."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        apps = ", ".join(m.app for m in outcome.migrations)
+        super().__init__(
+            f"model changes without migrations in {apps}; run `gitmig makemigrations` "
+            "and commit the files it writes"
+        )
+        self.outcome = outcome
+
+
+def _refuse_unused_answers(questioner: Questioner) -> None:
+    unused = questioner.answers.unused()
+    if unused:
+        raise GitmigError(
+            f"{unused[0]} matches no change: it must name a new NOT NULL column that has no "
+            "default in the model"
+        )
+
+
+def _refuse_missing_dependencies(
+    changes: dict[str, autodetector.AppChanges],
+    selected: list[str],
+    before: SchemaState,
+    after: SchemaState,
+) -> None:
+    for app, change in changes.items():
+        for other in change.depends_on:
+            if other not in selected and any(
+                t.app == other and t.key not in before.tables for t in after.tables.values()
+            ):
+                raise GitmigError(
+                    f"app {app!r} references tables of app {other!r} that have no migration yet; "
+                    f"run `gitmig makemigrations {other} {app}`"
+                )
+
+
+def _dependency_order(changes: dict[str, autodetector.AppChanges]) -> list[str]:
+    done: list[str] = []
+
+    def visit(app: str, path: tuple[str, ...]) -> None:
+        if app in done:
+            return
+        if app in path:
+            cycle = " -> ".join((*path, app))
+            raise GitmigError(
+                f"new foreign keys make apps depend on each other in a cycle ({cycle}); "
+                "add one of those foreign keys in a second step: leave it out of the models, "
+                "run makemigrations, then put it back and run makemigrations again"
+            )
+        for other in sorted(changes[app].depends_on):
+            if other in changes:
+                visit(other, (*path, app))
+        done.append(app)
+
+    for app in changes:
+        visit(app, ())
+    return done
+
+
+def _verify(
+    before: SchemaState, outcome: Outcome, after: SchemaState, selected: list[str]
+) -> None:
+    """The new files, read back as a migration would be, must replay to the models' schema.
+
+    Anything else is a gap in gitmig, and finding it here means nothing is written.
+    """
+    state = before
+    for m in outcome.migrations:
+        for op in _read_back(m):
+            state = op.state_forwards(state, m.app)
+    got, want = state.for_apps(selected), after.for_apps(selected)
+    if got != want:
+        keys = sorted(
+            k for k in set(got.tables) | set(want.tables) if got.get(k) != want.get(k)
+        )
+        raise GitmigError(
+            f"gitmig cannot yet express the change to {', '.join(keys)} (for example a new "
+            "primary key); write that migration by hand with `gitmig makemigrations --empty`"
+        )
+
+
+def _read_back(m: NewMigration) -> list[Operation]:
+    """The operations of a migration's text, executed as replaying the file would."""
+    namespace: dict[str, object] = {"__name__": f"gitmig_new_{m.app}_{m.name}"}
+    try:
+        parse_migration(m.app, m.name, m.text, str(m.path))
+        exec(compile(m.text, str(m.path), "exec"), namespace)
+    except Exception as exc:
+        raise GitmigError(
+            f"gitmig made {m.app}.{m.name} in a form it cannot read back "
+            f"({type(exc).__name__}: {exc}); nothing was written. This is a gitmig bug: "
+            "please report it with the models involved"
+        ) from None
+    operations = namespace.get("operations")
+    assert isinstance(operations, list)
+    return operations

@@ -1,0 +1,1 @@
+"""Databases: connections, the lock, the history table, and running plans as DDL."""

@@ -1,0 +1,671 @@
+"""Plans run against a database: DDL through Alembic, rows in the history table.
+
+Everything that can be known before touching the database is worked out first: the
+schema state before and after every operation (replayed from the files), and for a
+backwards plan the reverse of every operation. An irreversible migration therefore stops
+the plan before anything runs.
+
+A migration is applied whole or not at all where the database has transactional DDL
+(SQLite, PostgreSQL): its DDL and its history row commit together. MariaDB/MySQL commit
+each DDL statement on their own, so there the row records how far the migration got
+after every operation (gitmig.db.recorder), a failure says which operations already ran,
+and a run killed halfway is reported by the next one, which changes nothing until the
+user settles it (finish by hand, or undo by hand, then --fake).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gitmig.config import Config
+from gitmig.errors import CheckFailed, GitmigError
+from gitmig.migrations import plan as plans
+from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
+from gitmig.migrations.plan import Step
+from gitmig.migrations.replay import Replayer
+from gitmig.ops import Operation
+from gitmig.schema.state import SchemaState
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Dialect
+
+    from gitmig.db.recorder import Applied, Recorder, Unfinished
+
+
+@dataclass(frozen=True)
+class Action:
+    """One operation to run: as written in the file, or what undoes it when unapplying."""
+
+    op: Operation
+    written: Operation
+    index: int  # 1-based position in the migration's operations
+    before: SchemaState
+    after: SchemaState
+    restores: bool = False  # puts back what undoing `written` cannot know (see restore)
+
+    def describe(self) -> str:
+        if self.op is self.written:
+            return self.op.describe()
+        if self.restores:
+            return f"Restore: {self.op.describe()}"
+        return f"Undo: {self.written.describe()}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    step: Step
+    file: MigrationFile
+    actions: tuple[Action, ...]
+
+    @property
+    def label(self) -> str:
+        return self.step.label
+
+    @property
+    def destructive(self) -> list[str]:
+        """What loses data: dropping forwards, or unapplying what created."""
+        out = []
+        for a in self.actions:
+            if a.op.destructive:
+                out.append(a.describe())
+        return out
+
+
+class Irreversible(GitmigError):
+    pass
+
+
+class Executor:
+    """Prepares plans from a graph; runs them on one connection."""
+
+    def __init__(self, graph: MigrationGraph, replayer: Replayer | None = None) -> None:
+        self.graph = graph
+        self.replayer = replayer or Replayer(graph)
+
+    def prepare(
+        self, steps: list[Step], applied: Collection[Key], *, fake: bool = False
+    ) -> list[Prepared]:
+        """States and operations for every step; raises before anything runs.
+
+        A fake run runs no operation, so unapplying an irreversible migration is allowed
+        (its irreversible operations are left out of the plan).
+        """
+        if not fake:
+            self._refuse_irreversible(steps)
+        doomed = {s.key for s in steps if s.backwards}
+        applied = set(applied)
+        known = [k for k in self.graph.order() if k in applied]
+        prepared: dict[Step, Prepared] = {}
+        if doomed:
+            # The state before a migration to unapply is what the migrations applied
+            # before it (in graph order) made, as when it was applied.
+            state = SchemaState()
+            for key in known:
+                if key in doomed:
+                    step = Step(key, backwards=True)
+                    prepared[step] = self._backwards(step, state, lenient=fake)
+                state = self.replayer.apply(state, key)
+        state = SchemaState()
+        for key in known:
+            if key not in doomed:
+                state = self.replayer.apply(state, key)
+        for step in steps:
+            if not step.backwards:
+                prepared[step] = p = self._forwards(step, state)
+                state = p.actions[-1].after if p.actions else state
+        return [prepared[s] for s in steps]
+
+    def _refuse_irreversible(self, steps: list[Step]) -> None:
+        for step in steps:
+            if not step.backwards:
+                continue
+            for i, op in enumerate(self.replayer.operations(step.key), start=1):
+                if not op.reversible:
+                    raise Irreversible(
+                        f"cannot unapply {step.label}: operation {i} ({op.describe()}) "
+                        "has no reverse, so the migration is irreversible; nothing was "
+                        "changed. Give it a reverse (reverse_sql= or a reverse function) "
+                        "to go back past it"
+                    )
+
+    def _states(self, key: Key, state: SchemaState) -> tuple[list[Operation], list[SchemaState]]:
+        f = self.graph.nodes[key]
+        operations = self.replayer.operations(key)
+        states = [state]
+        for op in operations:
+            try:
+                states.append(op.state_forwards(states[-1], f.app))
+            except GitmigError as exc:
+                raise GitmigError(exc.message, path=f.path) from None
+        return operations, states
+
+    def _forwards(self, step: Step, state: SchemaState) -> Prepared:
+        operations, states = self._states(step.key, state)
+        actions = tuple(
+            Action(op, op, i + 1, states[i], states[i + 1]) for i, op in enumerate(operations)
+        )
+        return Prepared(step, self.graph.nodes[step.key], actions)
+
+    def _backwards(self, step: Step, state: SchemaState, lenient: bool = False) -> Prepared:
+        f = self.graph.nodes[step.key]
+        operations, states = self._states(step.key, state)
+        actions: list[Action] = []
+        for i in reversed(range(len(operations))):
+            if lenient and not operations[i].reversible:
+                continue
+            try:
+                reverse = operations[i].reverse(states[i])
+                reached = reverse.state_forwards(states[i + 1], f.app)
+            except GitmigError as exc:
+                raise Irreversible(f"cannot unapply {step.label}: {exc.message}",
+                                   path=f.path) from None
+            actions.append(Action(reverse, operations[i], i + 1, states[i + 1], reached))
+            for extra in restore(reached, states[i], reverse.tables()):
+                after = extra.state_forwards(reached, f.app)
+                actions.append(Action(extra, operations[i], i + 1, reached, after,
+                                      restores=True))
+                reached = after
+        return Prepared(step, f, tuple(actions))
+
+    def run(
+        self,
+        conn: Connection,
+        prepared: list[Prepared],
+        *,
+        fake: bool = False,
+        git_commit: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        from alembic.operations import Operations
+        from alembic.runtime.migration import MigrationContext
+
+        from gitmig.db import ddl
+        from gitmig.db.connection import dialect_family
+        from gitmig.db.recorder import Recorder
+
+        recorder = Recorder(conn)
+        operations = Operations(MigrationContext.configure(connection=conn))
+        family = dialect_family(conn.dialect)
+        progress = progress or Progress()
+        if conn.in_transaction():
+            conn.commit()
+        if prepared:
+            with conn.begin():
+                recorder.ensure_table()
+
+        def run_action(action: Action, done: list[Action]) -> None:
+            ctx = ddl.Context(operations, family, conn.dialect, action.before,
+                              action.after, connection=conn)
+            ddl.run(action.op, ctx)
+            done.append(action)
+
+        for p in prepared:
+            progress.start(p)
+            started = time.perf_counter()
+            done: list[Action] = []
+            try:
+                if family == "mysql" and not fake and p.actions:
+                    _run_tracked(conn, recorder, p, run_action, done, git_commit)
+                else:
+                    with conn.begin():
+                        if not fake:
+                            for action in p.actions:
+                                run_action(action, done)
+                        if p.step.backwards:
+                            recorder.record_unapplied(p.step.key)
+                        else:
+                            recorder.record_applied(p.step.key, p.file.checksum, git_commit)
+            except Exception as exc:
+                progress.failed(p)
+                raise MigrationFailed(p, done, exc, transactional=family != "mysql") from None
+            progress.done(p, (time.perf_counter() - started) * 1000, fake)
+
+
+def _run_tracked(
+    conn: Connection,
+    recorder: Recorder,
+    p: Prepared,
+    run_action: Callable[[Action, list[Action]], None],
+    done: list[Action],
+    git_commit: str | None,
+) -> None:
+    """One migration where DDL cannot be rolled back (MariaDB/MySQL): its row says how far
+    it got after every operation, each in its own transaction with its DML, so that a run
+    killed halfway is reported by the next one instead of being repeated or skipped."""
+    key, total, backwards = p.step.key, len(p.actions), p.step.backwards
+    with conn.begin():
+        recorder.record_started(key, p.file.checksum, git_commit, backwards, total)
+    try:
+        for action in p.actions:
+            with conn.begin():
+                run_action(action, done)
+                recorder.record_progress(key, backwards, len(done), total)
+    except Exception:
+        if not done:  # nothing ran (MariaDB's DDL statements are atomic): no trace left
+            with contextlib.suppress(Exception), conn.begin():
+                if backwards:
+                    recorder.clear_progress(key)
+                else:
+                    recorder.record_unapplied(key)
+        raise
+    with conn.begin():
+        if backwards:
+            recorder.record_unapplied(key)
+        else:
+            recorder.record_finished(key)
+
+
+def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[Operation]:
+    """Indexes and constraints an undo leaves out, to put the schema back as it was.
+
+    Dropping a column drops the indexes and constraints over several columns with it;
+    the reverse (adding the column back) cannot know them, the state before can.
+    """
+    from gitmig import ops
+    from gitmig.schema.state import constraint_identity
+
+    out: list[Operation] = []
+    for key in sorted(keys):
+        have, want = reached.get(key), wanted.get(key)
+        if have is None or want is None:
+            continue
+        have_ix = {ix.name for ix in have.indexes}
+        for ix in sorted(want.indexes, key=lambda i: i.name):
+            if ix.name not in have_ix:
+                out.append(ops.CreateIndex(ix.name, want.name, ix.columns, unique=ix.unique,
+                                           schema=want.schema))
+        have_c = {constraint_identity(c) for c in have.constraints}
+        for c in sorted(want.constraints, key=repr):
+            if constraint_identity(c) not in have_c:
+                out.append(ops.AddConstraint(want.name, c, schema=want.schema))
+    return out
+
+
+class MigrationFailed(GitmigError):
+    def __init__(self, p: Prepared, done: list[Action], exc: BaseException,
+                 transactional: bool) -> None:
+        from gitmig.db.connection import db_error_text
+
+        failed = p.actions[len(done)] if len(done) < len(p.actions) else None
+        verb = "unapplying" if p.step.backwards else "applying"
+        if failed is not None:
+            where = (f"{verb} {p.label} failed at operation {failed.index} of "
+                     f"{len(p.actions)} ({failed.describe()})")
+        else:
+            where = f"{verb} {p.label} failed while recording it"
+        reason = exc.message if isinstance(exc, GitmigError) else db_error_text(exc)
+        message = f"{where}: {reason}. "
+        if transactional or not done:
+            message += "Its changes were rolled back; the migrations before it stay as they are."
+        else:
+            ran = "; ".join(f"{a.index}. {a.describe()}" for a in done)
+            message += (
+                f"MariaDB/MySQL cannot roll back DDL, so the operations before it already ran "
+                f"and stay: {ran}. {_table()} records the migration as interrupted, and migrate "
+                f"stops until that is settled: "
+                f"{way_out(p.step.key, p.file.parents, p.step.backwards)}."
+            )
+        super().__init__(message)
+
+
+def way_out(key: Key, parents: tuple[Key, ...], backwards: bool) -> str:
+    """What to do about a migration that stopped halfway where DDL cannot be rolled back."""
+    app, name = key
+    before = next((n for a, n in parents if a == app), "zero")
+    if backwards:
+        return (f"finish undoing it by hand (`gitmig sqlmigrate {app} {name} --backwards` "
+                f"prints its SQL) and record it as unapplied with `gitmig migrate {app} "
+                f"{before} --fake`, or redo what was undone and keep it applied with "
+                f"`gitmig migrate {app} {name} --fake`")
+    return (f"finish it by hand (`gitmig sqlmigrate {app} {name}` prints its SQL) and record "
+            f"it as applied with `gitmig migrate {app} {name} --fake`, or undo what ran by hand "
+            f"and forget it with `gitmig migrate {app} {before} --fake`")
+
+
+class Interrupted(GitmigError):
+    """A run stopped halfway on MariaDB/MySQL (killed, or the connection lost)."""
+
+    def __init__(self, executor: Executor, applied: Collection[Key], u: Unfinished) -> None:
+        key = u.key
+        label = f"{key[0]}.{key[1]}"
+        verb = "unapplied" if u.backwards else "applied"
+        f = executor.graph.nodes.get(key)
+        actions: tuple[Action, ...] = ()
+        if f is not None and u.done is not None:
+            with contextlib.suppress(GitmigError):
+                step = Step(key, backwards=u.backwards)
+                before = set(applied) | ({key} if u.backwards else set())
+                actions = executor.prepare([step], before)[0].actions
+        if actions and u.done is not None and u.done <= len(actions) == u.total:
+            ran = "; ".join(f"{i}. {a.describe()}" for i, a in enumerate(actions[:u.done], 1))
+            if u.done == u.total:
+                what = f"all {u.total} of its operations had finished ({ran}), but not {verb}"
+            else:
+                what = (f"{u.done} of its {u.total} operations had finished ({ran})" if u.done
+                        else f"none of its {u.total} operations had finished")
+                what += (f", and operation {u.done + 1} ({actions[u.done].describe()}) may "
+                         "have run too, in whole or in part")
+        else:
+            what = "how far it got is unknown here"
+        parents = f.parents if f is not None else ()
+        super().__init__(
+            f"{label} was interrupted while being {verb} (the run was killed or lost its "
+            f"connection): {what}. MariaDB/MySQL cannot roll back DDL, so {_table()} records it "
+            f"as interrupted and migrate changes nothing until that is settled. Check the "
+            f"database, then {way_out(key, parents, u.backwards)}"
+        )
+
+
+class Progress:
+    """What a run reports as it goes; the command prints it."""
+
+    def start(self, p: Prepared) -> None: ...
+
+    def done(self, p: Prepared, ms: float, fake: bool) -> None: ...
+
+    def failed(self, p: Prepared) -> None: ...
+
+
+# -- `gitmig migrate` as one call ----------------------------------------------------------
+
+
+@dataclass
+class Options:
+    app: str | None = None
+    target: str | None = None
+    database: str | None = None
+    fake: bool = False
+    plan: bool = False  # print only
+    check: bool = False
+
+
+class Reporter(Progress):
+    def waiting(self) -> None: ...
+
+    def warn(self, text: str) -> None: ...
+
+    def confirm(self, prepared: list[Prepared]) -> bool:
+        return True
+
+
+@dataclass
+class Outcome:
+    url: str
+    prepared: list[Prepared] = field(default_factory=list)
+    ran: bool = False
+    aborted: bool = False
+
+
+def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
+    """Bring the database to the target; raise for bad input before touching it."""
+    from gitmig.db.connection import connect, database_missing, display_url
+    from gitmig.db.lock import migration_lock
+    from gitmig.migrations.loader import load_graph
+
+    reporter = reporter or Reporter()
+    graph = load_graph(config)
+    apps = [options.app] if options.app else list(config.apps)
+    if options.app:
+        config.app(options.app)
+        if options.target is not None:
+            plans.resolve_target(graph, options.app, options.target)
+    elif options.target is not None:
+        raise GitmigError("a target needs its app: `gitmig migrate APP TARGET`")
+    for app in apps:
+        graph.leaf(app)  # several leaves: the user must merge first
+    url = config.database_url(options.database)
+    outcome = Outcome(display_url(url))
+    read_only = options.plan or options.check
+    executor = Executor(graph)
+    with project_on_path(config):
+        if read_only and database_missing(url):
+            _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
+            return outcome
+        with connect(url) as conn:
+            lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
+            with lock:
+                from gitmig.db.recorder import Recorder
+
+                recorder = Recorder(conn)
+                applied = recorder.applied()  # read afresh now that the lock is held
+                unfinished = recorder.unfinished()
+                if unfinished and not options.fake:
+                    raise Interrupted(executor, applied, unfinished[0])
+                if unfinished and not read_only:  # --fake settles it as the target says
+                    if conn.in_transaction():
+                        conn.commit()
+                    with conn.begin():
+                        recorder.forget_unfinished()
+                    for u in unfinished:
+                        reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
+                                      "(--fake): it is recorded as applied only if the target "
+                                      "includes it")
+                applied = _follow_renames(graph, recorder, applied, not read_only,
+                                          reporter.warn)
+                if options.app and options.target is not None:  # may unapply what only git has
+                    from gitmig.git.missing import with_files_from_git
+
+                    graph = with_files_from_git(config, graph, applied, options.app,
+                                                options.target, reporter.warn)
+                    executor = Executor(graph)
+                _execute_plan(config, graph, executor, conn, applied, options, reporter,
+                              outcome)
+    return outcome
+
+
+def _execute_plan(
+    config: Config,
+    graph: MigrationGraph,
+    executor: Executor,
+    conn: Connection | None,
+    applied: dict[Key, Applied],
+    options: Options,
+    reporter: Reporter,
+    outcome: Outcome,
+) -> None:
+    check_history(config, graph, applied)
+    edited = history_warnings(graph, applied, reporter.warn)
+    steps = plans.to_target(graph, set(applied), options.app, options.target)
+    outcome.prepared = executor.prepare(steps, set(applied), fake=options.fake)
+    if options.plan:
+        return
+    if options.check:
+        problems = []
+        if steps:
+            problems.append(f"{len(steps)} migration{'s' if len(steps) != 1 else ''} to "
+                            f"{'unapply' if steps[0].backwards else 'apply'}")
+        if edited:
+            problems.append(f"{len(edited)} edited after being applied")
+        if problems:
+            raise CheckFailed(f"the database is not up to date: {', '.join(problems)}; "
+                              "run `gitmig migrate`")
+        return
+    assert conn is not None
+    if not outcome.prepared:
+        return
+    if not reporter.confirm(outcome.prepared):
+        outcome.aborted = True
+        return
+    from gitmig.db.connection import git_head
+
+    commit = None if options.fake else git_head(config.root)
+    executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
+                 progress=reporter)
+    outcome.ran = True
+
+
+def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:
+    """Rows of apps that are not configured mean the wrong database or configuration."""
+    from gitmig.db.historyrows import check_apps
+
+    check_apps(config, applied)
+
+
+def _follow_renames(
+    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
+    warn: Callable[[str], None],
+) -> dict[Key, Applied]:
+    """Rows of migrations that `gitmig resolve` renumbered count for their new names
+    (gitmig.migrations.plan.renamed); when migrate runs for real, the rows are renamed too."""
+    from dataclasses import replace
+
+    renames = plans.renamed(graph, {k: a.checksum for k, a in applied.items()})
+    if not renames:
+        return applied
+    if write:
+        conn = recorder.connection
+        if conn.in_transaction():
+            conn.commit()
+        with conn.begin():
+            for old, new in renames.items():
+                recorder.record_renamed(old, new)
+    for old, new in renames.items():
+        verb = "is now recorded" if write else "counts"
+        warn(f"{old[0]}.{old[1]} was renumbered to {new[1]} (gitmig resolve); the database "
+             f"applied it under its old name, and it {verb} as {new[0]}.{new[1]}")
+    return {renames.get(k, k): replace(a, name=renames[k][1]) if k in renames else a
+            for k, a in applied.items()}
+
+
+def history_warnings(
+    graph: MigrationGraph, applied: dict[Key, Applied], warn: Callable[[str], None]
+) -> list[Key]:
+    """Warn about applied migrations whose file is gone or changed; return the changed."""
+    edited = []
+    for key, row in applied.items():
+        f = graph.nodes.get(key)
+        if f is None:
+            warn(f"{key[0]}.{key[1]} is applied to the database but its file is missing "
+                 "(applied from another branch?); `gitmig showmigrations` says whether git "
+                 "still has it and the command that unapplies it")
+        elif f.checksum != row.checksum:
+            edited.append(key)
+            warn(f"{f.label} was edited after it was applied: the database has the old "
+                 "version. Undo the edit and put the change in a new migration")
+    return edited
+
+
+def _table() -> str:
+    from gitmig.db.recorder import TABLE_NAME
+
+    return TABLE_NAME
+
+
+@contextmanager
+def _no_lock() -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def project_on_path(config: Config) -> Iterator[None]:
+    """Migration files may import the project's own column types."""
+    from gitmig.schema.models import project_paths
+
+    added = [p for p in project_paths(config) if p not in sys.path]
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for p in added:
+            if p in sys.path:
+                sys.path.remove(p)
+
+
+# -- `gitmig sqlmigrate`: the same plan, printed instead of run ----------------------------
+
+SQL_DIALECTS = ("sqlite", "postgresql", "mysql")
+
+
+def render_sql(
+    config: Config,
+    app: str,
+    ref: str,
+    *,
+    backwards: bool = False,
+    dialect: str | None = None,
+    database: str | None = None,
+) -> str:
+    """The SQL of one migration, runnable as printed (each statement ends with `;`).
+
+    With a dialect, no database is needed; names the database would give unnamed
+    constraints are then its defaults. Otherwise the configured database's dialect is
+    used, and those names are looked up in it when it has them.
+    """
+    from gitmig.db.connection import connect, database_missing, parse_url
+    from gitmig.migrations.loader import load_graph
+
+    config.app(app)
+    graph = load_graph(config)
+    key = graph.resolve(app, ref)
+    with project_on_path(config):
+        executor = Executor(graph)
+        applied = graph.ancestors(key) - ({key} if not backwards else set())
+        prepared = executor.prepare([Step(key, backwards=backwards)], applied)[0]
+        if dialect is not None:
+            return _as_sql(prepared, sa_dialect(dialect), None)
+        url = config.database_url(database)
+        if database_missing(url):
+            return _as_sql(prepared, _printing_dialect(parse_url(url).get_dialect()), None)
+        with connect(url) as conn:
+            return _as_sql(prepared, _printing_dialect(type(conn.dialect), conn), conn)
+
+
+def sa_dialect(name: str) -> Dialect:
+    import sqlalchemy as sa
+
+    if name not in SQL_DIALECTS:
+        raise GitmigError(f"unknown dialect {name!r}; use one of {', '.join(SQL_DIALECTS)}")
+    driver = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}.get(name, name)
+    return _printing_dialect(sa.engine.make_url(f"{driver}://").get_dialect())
+
+
+def _printing_dialect(cls: type[Dialect], conn: Connection | None = None) -> Dialect:
+    """A dialect for printing SQL: named parameters, so that a literal 50% stays 50%.
+
+    (With the drivers' own %s parameters, SQLAlchemy doubles every % it prints.)
+    """
+    if conn is None:
+        return cls(paramstyle="named")  # type: ignore[call-arg]
+    dialect = cls(paramstyle="named", dbapi=conn.dialect.dbapi)  # type: ignore[call-arg]
+    dialect.initialize(conn)  # server version: MariaDB or MySQL, PostgreSQL release
+    return dialect
+
+
+def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> str:
+    import io
+
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from gitmig.db import ddl
+    from gitmig.db.connection import dialect_family
+
+    buffer = io.StringIO()
+    context = MigrationContext.configure(
+        dialect=dialect,
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
+    )
+    operations = Operations(context)
+    family = dialect_family(dialect)
+    verb = "Unapply" if prepared.step.backwards else "Apply"
+    buffer.write(f"-- {verb} {prepared.label} ({dialect.name})\n")
+    transactional = family in ("sqlite", "postgresql")
+    if transactional:
+        buffer.write("BEGIN;\n")
+    buffer.write("\n")
+    for action in prepared.actions:
+        buffer.write(f"-- {action.describe()}\n")
+        ctx = ddl.Context(operations, family, dialect, action.before, action.after,
+                          connection=conn, as_sql=True, output=buffer)
+        ddl.run(action.op, ctx)
+    if not prepared.actions:
+        buffer.write("-- (no operations)\n\n")
+    if transactional:
+        buffer.write("COMMIT;\n")
+    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()) + "\n"

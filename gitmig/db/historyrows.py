@@ -1,0 +1,54 @@
+"""The history table's rows as plain values, whichever reader fetched them.
+
+gitmig.db.recorder reads and writes gitmig_migrations through SQLAlchemy on every database;
+gitmig.db.sqlitehistory reads it from a SQLite file with Python's own sqlite3, so that
+showmigrations never imports SQLAlchemy. Both build their rows here, so what a command
+shows cannot depend on which of them read the table. Free of SQLAlchemy on purpose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gitmig.config import Config
+from gitmig.errors import GitmigError
+from gitmig.migrations.graph import Key
+
+TABLE_NAME = "gitmig_migrations"
+
+
+@dataclass(frozen=True)
+class Applied:
+    app: str
+    name: str
+    checksum: str
+    applied_at: dt.datetime | None
+    git_commit: str | None
+
+    @property
+    def key(self) -> Key:
+        return (self.app, self.name)
+
+
+def as_utc(at: dt.datetime | None) -> dt.datetime | None:
+    """applied_at as stored: in UTC, though only PostgreSQL keeps the zone (and converts
+    it to its own); other databases' DATETIME columns hold UTC by convention."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+
+
+def check_apps(config: Config, applied: Mapping[Key, Applied]) -> None:
+    """Rows of apps that are not configured mean the wrong database or configuration."""
+    unknown = sorted({k for k in applied if k[0] not in config.apps})
+    if unknown:
+        app = unknown[0][0]
+        names = ", ".join(f"{a}.{n}" for a, n in unknown if a == app)
+        raise GitmigError(
+            f"the database's history ({TABLE_NAME}) records migrations of app {app!r} "
+            f"({names}), which is not configured (apps: {', '.join(config.apps)}); add it "
+            f"under [tool.gitmig.apps] in {config.path}, or check that the database is "
+            "the right one"
+        )

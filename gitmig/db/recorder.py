@@ -1,0 +1,174 @@
+"""The history table, gitmig_migrations: which migrations the database has.
+
+Having a row in the table means the migration is applied, unless its `progress` is set:
+a row is written in the same transaction as the migration's DDL where the database has
+transactional DDL. Where it has not (MariaDB/MySQL), a row with `progress` "apply D/N"
+(or "unapply D/N") is written before the first operation and updated after each one,
+so a run killed halfway leaves a record of exactly how far it got (D of N operations
+surely done); `progress` is cleared the moment the last operation finishes. A row also
+keeps the checksum of the file as it was applied, so an edit made afterwards can be told.
+The rows it returns are gitmig.db.historyrows' plain values (gitmig.db.sqlitehistory reads a
+SQLite file's table into the same ones without SQLAlchemy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gitmig.db.historyrows import TABLE_NAME, Applied, as_utc  # the first two: also from here
+from gitmig.migrations.graph import Key
+
+_metadata = sa.MetaData()
+history = sa.Table(
+    TABLE_NAME,
+    _metadata,
+    sa.Column("app", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("git_commit", sa.String(64), nullable=True),
+    sa.Column("progress", sa.String(32), nullable=True),  # NULL: applied (see above)
+)
+_PROGRESS = re.compile(r"^(apply|unapply) (\d+)/(\d+)$")
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A migration whose run stopped halfway on a database without transactional DDL."""
+
+    app: str
+    name: str
+    backwards: bool
+    done: int | None  # operations surely finished; None: a progress this gitmig cannot read
+    total: int | None
+
+    @property
+    def key(self) -> Key:
+        return (self.app, self.name)
+
+
+class Recorder:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def has_table(self) -> bool:
+        return sa.inspect(self.connection).has_table(TABLE_NAME)
+
+    def ensure_table(self) -> None:
+        if not self.has_table():
+            _metadata.create_all(self.connection, tables=[history])
+        elif not self._has_progress():  # a table made before the column existed
+            self.connection.execute(sa.text(
+                f"ALTER TABLE {TABLE_NAME} ADD COLUMN progress VARCHAR(32)"))
+
+    def _has_progress(self) -> bool:
+        columns = sa.inspect(self.connection).get_columns(TABLE_NAME)
+        return any(c["name"] == "progress" for c in columns)
+
+    def applied(self) -> dict[Key, Applied]:
+        """Every migration recorded as applied, whether or not its file still exists."""
+        if not self.has_table():
+            return {}
+        query = sa.select(*[c for c in history.c if c.name != "progress"])
+        if self._has_progress():
+            query = query.where(history.c.progress.is_(None))
+        rows = self.connection.execute(
+            query.order_by(history.c.applied_at, history.c.app, history.c.name)
+        )
+        out = {}
+        for row in rows:
+            item = Applied(row.app, row.name, row.checksum, as_utc(row.applied_at),
+                           row.git_commit)
+            out[item.key] = item
+        return out
+
+    def unfinished(self) -> list[Unfinished]:
+        """Migrations whose run stopped halfway (MariaDB/MySQL only), in name order."""
+        if not self.has_table() or not self._has_progress():
+            return []
+        rows = self.connection.execute(
+            sa.select(history.c.app, history.c.name, history.c.progress)
+            .where(history.c.progress.is_not(None))
+            .order_by(history.c.app, history.c.name)
+        )
+        out = []
+        for row in rows:
+            match = _PROGRESS.match(row.progress)
+            if match is None:
+                out.append(Unfinished(row.app, row.name, False, None, None))
+            else:
+                out.append(Unfinished(row.app, row.name, match[1] == "unapply",
+                                      int(match[2]), int(match[3])))
+        return out
+
+    def _now(self) -> dt.datetime:
+        now = dt.datetime.now(dt.UTC)
+        if not self.connection.dialect.name.startswith("postgres"):
+            now = now.replace(tzinfo=None)  # DATETIME columns hold no zone: UTC by convention
+        return now
+
+    def record_applied(self, key: Key, checksum: str, git_commit: str | None) -> None:
+        self.connection.execute(
+            history.insert().values(
+                app=key[0], name=key[1], checksum=checksum, applied_at=self._now(),
+                git_commit=git_commit,
+            )
+        )
+
+    def record_started(self, key: Key, checksum: str, git_commit: str | None,
+                       backwards: bool, total: int) -> None:
+        """Before the first operation, where DDL cannot be rolled back."""
+        if backwards:
+            self.record_progress(key, backwards, 0, total)
+            return
+        self.connection.execute(
+            history.insert().values(
+                app=key[0], name=key[1], checksum=checksum, applied_at=self._now(),
+                git_commit=git_commit, progress=f"apply 0/{total}",
+            )
+        )
+
+    def record_progress(self, key: Key, backwards: bool, done: int, total: int) -> None:
+        verb = "unapply" if backwards else "apply"
+        self.connection.execute(
+            history.update()
+            .where(history.c.app == key[0], history.c.name == key[1])
+            .values(progress=f"{verb} {done}/{total}")
+        )
+
+    def record_finished(self, key: Key) -> None:
+        """The last operation of a tracked run is done: the row now means applied."""
+        self.connection.execute(
+            history.update()
+            .where(history.c.app == key[0], history.c.name == key[1])
+            .values(progress=None, applied_at=self._now())
+        )
+
+    def clear_progress(self, key: Key) -> None:
+        """An unapply that changed nothing after all: the row means applied again."""
+        self.connection.execute(
+            history.update()
+            .where(history.c.app == key[0], history.c.name == key[1])
+            .values(progress=None)
+        )
+
+    def forget_unfinished(self) -> None:
+        self.connection.execute(history.delete().where(history.c.progress.is_not(None)))
+
+    def record_renamed(self, old: Key, new: Key) -> None:
+        """The migration applied as `old` now has the name `new` (gitmig resolve)."""
+        self.connection.execute(
+            history.update()
+            .where(history.c.app == old[0], history.c.name == old[1])
+            .values(name=new[1])
+        )
+
+    def record_unapplied(self, key: Key) -> None:
+        self.connection.execute(
+            history.delete().where(history.c.app == key[0], history.c.name == key[1])
+        )

@@ -1,0 +1,101 @@
+"""The history table of a SQLite file, read with Python's own sqlite3 module.
+
+Importing SQLAlchemy costs far more than showmigrations' whole answer, and a SQLite file
+needs none of it to be read. This reader gives exactly what gitmig.db.recorder's
+Recorder.applied gives through SQLAlchemy (the same query, the same rows, dates parsed the
+way SQLAlchemy's SQLite DateTime parses them, the same error lines), and keeps the
+read-only promise: the file is opened in `mode=rw`, which never creates a missing one, as
+the SQLAlchemy path opens it (so a hot journal left by a killed migrate is rolled back as
+usual; `mode=ro` could not), and nothing is written. Only the plain URL forms
+(`sqlite:///path`, `sqlite+pysqlite:///path`) are read here; anything else (query
+options, in-memory or URI databases, other drivers) stays with SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from contextlib import closing
+from urllib.parse import quote, unquote
+
+from gitmig.db.historyrows import TABLE_NAME, Applied, as_utc
+from gitmig.errors import GitmigError
+from gitmig.migrations.graph import Key
+
+_DRIVERS = ("sqlite", "sqlite+pysqlite")
+_T = TABLE_NAME
+# The statement SQLAlchemy compiles for Recorder.applied, so errors name the same column.
+_SELECT = (f"SELECT {_T}.app, {_T}.name, {_T}.checksum, {_T}.applied_at, {_T}.git_commit "
+           f"FROM {_T} {{where}}ORDER BY {_T}.applied_at, {_T}.app, {_T}.name")
+
+
+def read(url: str) -> tuple[str, dict[Key, Applied]] | None:
+    """(the URL as SQLAlchemy prints it, every migration recorded as applied) for a plain
+    SQLite file URL, parsed as SQLAlchemy parses it; None for any other URL, which is left
+    to SQLAlchemy. No rows when the file or the table does not exist yet."""
+    driver, sep, rest = url.partition(":///")
+    if not sep or driver not in _DRIVERS or "?" in rest:
+        return None
+    path = unquote(rest)
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    shown = f"{driver}:///{quote(path, safe=' +/')}"
+    if not os.path.exists(path):  # as gitmig.db.connection.database_missing
+        return shown, {}
+    return shown, _read(path, shown)
+
+
+def _read(path: str, shown: str) -> dict[Key, Applied]:
+    uri = f"file:{quote(os.path.abspath(path))}?mode=rw"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise GitmigError(f"cannot connect to the database {shown}: {_text(exc)}") from None
+    try:
+        with closing(conn):
+            conn.execute("BEGIN")  # one read transaction, as SQLAlchemy's connection has
+            return _rows(conn, shown)
+    except sqlite3.Error as exc:
+        raise GitmigError(f"error from the database {shown}: {_text(exc)}") from None
+
+
+def _rows(conn: sqlite3.Connection, shown: str) -> dict[Key, Applied]:
+    if not _columns(conn, "table_info"):
+        return {}
+    # Recorder._has_progress: SQLAlchemy reflects columns with table_xinfo where SQLite
+    # has it, leaving out hidden ones (its 7th field is 1 for those).
+    pragma = "table_xinfo" if sqlite3.sqlite_version_info >= (3, 31) else "table_info"
+    has_progress = any(c[1] == "progress" and c[6:7] != (1,) for c in _columns(conn, pragma))
+    where = f"WHERE {_T}.progress IS NULL " if has_progress else ""
+    out = {}
+    for app, name, checksum, applied_at, git_commit in conn.execute(
+            _SELECT.format(where=where)):
+        item = Applied(app, name, checksum, as_utc(_datetime(applied_at, app, name, shown)),
+                       git_commit)
+        out[item.key] = item
+    return out
+
+
+def _columns(conn: sqlite3.Connection, pragma: str) -> list[tuple[object, ...]]:
+    return conn.execute(f'PRAGMA main.{pragma}("{_T}")').fetchall()
+
+
+def _datetime(value: object, app: str, name: str, shown: str) -> dt.datetime | None:
+    """As SQLAlchemy's SQLite DateTime reads its column: ISO text, or NULL."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    raise GitmigError(
+        f"error from the database {shown}: {_T} records {app}.{name} as applied at "
+        f"{value!r}, which is not a date and time")
+
+
+def _text(exc: sqlite3.Error) -> str:
+    """The database's own words on one line (gitmig.db.connection.db_error_text)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) if lines else type(exc).__name__

@@ -1,0 +1,1 @@
+"""The repository through pygit2: snapshots of files, other revisions, conflicts."""

@@ -1,0 +1,307 @@
+"""Migrations the database has applied whose files this branch does not have.
+
+Switching branches leaves them behind: `git checkout main` after migrating on a feature
+branch takes the feature's migration files away, not what they did to the database.
+Their files are usually still in git (gitmig.git.objects), which is enough to say which
+commit holds them and, reading their parents, to which migration each app must go back
+(`gitmig migrate blog 0001`, the last one the branch has in common). When the user runs
+that command, the files are taken from git and unapplied from there.
+
+Reporting (showmigrations, status, the post-checkout hook) only parses files; only
+with_files_from_git, for a migrate that may go backwards, writes them out to be run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gitmig.config import Config
+from gitmig.errors import GitmigError
+from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph, migration_number
+
+if TYPE_CHECKING:
+    from gitmig.db.recorder import Applied
+    from gitmig.git.objects import Found
+    from gitmig.git.snapshot import GitProject
+
+
+@dataclass(frozen=True)
+class Missing:
+    key: Key
+    found: Found | None  # its file in git, if any version of it is there
+    in_git: bool  # whether this process could look in git at all
+    target: str | None  # `gitmig migrate APP TARGET` unapplies it (None: cannot from here)
+
+    @property
+    def label(self) -> str:
+        return f"{self.key[0]}.{self.key[1]}"
+
+    @property
+    def command(self) -> str | None:
+        return f"gitmig migrate {self.key[0]} {self.target}" if self.target else None
+
+    def where(self) -> str | None:
+        """`file in git: 3f2a1c9` or `file not found in git` (None: not in a repository)."""
+        if self.found is None:
+            return "file not found in git" if self.in_git else None
+        edited = "" if self.found.matches else ", edited after it was applied"
+        return f"file in git: {self.found.short_commit}{edited}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "app": self.key[0],
+            "name": self.key[1],
+            "git_commit": self.found.commit if self.found else None,
+            "git_path": self.found.path if self.found else None,
+            "same_as_applied": self.found.matches if self.found else None,
+            "unapply": self.command,
+        }
+
+
+def applied_missing(
+    config: Config, graph: MigrationGraph, applied: Mapping[Key, Applied]
+) -> list[Missing]:
+    """The applied migrations of configured apps that the graph lacks, looked up in git
+    (not those `gitmig resolve` renumbered: they are on disk under their new names)."""
+    from gitmig.migrations.plan import renamed
+
+    moved = renamed(graph, {k: a.checksum for k, a in applied.items()})
+    keys = sorted(k for k in applied
+                  if k not in graph.nodes and k not in moved and k[0] in config.apps)
+    if not keys:
+        return []
+    project = _project(config)
+    found: dict[Key, Found] = {}
+    if project is not None:
+        from gitmig.git.objects import find
+
+        found = find(project, {k: applied[k].checksum for k in keys})
+    targets = _targets(graph, keys, found)
+    return [Missing(k, found.get(k), project is not None, targets.get(k[0])) for k in keys]
+
+
+def _project(config: Config) -> GitProject | None:
+    from gitmig.git.snapshot import GitProject
+
+    try:
+        return GitProject(config)
+    except GitmigError:
+        return None
+
+
+def _targets(graph: MigrationGraph, keys: list[Key], found: Mapping[Key, Found]) -> dict[str, str]:
+    """Per app, the migration to go back to: the earliest of this branch's migrations that
+    a missing one builds on (`zero` when one builds on none of them). Apps with a missing
+    migration that is not in git get none: this branch cannot unapply it."""
+    nodes: dict[Key, MigrationFile] = dict(graph.nodes)
+    nodes.update({k: f.file for k, f in found.items()})
+    order = {k: i for i, k in enumerate(graph.order())}
+    out: dict[str, str] = {}
+    for app in sorted({k[0] for k in keys}):
+        mine = [k for k in keys if k[0] == app]
+        if any(k not in found for k in mine):
+            continue
+        bases: set[Key | None] = set()
+        for key in mine:
+            bases |= _bases(key, nodes, graph)
+        if None in bases or not bases:
+            out[app] = "zero"
+            continue
+        base = min((b for b in bases if b is not None), key=lambda b: order[b])
+        out[app] = _shortest(base, nodes)
+    return out
+
+
+def _bases(key: Key, nodes: Mapping[Key, MigrationFile], graph: MigrationGraph) -> set[Key | None]:
+    """This branch's migrations of the app that `key` builds on first (None: none)."""
+    out: set[Key | None] = set()
+    stack, seen = [key], set()
+    while stack:
+        k = stack.pop()
+        if k in seen:
+            continue
+        seen.add(k)
+        same = [p for p in nodes[k].parents if p[0] == key[0]] if k in nodes else []
+        if not same:
+            out.add(None)
+        for p in same:
+            if p in graph.nodes:
+                out.add(p)
+            elif p in nodes:
+                stack.append(p)
+            else:
+                out.add(None)  # a parent nowhere to be found: only zero is sure
+    return out
+
+
+def _shortest(key: Key, nodes: Mapping[Key, MigrationFile]) -> str:
+    """The migration's number when that names it alone (`0001`), else its full name."""
+    number = key[1].split("_", 1)[0]
+    same = [k for k in nodes if k[0] == key[0] and k[1].startswith(number)]
+    return number if same == [key] else key[1]
+
+
+# -- migrate: unapplying what only git still has -------------------------------------------
+
+
+def with_files_from_git(
+    config: Config,
+    graph: MigrationGraph,
+    applied: Mapping[Key, Applied],
+    app: str,
+    target: str,
+    warn: Callable[[str], None],
+) -> MigrationGraph:
+    """The graph plus the applied migrations it lacks, their files taken from git.
+
+    Only the versions that were applied (same checksum) are used, and only those whose
+    parents are known. A missing migration of `app` that `migrate APP TARGET` would have
+    to unapply, but that cannot be found, stops the command before anything runs.
+    """
+    keys = sorted(k for k in applied if k not in graph.nodes and k[0] in config.apps)
+    if not keys:
+        return graph
+    project = _project(config)
+    found: dict[Key, Found] = {}
+    if project is not None:
+        from gitmig.git.objects import find
+
+        found = find(project, {k: applied[k].checksum for k in keys})
+    usable = {k: f for k, f in found.items() if f.matches}
+    while True:  # keep only files whose parents are all known
+        known = set(graph.nodes) | set(usable)
+        dropped = [k for k, f in usable.items() if not set(f.file.parents) <= known]
+        if not dropped:
+            break
+        for k in dropped:
+            del usable[k]
+    after = None if target == "zero" else migration_number(graph.resolve(app, target)[1])
+    for key in keys:
+        if key[0] != app or key in usable:
+            continue
+        if after is not None and migration_number(key[1]) <= after:
+            continue
+        raise GitmigError(_cannot_unapply(key, found.get(key), project is not None, app,
+                                          target))
+    if not usable:
+        return graph
+    assert project is not None
+    from gitmig.git.objects import export
+    from gitmig.migrations import plan
+
+    files = [export(project, f) for f in usable.values()]
+    extended = MigrationGraph([*graph.nodes.values(), *files], graph.apps)
+    steps = plan.to_target(extended, set(applied), app, target)
+    for step in steps:
+        if step.key in usable:
+            warn(f"{step.label} is not in the working tree; unapplying the version in git "
+                 f"(commit {usable[step.key].short_commit})")
+    return extended
+
+
+def _cannot_unapply(key: Key, found: Found | None, in_git: bool, app: str, target: str) -> str:
+    label = f"{key[0]}.{key[1]}"
+    if found is not None and not found.matches:
+        why = (f"its file in git (commit {found.short_commit}) is not the version that was "
+               "applied (edited after it was applied)")
+    elif found is not None:
+        why = "a migration it builds on is in neither the working tree nor git"
+    elif in_git:
+        why = ("its file is in neither the working tree nor git (searched every branch, tag "
+               "and the reflog)")
+    else:
+        why = "its file is missing and the project is not in a git repository"
+    return (f"cannot unapply {label}, which is applied to the database: {why}; nothing was "
+            f"changed. Check out a branch that has its file and run `gitmig migrate {app} "
+            f"{target}` there, or restore the file into the migrations folder")
+
+
+# -- the post-checkout and post-merge hooks ------------------------------------------------
+
+
+def hook_warnings(config: Config, previous: str | None = None) -> list[str]:
+    """What the hooks say about migrations applied to the configured database that this
+    branch lacks. Never raises: a database that cannot be read is one quiet line, and no
+    database configured (or a SQLite file not created yet) is nothing to say.
+
+    With `previous` (the commit checked out before), the database is read only when the
+    switch took migration files away, so most checkouts cost no connection at all.
+    """
+    import os
+
+    from gitmig.config import DATABASE_ENV
+
+    if not (os.environ.get(DATABASE_ENV) or config.database):
+        return []
+    if previous is not None and _removed_migrations(config, previous) is False:
+        return []
+    try:
+        applied, url = _read_applied(config)
+    except GitmigError as exc:
+        return [f"not checking for applied migrations this branch lacks: {exc.message}"]
+    except Exception as exc:  # a hook must never break a checkout
+        return [f"not checking for applied migrations this branch lacks: {exc}"]
+    if not applied:
+        return []
+    from gitmig.migrations.loader import load_graph
+
+    try:
+        graph = load_graph(config)
+        missing = applied_missing(config, graph, applied)
+    except Exception:
+        return []  # the migrations do not load: conflict_warnings says so
+    out = []
+    for m in missing:
+        where = m.where()
+        text = (f"{m.label} is applied to the database {url} but this branch does not have "
+                f"it" + (f" ({where})" if where else ""))
+        if m.command:
+            text += f"; unapply it with `{m.command}`"
+        else:
+            text += "; check out a branch that has it to unapply it"
+        out.append(text)
+    return out
+
+
+def _removed_migrations(config: Config, previous: str) -> bool | None:
+    """Whether a migration file of `previous` is missing from the working tree now (None:
+    cannot tell)."""
+    import pygit2
+
+    from gitmig.migrations.loader import FILE_RE
+
+    project = _project(config)
+    if project is None:
+        return None
+    try:
+        commit = project.repo.revparse_single(previous).peel(pygit2.Commit)
+        worktree = project.worktree()
+        for app in worktree.layout.apps.values():
+            try:
+                folder = commit.tree[app.migrations] if app.migrations else commit.tree
+            except KeyError:
+                continue
+            if not isinstance(folder, pygit2.Tree):
+                continue
+            before = {str(e.name) for e in folder if FILE_RE.match(str(e.name))}
+            if before - set(worktree.listdir(app.migrations)):
+                return True
+    except (KeyError, ValueError, pygit2.GitError, GitmigError):
+        return None
+    return False
+
+
+HOOK_TIMEOUT = 3  # seconds to wait for a database server in a hook
+
+
+def _read_applied(config: Config) -> tuple[dict[Key, Applied], str]:
+    from gitmig.db.connection import connect, database_missing, display_url
+    from gitmig.db.recorder import Recorder
+
+    url = config.database_url()
+    if database_missing(url):
+        return {}, display_url(url)
+    with connect(url, timeout=HOOK_TIMEOUT) as conn:
+        return Recorder(conn).applied(), display_url(url)

@@ -1,0 +1,1 @@
+"""git hooks: installing gitmig's scripts and the checks they run."""

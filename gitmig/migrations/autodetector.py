@@ -1,0 +1,319 @@
+"""Two schema states in, the operations that turn one into the other out.
+
+Knows nothing of files, git or databases: it compares states and asks its questioner
+about anything a person must decide (renames, values for existing rows).
+The order it emits is safe to run as is: renames, new tables (referenced ones first),
+changes to kept tables (constraints that go away before the columns they use, new
+columns before constraints that need them), dropped tables last (referencing ones first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gitmig import ops
+from gitmig.errors import GitmigError
+from gitmig.migrations.questioner import Questioner
+from gitmig.schema.state import (
+    Column,
+    Constraint,
+    ForeignKey,
+    SchemaState,
+    Table,
+    constraint_identity,
+)
+
+
+@dataclass
+class AppChanges:
+    operations: list[ops.Operation] = field(default_factory=list)
+    depends_on: set[str] = field(default_factory=set)  # other apps referenced by new FKs
+    warnings: list[str] = field(default_factory=list)
+
+
+def detect(
+    before: SchemaState,
+    after: SchemaState,
+    apps: Iterable[str],
+    questioner: Questioner | None = None,
+) -> dict[str, AppChanges]:
+    """Operations per app that take `before` to `after`; apps without changes are left out."""
+    questioner = questioner or Questioner()
+    apps = list(apps)
+    _refuse_moves(before, after, apps)
+    diffs = [_AppDiff(before, after, app, questioner) for app in apps]
+    # Every app's renames are settled before anything else is asked, so a --rename that
+    # matches nothing is reported as such, not as a question about the column it left behind.
+    for diff in diffs:
+        diff.renames()
+    questioner.refuse_unused_renames()
+    result = {}
+    for diff in diffs:
+        changes = diff.run()
+        if changes.operations:
+            result[diff.app] = changes
+    return result
+
+
+def _refuse_moves(before: SchemaState, after: SchemaState, apps: list[str]) -> None:
+    """A table that changes app would be dropped by one and created by the other: data lost."""
+    for key, table in sorted(after.tables.items()):
+        old = before.get(key)
+        if old is not None and old.app != table.app and {old.app, table.app} & set(apps):
+            raise GitmigError(
+                f"table {key} moved from app {old.app!r} to app {table.app!r}; gitmig cannot "
+                f"move a table between apps (it would drop it, and its rows): keep its model "
+                f"in {old.app}"
+            )
+
+
+def _tables(state: SchemaState, app: str) -> dict[str, Table]:
+    return {k: t for k, t in state.tables.items() if t.app == app}
+
+
+def _same_but_name(a: Column, b: Column) -> bool:
+    return replace(a, name=b.name) == b
+
+
+def _foreign_key_order(tables: list[Table]) -> list[Table]:
+    """Referenced tables first; ties and cycles fall back to name order."""
+    by_key = {t.key: t for t in tables}
+    done: list[Table] = []
+    seen: set[str] = set()
+    visiting: set[str] = set()
+
+    def visit(t: Table) -> None:
+        if t.key in seen or t.key in visiting:
+            return
+        visiting.add(t.key)
+        for fk in sorted(t.foreign_keys, key=repr):
+            dep = by_key.get(fk.ref_table)
+            if dep is not None and dep.key != t.key:
+                visit(dep)
+        visiting.discard(t.key)
+        seen.add(t.key)
+        done.append(t)
+
+    for t in sorted(tables, key=lambda t: t.key):
+        visit(t)
+    return done
+
+
+class _AppDiff:
+    def __init__(self, before: SchemaState, after: SchemaState, app: str, q: Questioner):
+        self.before = before
+        self.after = after
+        self.app = app
+        self.q = q
+        self.out = AppChanges()
+        self.state = before  # the state as the emitted operations leave it
+        self.former_names: dict[str, str] = {}  # new key of a renamed table -> its old name
+
+    def emit(self, op: ops.Operation) -> None:
+        self.state = op.state_forwards(self.state, self.app)
+        self.out.operations.append(op)
+
+    def renames(self) -> None:
+        """Renamed tables, then renamed columns of every kept table: these go first."""
+        old = _tables(self.before, self.app)
+        self.new = _tables(self.after, self.app)
+        self.removed = {k: old[k] for k in sorted(old.keys() - self.new.keys())}
+        self.added = {k: self.new[k] for k in sorted(self.new.keys() - old.keys())}
+        renamed = self._table_renames(self.removed, self.added)
+        self.kept = sorted((old.keys() & self.new.keys()) | renamed)
+        for key in self.kept:
+            self._column_renames(self.state.table(key), self.new[key])
+
+    def run(self) -> AppChanges:
+        self._create_tables(list(self.added.values()))
+        # Renamed tables are altered with the kept ones, after new tables exist, so a new
+        # foreign key of a renamed table never points at a table not created yet.
+        for key in self.kept:
+            self._alter_table(self.state.table(key), self.new[key])
+        self._drop_tables(list(self.removed.values()))
+        self._note_cross_app()
+        return self.out
+
+    # -- tables ---------------------------------------------------------------------------
+
+    def _table_renames(self, removed: dict[str, Table], added: dict[str, Table]) -> set[str]:
+        """Emit the renames asked for or confirmed; returns the new keys of renamed tables."""
+        renamed: set[str] = set()
+        for key, old in list(removed.items()):
+            target = self.q.explicit_table_rename(old)
+            new = None
+            if target is not None:
+                new = next((t for t in added.values() if target in (t.name, t.key)), None)
+                if new is None or new.schema != old.schema:
+                    raise GitmigError(
+                        f"--rename {old.name}={target}: the models have no new table "
+                        f"{target!r} in the schema of {old.key}; check the new name"
+                    )
+            else:
+                for candidate in added.values():
+                    if (
+                        candidate.schema == old.schema
+                        and frozenset(candidate.columns) == frozenset(old.columns)
+                        and self.q.ask_rename_table(old, candidate)
+                    ):
+                        new = candidate
+                        break
+            if new is None:
+                continue
+            self.emit(ops.RenameTable(old.name, new.name, schema=old.schema))
+            self.former_names[new.key] = old.name
+            del removed[key]
+            del added[new.key]
+            renamed.add(new.key)
+        return renamed
+
+    def _create_tables(self, tables: list[Table]) -> None:
+        created: set[str] = set()
+        deferred: list[tuple[Table, ForeignKey]] = []
+        for table in _foreign_key_order(tables):
+            later = {t.key for t in tables} - created - {table.key}
+            postponed = [fk for fk in table.foreign_keys if fk.ref_table in later]
+            body = table.evolve(foreign_keys=table.foreign_keys - set(postponed))
+            self.emit(ops.CreateTable(body))
+            created.add(table.key)
+            deferred += [(table, fk) for fk in postponed]
+        for table, fk in deferred:
+            self.emit(ops.AddConstraint(table.name, fk, schema=table.schema))
+
+    def _drop_tables(self, tables: list[Table]) -> None:
+        order = list(reversed(_foreign_key_order(tables)))  # referencing tables first
+        position = {t.key: i for i, t in enumerate(order)}
+        for i, table in enumerate(order):
+            # Only a cycle makes a table reference one dropped before it: break that first.
+            for fk in sorted(self.state.table(table.key).foreign_keys, key=repr):
+                if position.get(fk.ref_table, len(order)) < i:
+                    self.emit(ops.DropConstraint.of(table.name, fk, schema=table.schema))
+        for table in order:
+            self.emit(ops.DropTable(table.name, schema=table.schema))
+
+    # -- columns and constraints of a kept table --------------------------------------------
+
+    def _alter_table(self, old: Table, new: Table) -> None:
+        name, schema = new.name, new.schema
+        old_cols = {c.name: c for c in old.columns}
+        new_cols = {c.name: c for c in new.columns}
+        dropped_cols = [c for c in old.columns if c.name not in new_cols]
+        added_cols = [c for c in new.columns if c.name not in old_cols]
+
+        old_cons = {constraint_identity(c): c for c in old.constraints}
+        new_cons = {constraint_identity(c): c for c in new.constraints}
+        gone = [c for i, c in old_cons.items() if new_cons.get(i) != c]
+        come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
+        old_ix = {ix.name: ix for ix in old.indexes}
+        new_ix = {ix.name: ix for ix in new.indexes}
+        ix_gone = [ix for n, ix in old_ix.items() if new_ix.get(n) != ix]
+        ix_come = [ix for n, ix in new_ix.items() if old_ix.get(n) != ix]
+
+        for ix in sorted(ix_gone, key=lambda i: i.name):
+            self.emit(ops.DropIndex(ix.name, name, schema=schema))
+        for c in sorted(gone, key=repr):
+            self.emit(ops.DropConstraint.of(name, c, schema=schema))
+
+        inline: list[Constraint] = []
+        for col in added_cols:
+            fks = [
+                c for c in come
+                if isinstance(c, ForeignKey) and c.columns == (col.name,)
+            ]
+            inline += fks
+            backfill = ops.UNSET
+            if not col.nullable and col.server_default is None and not col.primary_key:
+                backfill = self.q.backfill(new, col)
+            self.emit(
+                ops.AddColumn(name, col, schema=schema, backfill=backfill, foreign_keys=fks)
+            )
+        for col in new.columns:
+            if col.name in old_cols and old_cols[col.name] != col:
+                self._alter_column(new, old_cols[col.name], col)
+        for col in dropped_cols:
+            self.emit(ops.DropColumn(name, col.name, schema=schema))
+        for c in sorted((c for c in come if c not in inline), key=repr):
+            self.emit(ops.AddConstraint(name, c, schema=schema))
+        for ix in sorted(ix_come, key=lambda i: i.name):
+            self.emit(ops.CreateIndex(ix.name, name, ix.columns, unique=ix.unique, schema=schema))
+        if old.comment != new.comment:
+            self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
+
+    def _column_renames(self, old: Table, new: Table) -> Table:
+        new_names = {c.name for c in new.columns}
+        old_names = {c.name for c in old.columns}
+        for col in [c for c in old.columns if c.name not in new_names]:
+            target = self.q.explicit_column_rename(old, col.name, self.former_names.get(old.key))
+            match = None
+            if target is not None:
+                match = next(
+                    (c for c in new.columns if c.name == target and c.name not in old_names), None
+                )
+                if match is None or target in self._taken(old):
+                    raise GitmigError(
+                        f"--rename {old.name}.{col.name}={target}: {new.key} has no new column "
+                        f"{target!r} in the models; check the new name"
+                    )
+            else:
+                for candidate in new.columns:
+                    if candidate.name in old_names or candidate.name in self._taken(old):
+                        continue
+                    if _same_but_name(col, candidate) and self.q.ask_rename_column(
+                        old, col, candidate
+                    ):
+                        match = candidate
+                        break
+            if match is None:
+                continue
+            self.emit(ops.RenameColumn(old.name, col.name, match.name, schema=old.schema))
+            old = self.state.table(old.key)
+        return old
+
+    def _taken(self, table: Table) -> set[str]:
+        return {c.name for c in self.state.table(table.key).columns}
+
+    def _alter_column(self, table: Table, old: Column, new: Column) -> None:
+        kw: dict[str, Any] = {}
+        if old.type != new.type:
+            kw["type_"] = new.type
+        if old.nullable != new.nullable:
+            kw["nullable"] = new.nullable
+        if old.server_default != new.server_default:
+            kw["server_default"] = new.server_default
+        if old.comment != new.comment:
+            kw["comment"] = new.comment
+        if old.autoincrement != new.autoincrement:
+            kw["autoincrement"] = new.autoincrement
+        if old.primary_key != new.primary_key:
+            kw.setdefault("nullable", new.nullable)
+        backfill = ops.UNSET
+        if kw.get("nullable") is False and new.default is not None:
+            backfill = new.default
+        if kw:
+            self.emit(
+                ops.AlterColumn(
+                    table.name, new.name, schema=table.schema, backfill=backfill, **kw
+                )
+            )
+
+    def _note_cross_app(self) -> None:
+        for op in self.out.operations:
+            fks: list[ForeignKey] = []
+            if isinstance(op, ops.CreateTable):
+                fks = list(op.table.foreign_keys)
+            elif isinstance(op, ops.AddColumn):
+                fks = list(op.foreign_keys)
+            elif isinstance(op, ops.AddConstraint) and isinstance(op.constraint, ForeignKey):
+                fks = [op.constraint]
+            for fk in fks:
+                other = self.after.app_of(fk.ref_table)
+                if other and other != self.app:
+                    self.out.depends_on.add(other)
+                    where = next(iter(op.tables()), "?")
+                    self.out.warnings.append(
+                        f"{where} references {fk.ref_table} of app {other!r}, so the new "
+                        f"migration of {self.app!r} depends on the migrations of {other!r}; "
+                        "cross-app foreign keys are best avoided (keep models app-scoped)"
+                    )

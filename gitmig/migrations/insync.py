@@ -1,0 +1,32 @@
+"""The question `makemigrations --check` asks most often, answered from the state cache.
+
+When the models and the migrations are exactly as they were at a run that already compared
+them, the answer needs neither SQLAlchemy nor the models: both states come from
+gitmig.migrations.statecache. Any doubt (a cache miss, a changed file) means "unknown", and the
+caller does the full comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gitmig.config import Config
+from gitmig.migrations import lockfile, statecache
+from gitmig.migrations.loader import load_graph
+
+
+def nothing_pending(config: Config, apps: Sequence[str] = ()) -> bool | None:
+    """True when no model change lacks a migration; None when only a full run can tell."""
+    graph = load_graph(config)
+    labels = [a.label for a in config.select(list(apps))]
+    for label in config.apps:
+        if len(graph.leaves(label)) > 1:
+            return None  # the full run reports the conflict
+        if config.lockfile and graph.app_nodes(label):
+            if lockfile.verify_worktree(config, graph, label).state != lockfile.OK:
+                return None  # the full run writes or reports the lock file
+    models = statecache.models_state(config.path)
+    replayed = statecache.replayed_state(graph) if models is not None else None
+    if models is None or replayed is None:
+        return None
+    return bool(models.for_apps(labels) == replayed.for_apps(labels)) or None

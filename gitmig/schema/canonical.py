@@ -1,0 +1,306 @@
+"""SQLAlchemy schema objects to state, in one canonical form.
+
+Models and migration files both pass through here, so a column declared in a model and the
+same column written into a migration always come out equal. Types are kept as the source
+text that rebuilds them, which is both their canonical form and what the writer prints.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import decimal
+import enum
+import io
+import math
+import tokenize
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import functions as sa_functions
+from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.elements import ClauseElement, False_, TextClause, True_
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from gitmig.errors import GitmigError
+from gitmig.schema.serializer import literal
+from gitmig.schema.state import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    ServerDefault,
+    Table,
+    Unique,
+    table_key,
+)
+
+# Module prefixes used in type source text; the writer imports what a file uses.
+DIALECT_PREFIXES = {
+    "sqlalchemy.dialects.postgresql": "postgresql",
+    "sqlalchemy.dialects.mysql": "mysql",
+    "sqlalchemy.dialects.sqlite": "sqlite",
+}
+_SA_TYPE_NAMES = {
+    n
+    for n in dir(sa)
+    if isinstance(getattr(sa, n), type) and issubclass(getattr(sa, n), TypeEngine)
+}
+
+
+def _prefix_for(cls: type) -> str:
+    module = cls.__module__
+    if module.startswith("sqlalchemy.") and getattr(sa, cls.__name__, None) is cls:
+        return "sa"
+    for mod, prefix in DIALECT_PREFIXES.items():
+        if module.startswith(mod):
+            return prefix
+    if module.startswith("sqlalchemy."):
+        return "sa"
+    return module
+
+
+def _storage_type(t: TypeEngine[Any]) -> TypeEngine[Any]:
+    """A TypeDecorator is stored as its impl; migrations must not import project code."""
+    while isinstance(t, TypeDecorator):
+        t = t.impl_instance
+    return t
+
+
+def type_source(t: TypeEngine[Any] | type[TypeEngine[Any]]) -> str:
+    if isinstance(t, type):
+        t = t()
+    t = _storage_type(t)
+    prefix = _prefix_for(type(t))
+    text = _double_quoted(repr(t))
+    if text.count("(") > 1:
+        text = _prefix_nested(text)
+    return f"{prefix}.{text}"
+
+
+def _double_quoted(text: str) -> str:
+    """Strings in a type's repr written as everywhere else in a migration file."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    if any(tok.start[0] != 1 or tok.end[0] != 1 for tok in tokens if tok.string):
+        return text
+    for tok in reversed(tokens):
+        if tok.type == tokenize.STRING:
+            value = ast.literal_eval(tok.string)
+            if isinstance(value, str):
+                text = text[: tok.start[1]] + literal(value) + text[tok.end[1] :]
+    return text
+
+
+def _prefix_nested(text: str) -> str:
+    """Qualify type names nested in a repr: ARRAY(Integer()) -> ARRAY(sa.Integer())."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    inserts = []
+    for i, tok in enumerate(tokens[1:-1], start=1):
+        if (
+            tok.type == tokenize.NAME
+            and tokens[i + 1].string == "("
+            and tokens[i - 1].string != "."
+            and tok.string in _SA_TYPE_NAMES
+        ):
+            inserts.append(tok.start[1])
+    for col in reversed(inserts):
+        text = text[:col] + "sa." + text[col:]
+    return text
+
+
+def server_default_of(col: sa.Column[Any]) -> ServerDefault | None:
+    sd = col.server_default
+    if sd is None or not isinstance(sd, sa.DefaultClause):
+        return None
+    arg = sd.arg
+    if isinstance(arg, str):
+        return ServerDefault("literal", arg)
+    if isinstance(arg, TextClause):
+        return ServerDefault("sql", arg.text)
+    if isinstance(arg, ClauseElement):
+        portable = _portable_expression(arg)
+        if portable is not None:
+            return ServerDefault("expr", portable)
+        return ServerDefault("sql", str(arg.compile(compile_kwargs={"literal_binds": True})))
+    return ServerDefault("literal", str(arg))
+
+
+def _portable_expression(arg: ClauseElement) -> str | None:
+    """sa.func.now() and sa.true() are kept as expressions: each database spells them its
+    own way (CURRENT_TIMESTAMP, 1), as create_all would."""
+    if isinstance(arg, sa_functions.FunctionElement) and not list(arg.clauses):
+        name = getattr(arg, "name", None)
+        if isinstance(name, str) and name.isidentifier():
+            return f"sa.func.{name}()"
+    if isinstance(arg, True_):
+        return "sa.true()"
+    if isinstance(arg, False_):
+        return "sa.false()"
+    return None
+
+
+def _scalar_default(col: sa.Column[Any]) -> Any:
+    """The model's scalar default as a value a migration can hold, or None.
+
+    Existing rows get this value when the column is added NOT NULL, so it must be written
+    into the file as a plain literal: enum members become what the Enum type stores,
+    dates their ISO text; anything else (callables, objects) is not usable.
+    """
+    d = col.default
+    if d is None or not getattr(d, "is_scalar", False):
+        return None
+    value = d.arg  # type: ignore[attr-defined]
+    if isinstance(value, enum.Enum):
+        lookup = getattr(col.type, "_valid_lookup", None) or {}
+        value = lookup.get(value, value.name)
+    elif isinstance(value, (datetime.date, datetime.time)):
+        value = value.isoformat()
+    elif isinstance(value, decimal.Decimal):
+        value = float(value) if value.is_finite() else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value if isinstance(value, (str, int, float, bool)) else None
+
+
+def column_state(col: sa.Column[Any]) -> Column:
+    if col.type is None or isinstance(col.type, sqltypes.NullType):
+        raise GitmigError(f"column {col.name!r} has no type; give it one such as sa.Integer()")
+    return Column(
+        name=str(col.name),
+        type=type_source(col.type),
+        nullable=bool(col.nullable),
+        primary_key=bool(col.primary_key),
+        autoincrement=col.autoincrement if col.autoincrement in (True, False) else "auto",
+        server_default=server_default_of(col),
+        comment=col.comment,
+        default=_scalar_default(col),
+    )
+
+
+def _name(obj: Any) -> str | None:
+    name = getattr(obj, "name", None)
+    return str(name) if isinstance(name, str) and name else None
+
+
+def _split_target(fullname: str) -> tuple[str, str]:
+    table, _, column = fullname.rpartition(".")
+    return table, column
+
+
+def foreign_key_state(fkc: sa.ForeignKeyConstraint) -> ForeignKey:
+    targets = [_split_target(e.target_fullname) for e in fkc.elements]
+    # Database names, not Python keys: sa.Column("author_id", key="author") is author_id.
+    columns = [
+        str(e.parent.name) if isinstance(getattr(e, "parent", None), sa.Column) else str(key)
+        for e, key in zip(fkc.elements, fkc.column_keys, strict=True)
+    ]
+    return ForeignKey(
+        columns=tuple(columns),
+        ref_table=str(targets[0][0]),
+        ref_columns=tuple(str(c) for _, c in targets),
+        name=_name(fkc),
+        ondelete=fkc.ondelete.upper() if fkc.ondelete else None,
+        onupdate=fkc.onupdate.upper() if fkc.onupdate else None,
+    )
+
+
+def column_foreign_keys(col: sa.Column[Any]) -> list[ForeignKey]:
+    """Foreign keys declared on a lone column (AddColumn), before it joins a table."""
+    out = []
+    for fk in col.foreign_keys:
+        table, column = _split_target(fk.target_fullname)
+        out.append(
+            ForeignKey(
+                columns=(str(col.name),),
+                ref_table=str(table),
+                ref_columns=(str(column),),
+                name=_name(fk),
+                ondelete=fk.ondelete.upper() if fk.ondelete else None,
+                onupdate=fk.onupdate.upper() if fk.onupdate else None,
+            )
+        )
+    return out
+
+
+def sql_text(clause: Any) -> str:
+    if isinstance(clause, str):
+        return clause
+    if isinstance(clause, TextClause):
+        return clause.text
+    return str(clause.compile(compile_kwargs={"literal_binds": True}))
+
+
+def unique_state(uc: sa.UniqueConstraint) -> Unique:
+    return Unique(columns=tuple(str(c.name) for c in uc.columns), name=_name(uc))
+
+
+def check_state(cc: sa.CheckConstraint) -> Check:
+    return Check(sqltext=sql_text(cc.sqltext), name=_name(cc))
+
+
+def index_state(ix: sa.Index) -> Index:
+    name = _name(ix)
+    if not name:
+        raise GitmigError(f"an index on table {ix.table.name if ix.table is not None else '?'} "
+                          "has no name; give it one, e.g. sa.Index('ix_table_col', ...)")
+    cols = []
+    for expr in ix.expressions:
+        if isinstance(expr, sa.Column):
+            cols.append(str(expr.name))
+        elif isinstance(expr, str):
+            cols.append(str(expr))
+        else:
+            table = ix.table.name if ix.table is not None else "?"
+            raise GitmigError(
+                f"index {name} on {table} is on an expression ({sql_text(expr)}); gitmig "
+                "cannot migrate expression indexes yet: create it with ops.RunSQL in a "
+                "migration from `gitmig makemigrations --empty`, and leave it out of the models"
+            )
+    return Index(name=name, columns=tuple(cols), unique=bool(ix.unique))
+
+
+def table_state(table: sa.Table, app: str = "") -> Table:
+    uniques = []
+    checks = []
+    fks = []
+    for c in table.constraints:
+        if isinstance(c, sa.ForeignKeyConstraint):
+            fks.append(foreign_key_state(c))
+        elif isinstance(c, sa.UniqueConstraint):
+            uniques.append(unique_state(c))
+        elif isinstance(c, sa.CheckConstraint):
+            if getattr(c, "_type_bound", False):
+                continue  # comes back from the column's type (Boolean, Enum)
+            checks.append(check_state(c))
+    pk = table.primary_key
+    return Table(
+        name=str(table.name),
+        schema=str(table.schema) if table.schema else None,
+        app=app,
+        columns=tuple(column_state(c) for c in table.columns),
+        pk_name=_name(pk) if pk is not None and len(pk.columns) else None,
+        foreign_keys=frozenset(fks),
+        uniques=frozenset(uniques),
+        checks=frozenset(checks),
+        indexes=frozenset(index_state(ix) for ix in table.indexes),
+        comment=str(table.comment) if table.comment is not None else None,
+    )
+
+
+def table_of(name: str, schema: str | None, items: tuple[Any, ...], comment: str | None) -> Table:
+    """A CreateTable's arguments as state, read through a throwaway sa.Table."""
+    t = sa.Table(name, sa.MetaData(), *items, schema=schema, comment=comment)
+    return table_state(t)
+
+
+__all__ = [
+    "column_state",
+    "column_foreign_keys",
+    "table_state",
+    "table_of",
+    "type_source",
+    "table_key",
+]

@@ -1,0 +1,209 @@
+"""Schema state to SQLAlchemy objects: the state's description made concrete again.
+
+State keeps types as the source text that rebuilds them (gitmig.schema.canonical), so this is
+the inverse of canonical: evaluating that text gives a type, and a state table gives an
+sa.Table that CREATE TABLE renders exactly as `metadata.create_all` would render the
+model it came from. Every call builds new objects: SQLAlchemy objects are mutable and
+belong to one table, so none is ever shared between two calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections.abc import Iterable, Iterator
+from types import CodeType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.types import TypeEngine
+
+from gitmig.errors import GitmigError
+from gitmig.schema import state
+
+_BASE_NAMESPACE: dict[str, Any] = {
+    "sa": sa,
+    "postgresql": postgresql,
+    "mysql": mysql,
+    "sqlite": sqlite,
+}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> tuple[CodeType, tuple[str, ...]]:
+    try:
+        code = compile(source, "<type>", "eval")
+    except SyntaxError:
+        raise GitmigError(f"column type {source!r} is not a Python expression") from None
+    return code, tuple(code.co_names)
+
+
+def _namespace(source: str, names: tuple[str, ...]) -> dict[str, Any]:
+    namespace = dict(_BASE_NAMESPACE)
+    prefix = source.split("(", 1)[0].rpartition(".")[0]
+    root = prefix.split(".")[0]
+    if prefix and root not in namespace:
+        # A user-defined database type, written by its import path (gitmig.migrations.writer).
+        try:
+            importlib.import_module(prefix)
+            namespace[root] = importlib.import_module(root)
+        except ImportError as exc:
+            raise GitmigError(f"column type {source!r} needs module {prefix!r}: {exc}") from None
+    return namespace
+
+
+def type_of(source: str) -> TypeEngine[Any]:
+    """A fresh type object from its canonical source text, e.g. "sa.String(length=20)"."""
+    code, names = _compiled(source)
+    try:
+        value = eval(code, _namespace(source, names))  # noqa: S307 - text from migrations
+    except GitmigError:
+        raise
+    except Exception as exc:
+        raise GitmigError(f"cannot build column type {source!r}: {exc}") from None
+    if isinstance(value, type) and issubclass(value, TypeEngine):
+        value = value()
+    if not isinstance(value, TypeEngine):
+        raise GitmigError(f"column type {source!r} is not a SQLAlchemy type")
+    return value
+
+
+def server_default(
+    sd: state.ServerDefault | None,
+) -> str | TextClause | ColumnElement[Any] | None:
+    """A literal is quoted by the database; SQL (now(), true) is written as given; a
+    portable expression (sa.func.now()) is spelled by each dialect."""
+    if sd is None:
+        return None
+    if sd.kind == "expr":
+        value = eval(sd.text, {"__builtins__": {}, "sa": sa})  # canonical source, see canonical
+        if not isinstance(value, ColumnElement):
+            raise GitmigError(f"server default {sd.text!r} is not a SQL expression")
+        return value
+    if sd.kind == "sql":
+        return sa.text(sd.text)
+    return sd.text
+
+
+def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) -> sa.Column[Any]:
+    fks = [
+        sa.ForeignKey(
+            f"{fk.ref_table}.{fk.ref_columns[0]}",
+            name=fk.name,
+            ondelete=fk.ondelete,
+            onupdate=fk.onupdate,
+        )
+        for fk in foreign_keys
+    ]
+    return sa.Column(
+        col.name,
+        type_of(col.type),
+        *fks,
+        primary_key=col.primary_key,
+        nullable=col.nullable,
+        autoincrement=col.autoincrement,
+        server_default=server_default(col.server_default),
+        comment=col.comment,
+    )
+
+
+def foreign_key(fk: state.ForeignKey) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        list(fk.columns),
+        [f"{fk.ref_table}.{c}" for c in fk.ref_columns],
+        name=fk.name,
+        ondelete=fk.ondelete,
+        onupdate=fk.onupdate,
+    )
+
+
+def unique(u: state.Unique) -> sa.UniqueConstraint:
+    return sa.UniqueConstraint(*u.columns, name=u.name)
+
+
+def check(c: state.Check) -> sa.CheckConstraint:
+    return sa.CheckConstraint(sa.text(c.sqltext), name=c.name)
+
+
+def constraint(c: state.Constraint) -> sa.Constraint:
+    if isinstance(c, state.ForeignKey):
+        return foreign_key(c)
+    if isinstance(c, state.Unique):
+        return unique(c)
+    return check(c)
+
+
+def index_elements(ix: state.Index, column_names: Iterable[str]) -> list[str | TextClause]:
+    """Column names stay names; anything else (lower(name)) is an SQL expression."""
+    names = set(column_names)
+    return [c if c in names or _IDENTIFIER.match(c) else sa.text(c) for c in ix.columns]
+
+
+def index(ix: state.Index, column_names: Iterable[str]) -> sa.Index:
+    return sa.Index(ix.name, *index_elements(ix, column_names), unique=ix.unique)
+
+
+def _sorted(items: Iterable[Any]) -> list[Any]:
+    return sorted(items, key=repr)
+
+
+def table_items(
+    t: state.Table, *, indexes: bool = True, constraints: bool = True
+) -> list[Any]:
+    """Columns, then the primary key's name, constraints and indexes, in a stable order."""
+    items: list[Any] = [column(c) for c in t.columns]
+    if t.pk_name and t.primary_key:
+        items.append(sa.PrimaryKeyConstraint(*t.primary_key, name=t.pk_name))
+    if constraints:
+        items += [foreign_key(fk) for fk in _sorted(t.foreign_keys)]
+        items += [unique(u) for u in _sorted(t.uniques)]
+        items += [check(c) for c in _sorted(t.checks)]
+    if indexes:
+        names = [c.name for c in t.columns]
+        items += [index(ix, names) for ix in _sorted(t.indexes)]
+    return items
+
+
+def table(
+    t: state.Table,
+    metadata: sa.MetaData | None = None,
+    *,
+    indexes: bool = True,
+    constraints: bool = True,
+) -> sa.Table:
+    """The whole table as an sa.Table, in its own MetaData unless one is given."""
+    return sa.Table(
+        t.name,
+        metadata if metadata is not None else sa.MetaData(),
+        *table_items(t, indexes=indexes, constraints=constraints),
+        schema=t.schema,
+        comment=t.comment,
+    )
+
+
+def metadata(s: state.SchemaState) -> sa.MetaData:
+    """Every table of a state in one MetaData, so foreign keys resolve between them."""
+    md = sa.MetaData()
+    for key in sorted(s.tables):
+        table(s.tables[key], md)
+    return md
+
+
+def enum_types(t: state.Table) -> Iterator[tuple[str, sa.Enum]]:
+    """(column name, type) of each native, named enum a table uses (PostgreSQL types)."""
+    for col in t.columns:
+        if "Enum" not in col.type:
+            continue
+        typ = type_of(col.type)
+        item = getattr(typ, "item_type", None)  # ARRAY(Enum(...))
+        for candidate in (typ, item):
+            if isinstance(candidate, sa.Enum) and candidate.native_enum and candidate.name:
+                yield col.name, candidate
+
+
+def enum_key(e: sa.Enum) -> tuple[str | None, str]:
+    return (e.schema, str(e.name))
