@@ -142,12 +142,6 @@ def connect(url: str, timeout: int | None = None) -> Iterator[Connection]:
         engine.dispose()
 
 
-def dialect_family(dialect: sa.engine.Dialect) -> str:
-    """sqlite, postgresql or mysql (MariaDB included); other names pass through."""
-    name = dialect.name
-    return "mysql" if name in ("mysql", "mariadb") else name
-
-
 def git_head(folder: Path) -> str | None:
     """The commit checked out in the repository holding folder, if there is one."""
     try:

@@ -35,6 +35,7 @@ from gitmig.schema.state import SchemaState
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Dialect
 
+    from gitmig.db.backends.base import Backend
     from gitmig.db.recorder import Applied, Recorder, Unfinished
 
 
@@ -186,12 +187,12 @@ class Executor:
         from alembic.runtime.migration import MigrationContext
 
         from gitmig.db import ddl
-        from gitmig.db.connection import dialect_family
+        from gitmig.db.backends import backend_for
         from gitmig.db.recorder import Recorder
 
         recorder = Recorder(conn)
         operations = Operations(MigrationContext.configure(connection=conn))
-        family = dialect_family(conn.dialect)
+        backend = backend_for(conn.dialect)
         progress = progress or Progress()
         if conn.in_transaction():
             conn.commit()
@@ -200,7 +201,7 @@ class Executor:
                 recorder.ensure_table()
 
         def run_action(action: Action, done: list[Action]) -> None:
-            ctx = ddl.Context(operations, family, conn.dialect, action.before,
+            ctx = ddl.Context(operations, backend, conn.dialect, action.before,
                               action.after, connection=conn)
             ddl.run(action.op, ctx)
             done.append(action)
@@ -210,7 +211,7 @@ class Executor:
             started = time.perf_counter()
             done: list[Action] = []
             try:
-                if family == "mysql" and not fake and p.actions:
+                if not backend.transactional_ddl and not fake and p.actions:
                     _run_tracked(conn, recorder, p, run_action, done, git_commit)
                 else:
                     with conn.begin():
@@ -223,7 +224,7 @@ class Executor:
                             recorder.record_applied(p.step.key, p.file.checksum, git_commit)
             except Exception as exc:
                 progress.failed(p)
-                raise MigrationFailed(p, done, exc, transactional=family != "mysql") from None
+                raise MigrationFailed(p, done, exc, backend) from None
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
 
 
@@ -289,7 +290,7 @@ def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[O
 
 class MigrationFailed(GitmigError):
     def __init__(self, p: Prepared, done: list[Action], exc: BaseException,
-                 transactional: bool) -> None:
+                 backend: Backend) -> None:
         from gitmig.db.connection import db_error_text
 
         failed = p.actions[len(done)] if len(done) < len(p.actions) else None
@@ -301,12 +302,12 @@ class MigrationFailed(GitmigError):
             where = f"{verb} {p.label} failed while recording it"
         reason = exc.message if isinstance(exc, GitmigError) else db_error_text(exc)
         message = f"{where}: {reason}. "
-        if transactional or not done:
+        if backend.transactional_ddl or not done:
             message += "Its changes were rolled back; the migrations before it stay as they are."
         else:
             ran = "; ".join(f"{a.index}. {a.describe()}" for a in done)
             message += (
-                f"MariaDB/MySQL cannot roll back DDL, so the operations before it already ran "
+                f"{backend.label} cannot roll back DDL, so the operations before it already ran "
                 f"and stay: {ran}. {_table()} records the migration as interrupted, and migrate "
                 f"stops until that is settled: "
                 f"{way_out(p.step.key, p.file.parents, p.step.backwards)}."
@@ -644,7 +645,7 @@ def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> st
     from alembic.runtime.migration import MigrationContext
 
     from gitmig.db import ddl
-    from gitmig.db.connection import dialect_family
+    from gitmig.db.backends import backend_for
 
     buffer = io.StringIO()
     context = MigrationContext.configure(
@@ -652,20 +653,19 @@ def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> st
         opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
     )
     operations = Operations(context)
-    family = dialect_family(dialect)
+    backend = backend_for(dialect)
     verb = "Unapply" if prepared.step.backwards else "Apply"
     buffer.write(f"-- {verb} {prepared.label} ({dialect.name})\n")
-    transactional = family in ("sqlite", "postgresql")
-    if transactional:
+    if backend.transactional_ddl:
         buffer.write("BEGIN;\n")
     buffer.write("\n")
     for action in prepared.actions:
         buffer.write(f"-- {action.describe()}\n")
-        ctx = ddl.Context(operations, family, dialect, action.before, action.after,
+        ctx = ddl.Context(operations, backend, dialect, action.before, action.after,
                           connection=conn, as_sql=True, output=buffer)
         ddl.run(action.op, ctx)
     if not prepared.actions:
         buffer.write("-- (no operations)\n\n")
-    if transactional:
+    if backend.transactional_ddl:
         buffer.write("COMMIT;\n")
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()) + "\n"
