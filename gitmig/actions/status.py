@@ -212,7 +212,7 @@ def _applied(config: Config, database: str | None, report: Report) -> dict[Key, 
 def _history(
     config: Config, graph: MigrationGraph, applied: dict[Key, Applied], report: Report
 ) -> None:
-    from gitmig.db.executor import check_history
+    from gitmig.actions.migrate import check_history
     from gitmig.git.missing import applied_missing
 
     try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from gitmig.db.backends import backend_for
 from gitmig.errors import GitmigError
 
 DRIVERS = {"postgresql": "psycopg", "mysql": "PyMySQL", "mariadb": "PyMySQL"}
@@ -71,45 +70,24 @@ def db_error_text(exc: BaseException) -> str:
 def create_engine(url: str, timeout: int | None = None) -> Engine:
     """An engine without a pool: closing a connection really closes it (and its locks).
 
-    On SQLite, pysqlite's own transaction handling is switched off so that DDL runs
-    inside real transactions (SQLAlchemy's documented recipe). `timeout`: seconds to
+    The backend prepares it (on SQLite, DDL inside real transactions). `timeout`: seconds to
     wait for a server to answer (or for SQLite's lock), for callers that must not hang.
     """
     parsed = parse_url(url)
     try:
-        connect_args = _timeout_args(parsed, timeout) if timeout is not None else {}
+        backend = backend_for(parsed.get_backend_name())
+        connect_args = backend.timeout_args(timeout) if timeout is not None else {}
         engine = sa.create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
     except ImportError as exc:
-        backend = parsed.get_backend_name()
-        package = DRIVERS.get(backend, exc.name or "the database driver")
+        package = DRIVERS.get(parsed.get_backend_name(), exc.name or "the database driver")
         raise GitmigError(
             f"cannot use {display_url(parsed)}: the driver is not installed "
             f"({exc}); install it with `pip install {package}`"
         ) from None
     except Exception as exc:
         raise GitmigError(f"cannot use {display_url(parsed)}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        _transactional_sqlite(engine)
+    backend.prepare_engine(engine)
     return engine
-
-
-def _timeout_args(url: URL, timeout: int) -> dict[str, Any]:
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        return {"timeout": timeout}
-    if backend in ("postgresql", "mysql", "mariadb"):
-        return {"connect_timeout": timeout}
-    return {}
-
-
-def _transactional_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
 
 
 @contextmanager

@@ -20,12 +20,11 @@ import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitmig.config import Config
-from gitmig.errors import CheckFailed, GitmigError
-from gitmig.migrations import plan as plans
+from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
 from gitmig.migrations.plan import Step
 from gitmig.migrations.replay import Replayer
@@ -33,10 +32,10 @@ from gitmig.ops import Operation
 from gitmig.schema.state import SchemaState
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Dialect
+    from sqlalchemy.engine import Connection
 
     from gitmig.db.backends.base import Backend
-    from gitmig.db.recorder import Applied, Recorder, Unfinished
+    from gitmig.db.recorder import Recorder, Unfinished
 
 
 @dataclass(frozen=True)
@@ -373,194 +372,10 @@ class Progress:
     def failed(self, p: Prepared) -> None: ...
 
 
-# -- `gitmig migrate` as one call ----------------------------------------------------------
-
-
-@dataclass
-class Options:
-    app: str | None = None
-    target: str | None = None
-    database: str | None = None
-    fake: bool = False
-    plan: bool = False  # print only
-    check: bool = False
-
-
-class Reporter(Progress):
-    def waiting(self) -> None: ...
-
-    def warn(self, text: str) -> None: ...
-
-    def confirm(self, prepared: list[Prepared]) -> bool:
-        return True
-
-
-@dataclass
-class Outcome:
-    url: str
-    prepared: list[Prepared] = field(default_factory=list)
-    ran: bool = False
-    aborted: bool = False
-
-
-def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
-    """Bring the database to the target; raise for bad input before touching it."""
-    from gitmig.db.connection import connect, database_missing, display_url
-    from gitmig.db.lock import migration_lock
-    from gitmig.migrations.loader import load_graph
-
-    reporter = reporter or Reporter()
-    graph = load_graph(config)
-    apps = [options.app] if options.app else list(config.apps)
-    if options.app:
-        config.app(options.app)
-        if options.target is not None:
-            plans.resolve_target(graph, options.app, options.target)
-    elif options.target is not None:
-        raise GitmigError("a target needs its app: `gitmig migrate APP TARGET`")
-    for app in apps:
-        graph.leaf(app)  # several leaves: the user must merge first
-    url = config.database_url(options.database)
-    outcome = Outcome(display_url(url))
-    read_only = options.plan or options.check
-    executor = Executor(graph)
-    with project_on_path(config):
-        if read_only and database_missing(url):
-            _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
-            return outcome
-        with connect(url) as conn:
-            lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
-            with lock:
-                from gitmig.db.recorder import Recorder
-
-                recorder = Recorder(conn)
-                applied = recorder.applied()  # read afresh now that the lock is held
-                unfinished = recorder.unfinished()
-                if unfinished and not options.fake:
-                    raise Interrupted(executor, applied, unfinished[0])
-                if unfinished and not read_only:  # --fake settles it as the target says
-                    if conn.in_transaction():
-                        conn.commit()
-                    with conn.begin():
-                        recorder.forget_unfinished()
-                    for u in unfinished:
-                        reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
-                                      "(--fake): it is recorded as applied only if the target "
-                                      "includes it")
-                applied = _follow_renames(graph, recorder, applied, not read_only,
-                                          reporter.warn)
-                if options.app and options.target is not None:  # may unapply what only git has
-                    from gitmig.git.missing import with_files_from_git
-
-                    graph = with_files_from_git(config, graph, applied, options.app,
-                                                options.target, reporter.warn)
-                    executor = Executor(graph)
-                _execute_plan(config, graph, executor, conn, applied, options, reporter,
-                              outcome)
-    return outcome
-
-
-def _execute_plan(
-    config: Config,
-    graph: MigrationGraph,
-    executor: Executor,
-    conn: Connection | None,
-    applied: dict[Key, Applied],
-    options: Options,
-    reporter: Reporter,
-    outcome: Outcome,
-) -> None:
-    check_history(config, graph, applied)
-    edited = history_warnings(graph, applied, reporter.warn)
-    steps = plans.to_target(graph, set(applied), options.app, options.target)
-    outcome.prepared = executor.prepare(steps, set(applied), fake=options.fake)
-    if options.plan:
-        return
-    if options.check:
-        problems = []
-        if steps:
-            problems.append(f"{len(steps)} migration{'s' if len(steps) != 1 else ''} to "
-                            f"{'unapply' if steps[0].backwards else 'apply'}")
-        if edited:
-            problems.append(f"{len(edited)} edited after being applied")
-        if problems:
-            raise CheckFailed(f"the database is not up to date: {', '.join(problems)}; "
-                              "run `gitmig migrate`")
-        return
-    assert conn is not None
-    if not outcome.prepared:
-        return
-    if not reporter.confirm(outcome.prepared):
-        outcome.aborted = True
-        return
-    from gitmig.db.connection import git_head
-
-    commit = None if options.fake else git_head(config.root)
-    executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
-                 progress=reporter)
-    outcome.ran = True
-
-
-def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:
-    """Rows of apps that are not configured mean the wrong database or configuration."""
-    from gitmig.db.historyrows import check_apps
-
-    check_apps(config, applied)
-
-
-def _follow_renames(
-    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
-    warn: Callable[[str], None],
-) -> dict[Key, Applied]:
-    """Rows of migrations that `gitmig resolve` renumbered count for their new names
-    (gitmig.migrations.plan.renamed); when migrate runs for real, the rows are renamed too."""
-    from dataclasses import replace
-
-    renames = plans.renamed(graph, {k: a.checksum for k, a in applied.items()})
-    if not renames:
-        return applied
-    if write:
-        conn = recorder.connection
-        if conn.in_transaction():
-            conn.commit()
-        with conn.begin():
-            for old, new in renames.items():
-                recorder.record_renamed(old, new)
-    for old, new in renames.items():
-        verb = "is now recorded" if write else "counts"
-        warn(f"{old[0]}.{old[1]} was renumbered to {new[1]} (gitmig resolve); the database "
-             f"applied it under its old name, and it {verb} as {new[0]}.{new[1]}")
-    return {renames.get(k, k): replace(a, name=renames[k][1]) if k in renames else a
-            for k, a in applied.items()}
-
-
-def history_warnings(
-    graph: MigrationGraph, applied: dict[Key, Applied], warn: Callable[[str], None]
-) -> list[Key]:
-    """Warn about applied migrations whose file is gone or changed; return the changed."""
-    edited = []
-    for key, row in applied.items():
-        f = graph.nodes.get(key)
-        if f is None:
-            warn(f"{key[0]}.{key[1]} is applied to the database but its file is missing "
-                 "(applied from another branch?); `gitmig showmigrations` says whether git "
-                 "still has it and the command that unapplies it")
-        elif f.checksum != row.checksum:
-            edited.append(key)
-            warn(f"{f.label} was edited after it was applied: the database has the old "
-                 "version. Undo the edit and put the change in a new migration")
-    return edited
-
-
 def _table() -> str:
     from gitmig.db.recorder import TABLE_NAME
 
     return TABLE_NAME
-
-
-@contextmanager
-def _no_lock() -> Iterator[None]:
-    yield
 
 
 @contextmanager
@@ -576,96 +391,3 @@ def project_on_path(config: Config) -> Iterator[None]:
         for p in added:
             if p in sys.path:
                 sys.path.remove(p)
-
-
-# -- `gitmig sqlmigrate`: the same plan, printed instead of run ----------------------------
-
-SQL_DIALECTS = ("sqlite", "postgresql", "mysql")
-
-
-def render_sql(
-    config: Config,
-    app: str,
-    ref: str,
-    *,
-    backwards: bool = False,
-    dialect: str | None = None,
-    database: str | None = None,
-) -> str:
-    """The SQL of one migration, runnable as printed (each statement ends with `;`).
-
-    With a dialect, no database is needed; names the database would give unnamed
-    constraints are then its defaults. Otherwise the configured database's dialect is
-    used, and those names are looked up in it when it has them.
-    """
-    from gitmig.db.connection import connect, database_missing, parse_url
-    from gitmig.migrations.loader import load_graph
-
-    config.app(app)
-    graph = load_graph(config)
-    key = graph.resolve(app, ref)
-    with project_on_path(config):
-        executor = Executor(graph)
-        applied = graph.ancestors(key) - ({key} if not backwards else set())
-        prepared = executor.prepare([Step(key, backwards=backwards)], applied)[0]
-        if dialect is not None:
-            return _as_sql(prepared, sa_dialect(dialect), None)
-        url = config.database_url(database)
-        if database_missing(url):
-            return _as_sql(prepared, _printing_dialect(parse_url(url).get_dialect()), None)
-        with connect(url) as conn:
-            return _as_sql(prepared, _printing_dialect(type(conn.dialect), conn), conn)
-
-
-def sa_dialect(name: str) -> Dialect:
-    import sqlalchemy as sa
-
-    if name not in SQL_DIALECTS:
-        raise GitmigError(f"unknown dialect {name!r}; use one of {', '.join(SQL_DIALECTS)}")
-    driver = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}.get(name, name)
-    return _printing_dialect(sa.engine.make_url(f"{driver}://").get_dialect())
-
-
-def _printing_dialect(cls: type[Dialect], conn: Connection | None = None) -> Dialect:
-    """A dialect for printing SQL: named parameters, so that a literal 50% stays 50%.
-
-    (With the drivers' own %s parameters, SQLAlchemy doubles every % it prints.)
-    """
-    if conn is None:
-        return cls(paramstyle="named")  # type: ignore[call-arg]
-    dialect = cls(paramstyle="named", dbapi=conn.dialect.dbapi)  # type: ignore[call-arg]
-    dialect.initialize(conn)  # server version: MariaDB or MySQL, PostgreSQL release
-    return dialect
-
-
-def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> str:
-    import io
-
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
-
-    from gitmig.db import ddl
-    from gitmig.db.backends import backend_for
-
-    buffer = io.StringIO()
-    context = MigrationContext.configure(
-        dialect=dialect,
-        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
-    )
-    operations = Operations(context)
-    backend = backend_for(dialect)
-    verb = "Unapply" if prepared.step.backwards else "Apply"
-    buffer.write(f"-- {verb} {prepared.label} ({dialect.name})\n")
-    if backend.transactional_ddl:
-        buffer.write("BEGIN;\n")
-    buffer.write("\n")
-    for action in prepared.actions:
-        buffer.write(f"-- {action.describe()}\n")
-        ctx = ddl.Context(operations, backend, dialect, action.before, action.after,
-                          connection=conn, as_sql=True, output=buffer)
-        ddl.run(action.op, ctx)
-    if not prepared.actions:
-        buffer.write("-- (no operations)\n\n")
-    if backend.transactional_ddl:
-        buffer.write("COMMIT;\n")
-    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()) + "\n"

@@ -21,7 +21,7 @@ from gitmig.schema import materialize
 from gitmig.schema.state import Check, Column, Constraint, ForeignKey, Table, Unique
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
 
 _KINDS = {ForeignKey: "foreignkey", Unique: "unique", Check: "check"}
 
@@ -36,6 +36,15 @@ class Backend:
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
             self.name = name
+
+    # -- connections (gitmig.db.connection) ---------------------------------------------
+
+    def timeout_args(self, timeout: int) -> dict[str, Any]:
+        """The driver's arguments for giving up after `timeout` seconds."""
+        return {}
+
+    def prepare_engine(self, engine: Engine) -> None:
+        """Anything the engine needs before its first connection."""
 
     # -- the migration lock (gitmig.db.lock) ---------------------------------------------
 

@@ -32,6 +32,9 @@ class MySQLBackend(Backend):
     label = "MariaDB/MySQL"
     transactional_ddl = False
 
+    def timeout_args(self, timeout: int) -> dict[str, Any]:
+        return {"connect_timeout": timeout}
+
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
         """A named lock (GET_LOCK), named after the database; the connection holds it."""

@@ -33,6 +33,9 @@ class PostgreSQLBackend(Backend):
     label = "PostgreSQL"
     transactional_ddl = True
 
+    def timeout_args(self, timeout: int) -> dict[str, Any]:
+        return {"connect_timeout": timeout}
+
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
         """A session-level advisory lock: released when the connection closes."""

@@ -15,17 +15,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from gitmig import ops
 from gitmig.db import ddl
 from gitmig.db.backends.base import Backend
-from gitmig.db.connection import db_error_text
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize
 from gitmig.schema.state import Check, Table
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Engine
 
 WAIT_SECONDS = 2
 
@@ -34,6 +35,21 @@ class SQLiteBackend(Backend):
     name = "sqlite"
     label = "SQLite"
     transactional_ddl = True
+
+    def timeout_args(self, timeout: int) -> dict[str, Any]:
+        return {"timeout": timeout}  # waiting for another's lock on the file
+
+    def prepare_engine(self, engine: Engine) -> None:
+        """pysqlite's own transaction handling off, so that DDL runs inside real
+        transactions (SQLAlchemy's documented recipe)."""
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
 
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
@@ -48,7 +64,7 @@ class SQLiteBackend(Backend):
                 break
             except sqlite3.DatabaseError as exc:  # "file is not a database" too
                 if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise GitmigError(f"cannot lock the database: {db_error_text(exc)}") from None
+                    raise GitmigError(f"cannot lock the database: {_text(exc)}") from None
                 if not waited:
                     on_wait()
                     waited = True
@@ -132,6 +148,11 @@ class SQLiteBackend(Backend):
 
     def drop_constraint_op(self, op: ops.DropConstraint, ctx: ddl.Context) -> None:
         ddl.rebuild(ctx, op.key)
+
+
+def _text(exc: BaseException) -> str:
+    """sqlite3's words on one line."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _can_drop(table: Table, name: str) -> bool:
