@@ -205,7 +205,7 @@ def _refuse_applied(
         url = config.database_url(database)
         if database_missing(url):
             return
-        from gitmig.db.recorder import Recorder
+        from gitmig.db.history.recorder import Recorder
 
         with connect(url) as conn:
             applied = Recorder(conn).applied()

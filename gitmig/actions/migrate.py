@@ -22,7 +22,7 @@ from gitmig.migrations.graph import Key, MigrationGraph
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from gitmig.db.recorder import Applied, Recorder
+    from gitmig.db.history.recorder import Applied, Recorder
 
 
 @dataclass
@@ -80,7 +80,7 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
         with connect(url) as conn:
             lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
             with lock:
-                from gitmig.db.recorder import Recorder
+                from gitmig.db.history.recorder import Recorder
 
                 recorder = Recorder(conn)
                 applied = recorder.applied()  # read afresh now that the lock is held
@@ -152,7 +152,7 @@ def _execute_plan(
 
 def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:
     """Rows of apps that are not configured mean the wrong database or configuration."""
-    from gitmig.db.historyrows import check_apps
+    from gitmig.db.history.rows import check_apps
 
     check_apps(config, applied)
 

@@ -23,7 +23,7 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationGraph
 
 if TYPE_CHECKING:
-    from gitmig.db.recorder import Applied
+    from gitmig.db.history.recorder import Applied
     from gitmig.git.missing import Missing
     from gitmig.git.snapshot import GitProject, Snapshot
     from gitmig.ops import Operation
@@ -200,7 +200,7 @@ def _applied(config: Config, database: str | None, report: Report) -> dict[Key, 
         report.database = display_url(url)
         if database_missing(url):
             return {}
-        from gitmig.db.recorder import Recorder
+        from gitmig.db.history.recorder import Recorder
 
         with connect(url, timeout=10) as conn:
             return Recorder(conn).applied()

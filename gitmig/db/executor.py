@@ -8,7 +8,7 @@ the plan before anything runs.
 A migration is applied whole or not at all where the database has transactional DDL
 (SQLite, PostgreSQL): its DDL and its history row commit together. MariaDB/MySQL commit
 each DDL statement on their own, so there the row records how far the migration got
-after every operation (gitmig.db.recorder), a failure says which operations already ran,
+after every operation (gitmig.db.history.recorder), a failure says which operations already ran,
 and a run killed halfway is reported by the next one, which changes nothing until the
 user settles it (finish by hand, or undo by hand, then --fake).
 """
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from gitmig.db.backends.base import Backend
-    from gitmig.db.recorder import Recorder, Unfinished
+    from gitmig.db.history.recorder import Recorder, Unfinished
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class Executor:
 
         from gitmig.db import ddl
         from gitmig.db.backends import backend_for
-        from gitmig.db.recorder import Recorder
+        from gitmig.db.history.recorder import Recorder
 
         recorder = Recorder(conn)
         operations = Operations(MigrationContext.configure(connection=conn))
@@ -373,7 +373,7 @@ class Progress:
 
 
 def _table() -> str:
-    from gitmig.db.recorder import TABLE_NAME
+    from gitmig.db.history.recorder import TABLE_NAME
 
     return TABLE_NAME
 

@@ -22,7 +22,7 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph, migration_number
 
 if TYPE_CHECKING:
-    from gitmig.db.recorder import Applied
+    from gitmig.db.history.recorder import Applied
     from gitmig.git.objects import Found
     from gitmig.git.snapshot import GitProject
 
@@ -298,7 +298,7 @@ HOOK_TIMEOUT = 3  # seconds to wait for a database server in a hook
 
 def _read_applied(config: Config) -> tuple[dict[Key, Applied], str]:
     from gitmig.db.connection import connect, database_missing, display_url
-    from gitmig.db.recorder import Recorder
+    from gitmig.db.history.recorder import Recorder
 
     url = config.database_url()
     if database_missing(url):

@@ -1,9 +1,8 @@
 """The history table's rows as plain values, whichever reader fetched them.
 
-gitmig.db.recorder reads and writes gitmig_migrations through SQLAlchemy on every database;
-gitmig.db.sqlitehistory reads it from a SQLite file with Python's own sqlite3, so that
-showmigrations never imports SQLAlchemy. Both build their rows here, so what a command
-shows cannot depend on which of them read the table. Free of SQLAlchemy on purpose.
+The recorder (SQLAlchemy, every database) and the sqlitereader (sqlite3, a SQLite file)
+both build their rows here, so what a command shows cannot depend on which of them read
+the table. Free of SQLAlchemy on purpose.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The history table of a SQLite file, read with Python's own sqlite3 module.
 
 Importing SQLAlchemy costs far more than showmigrations' whole answer, and a SQLite file
-needs none of it to be read. This reader gives exactly what gitmig.db.recorder's
+needs none of it to be read. This reader gives exactly what gitmig.db.history.recorder's
 Recorder.applied gives through SQLAlchemy (the same query, the same rows, dates parsed the
 way SQLAlchemy's SQLite DateTime parses them, the same error lines), and keeps the
 read-only promise: the file is opened in `mode=rw`, which never creates a missing one, as
@@ -19,7 +19,7 @@ import sqlite3
 from contextlib import closing
 from urllib.parse import quote, unquote
 
-from gitmig.db.historyrows import TABLE_NAME, Applied, as_utc
+from gitmig.db.history.rows import TABLE_NAME, Applied, as_utc
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key
 

@@ -7,7 +7,7 @@ transactional DDL. Where it has not (MariaDB/MySQL), a row with `progress` "appl
 so a run killed halfway leaves a record of exactly how far it got (D of N operations
 surely done); `progress` is cleared the moment the last operation finishes. A row also
 keeps the checksum of the file as it was applied, so an edit made afterwards can be told.
-The rows it returns are gitmig.db.historyrows' plain values (gitmig.db.sqlitehistory reads a
+The rows it returns are gitmig.db.history.rows' plain values (the sqlitereader reads a
 SQLite file's table into the same ones without SQLAlchemy).
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gitmig.db.historyrows import TABLE_NAME, Applied, as_utc  # the first two: also from here
+from gitmig.db.history.rows import TABLE_NAME, Applied, as_utc  # the first two: also from here
 from gitmig.migrations.graph import Key
 
 _metadata = sa.MetaData()
