@@ -77,7 +77,7 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
         if read_only and database_missing(url):
             _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
             return outcome
-        with connect(url) as conn:
+        with connect(url, config.timeouts) as conn:
             lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
             with lock:
                 from gitmig.db.history.recorder import Recorder

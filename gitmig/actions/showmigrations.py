@@ -110,7 +110,7 @@ def read_history(config: Config, database: str | None = None) -> History:
     from gitmig.migrations.loader import load_graph
 
     graph = load_graph(config)
-    url, applied = read_applied(config.database_url(database))
+    url, applied = read_applied(config.database_url(database), config.timeouts)
     history = History(url, graph, applied)
     if any(k not in graph.nodes for k in applied):  # renumbered, or applied elsewhere
         history.applied = renumbered(graph, applied)

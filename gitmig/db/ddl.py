@@ -315,7 +315,11 @@ def _run_python(op: ops.RunPython, ctx: Context) -> None:
     if ctx.as_sql or ctx.connection is None:
         ctx.note(f"{op.describe()} (Python code, runs only under `gitmig migrate`)")
         return
-    op.code(ctx.connection)
+    try:
+        op.code(ctx.connection)
+    except SystemExit as exc:  # not gitmig's exit: the migration failed
+        raise GitmigError(f"its function called sys.exit({exc.code!r}); a migration's code "
+                          "must raise an exception to fail, never exit") from None
 
 
 def no_type_events(items: list[Any]) -> list[Any]:

@@ -209,21 +209,28 @@ class Executor:
             progress.start(p)
             started = time.perf_counter()
             done: list[Action] = []
+            mark: object | None = None
             try:
                 if not backend.transactional_ddl and not fake and p.actions:
                     _run_tracked(conn, recorder, p, run_action, done, git_commit)
                 else:
                     with conn.begin():
                         if not fake:
+                            if _may_commit(p):
+                                mark = backend.mark_transaction(conn)
                             for action in p.actions:
                                 run_action(action, done)
+                            if mark is not None:
+                                backend.unmark_transaction(conn, mark)
+                                mark = None
                         if p.step.backwards:
                             recorder.record_unapplied(p.step.key)
                         else:
                             recorder.record_applied(p.step.key, p.file.checksum, git_commit)
             except Exception as exc:
                 progress.failed(p)
-                raise MigrationFailed(p, done, exc, backend) from None
+                committed = mark is not None and backend.committed_since(conn, mark)
+                raise MigrationFailed(p, done, exc, backend, committed) from None
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
 
 
@@ -287,9 +294,16 @@ def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[O
     return out
 
 
+def _may_commit(p: Prepared) -> bool:
+    """Only the user's own SQL or Python can commit in the middle of a migration."""
+    from gitmig import ops
+
+    return any(isinstance(a.op, (ops.RunSQL, ops.RunPython)) for a in p.actions)
+
+
 class MigrationFailed(GitmigError):
     def __init__(self, p: Prepared, done: list[Action], exc: BaseException,
-                 backend: Backend) -> None:
+                 backend: Backend, committed: bool = False) -> None:
         from gitmig.db.connection import db_error_text
 
         failed = p.actions[len(done)] if len(done) < len(p.actions) else None
@@ -301,7 +315,16 @@ class MigrationFailed(GitmigError):
             where = f"{verb} {p.label} failed while recording it"
         reason = exc.message if isinstance(exc, GitmigError) else db_error_text(exc)
         message = f"{where}: {reason}. "
-        if backend.transactional_ddl or not done:
+        if committed:
+            message += (
+                "The migration committed part of its own work (a COMMIT in its SQL or a "
+                "commit() in its Python): what it did up to that commit (on SQLite, after it "
+                "too) stays in the database, though the migration is not recorded as applied; "
+                "only the rest was rolled back. Check the database, undo that part by hand "
+                "(or finish the "
+                f"migration by hand and record it with `gitmig migrate {p.step.key[0]} "
+                f"{p.step.key[1]} --fake`), and take the commit out of the migration.")
+        elif backend.transactional_ddl or not done:
             message += "Its changes were rolled back; the migrations before it stay as they are."
         else:
             ran = "; ".join(f"{a.index}. {a.describe()}" for a in done)

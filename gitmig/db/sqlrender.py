@@ -51,7 +51,7 @@ def render_sql(
         url = config.database_url(database)
         if database_missing(url):
             return _as_sql(prepared, _printing_dialect(parse_url(url).get_dialect()), None)
-        with connect(url) as conn:
+        with connect(url, config.timeouts) as conn:
             return _as_sql(prepared, _printing_dialect(type(conn.dialect), conn), conn)
 
 

@@ -21,7 +21,9 @@ from gitmig.schema import materialize
 from gitmig.schema.state import Check, Column, Constraint, ForeignKey, Table, Unique
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    from gitmig.config import Timeouts
 
 _KINDS = {ForeignKey: "foreignkey", Unique: "unique", Check: "check"}
 
@@ -39,8 +41,8 @@ class Backend:
 
     # -- connections (gitmig.db.connection) ---------------------------------------------
 
-    def timeout_args(self, timeout: int) -> dict[str, Any]:
-        """The driver's arguments for giving up after `timeout` seconds."""
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        """The driver's arguments for giving up: on connecting, on waiting for an answer."""
         return {}
 
     def prepare_engine(self, engine: Engine) -> None:
@@ -52,6 +54,20 @@ class Backend:
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
         """Hold the database's migration lock; on_wait is called once if another has it."""
         yield  # no known lock: migrate as Django does, trusting one run at a time
+
+    # -- a migration that commits its own transaction (gitmig.db.executor) -------------
+
+    def mark_transaction(self, conn: Connection) -> object | None:
+        """Something, made in the migration's transaction, that shows later whether that
+        transaction was committed; None where the database cannot tell."""
+        return None
+
+    def unmark_transaction(self, conn: Connection, mark: object) -> None:
+        """The migration succeeded: take the mark away before its transaction commits."""
+
+    def committed_since(self, conn: Connection, mark: object) -> bool:
+        """After the rollback of a failed migration: had its transaction committed?"""
+        return False
 
     # -- names -------------------------------------------------------------------------
 

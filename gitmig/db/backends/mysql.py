@@ -9,11 +9,13 @@ ALTER rewrites a column's whole definition, so autoincrement is restated every t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from gitmig import ops
 from gitmig.db import ddl
@@ -22,7 +24,9 @@ from gitmig.schema import materialize
 from gitmig.schema.state import Column, Constraint, ForeignKey, Table, Unique, constraint_identity
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    from gitmig.config import Timeouts
 
 WAIT_SECONDS = 2
 
@@ -31,9 +35,33 @@ class MySQLBackend(Backend):
     name = "mysql"
     label = "MariaDB/MySQL"
     transactional_ddl = False
+    _lift_read_timeout = False
 
-    def timeout_args(self, timeout: int) -> dict[str, Any]:
-        return {"connect_timeout": timeout}
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        """The drivers' own socket timeouts, in whole seconds."""
+        if url.get_driver_name() not in ("pymysql", "mysqldb", "mariadbconnector"):
+            return {}
+        args: dict[str, Any] = {}
+        if timeouts.connect is not None:
+            args["connect_timeout"] = max(1, math.ceil(timeouts.connect))
+        read = timeouts.read
+        if read is None and timeouts.connect is not None and url.get_driver_name() == "pymysql":
+            # PyMySQL reads the server's greeting under its read timeout, not the connect
+            # timeout: a server that accepts and never answers would hang the connect.
+            # prepare_engine lifts it again once connected.
+            read = timeouts.connect
+            self._lift_read_timeout = True
+        if read is not None:
+            args["read_timeout"] = args["write_timeout"] = max(1, math.ceil(read))
+        return args
+
+    def prepare_engine(self, engine: Engine) -> None:
+        if not self._lift_read_timeout:
+            return
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
 
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:

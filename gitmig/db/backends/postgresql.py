@@ -8,6 +8,7 @@ under its column, since PostgreSQL cannot remove or reorder values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,9 @@ from gitmig.schema import materialize
 from gitmig.schema.state import Column, SchemaState, Table
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Dialect
+    from sqlalchemy.engine import URL, Connection, Dialect
+
+    from gitmig.config import Timeouts
 
 LOCK_KEY = 0x676974_6D6967  # "gitmig"
 
@@ -33,8 +36,17 @@ class PostgreSQLBackend(Backend):
     label = "PostgreSQL"
     transactional_ddl = True
 
-    def timeout_args(self, timeout: int) -> dict[str, Any]:
-        return {"connect_timeout": timeout}
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        """libpq's connect_timeout (whole seconds, at least 2); a read timeout is the
+        server's statement_timeout (libpq has no socket read timeout)."""
+        if url.get_driver_name() not in ("psycopg", "psycopg2"):
+            return {}
+        args: dict[str, Any] = {}
+        if timeouts.connect is not None:
+            args["connect_timeout"] = max(2, math.ceil(timeouts.connect))
+        if timeouts.read is not None:
+            args["options"] = f"-c statement_timeout={math.ceil(timeouts.read * 1000)}"
+        return args
 
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
@@ -51,6 +63,20 @@ class PostgreSQLBackend(Backend):
                 conn.rollback()
             conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             conn.commit()
+
+    def mark_transaction(self, conn: Connection) -> object | None:
+        """The transaction's id: PostgreSQL says afterwards whether it committed."""
+        return conn.scalar(sa.text("SELECT txid_current()"))
+
+    def committed_since(self, conn: Connection, mark: object) -> bool:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            status = conn.scalar(sa.text("SELECT txid_status(:x)"), {"x": mark})
+            conn.rollback()
+            return bool(status == "committed")
+        except Exception:  # the connection is gone: nobody can tell
+            return False
 
     def before_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
         """Create the enum types the operation brings into use (CREATE TABLE does not)."""

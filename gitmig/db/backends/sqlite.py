@@ -26,9 +26,12 @@ from gitmig.schema import materialize
 from gitmig.schema.state import Check, Table
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import URL, Engine
+
+    from gitmig.config import Timeouts
 
 WAIT_SECONDS = 2
+_MARK = "gitmig_open_transaction"
 
 
 class SQLiteBackend(Backend):
@@ -36,8 +39,9 @@ class SQLiteBackend(Backend):
     label = "SQLite"
     transactional_ddl = True
 
-    def timeout_args(self, timeout: int) -> dict[str, Any]:
-        return {"timeout": timeout}  # waiting for another's lock on the file
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        # A file needs no connecting; reading may wait for another's lock on it.
+        return {} if timeouts.read is None else {"timeout": timeouts.read}
 
     def prepare_engine(self, engine: Engine) -> None:
         """pysqlite's own transaction handling off, so that DDL runs inside real
@@ -50,6 +54,28 @@ class SQLiteBackend(Backend):
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN")
+
+    def mark_transaction(self, conn: Connection) -> object | None:
+        """A temporary table: it outlives the rollback only if a COMMIT kept it."""
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_MARK} (x INTEGER)")
+        return _MARK
+
+    def unmark_transaction(self, conn: Connection, mark: object) -> None:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_MARK}")
+
+    def committed_since(self, conn: Connection, mark: object) -> bool:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            found = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_temp_master WHERE name = ?", (_MARK,)).first()
+            if found:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_MARK}")
+            if conn.in_transaction():
+                conn.commit()
+            return found is not None
+        except Exception:  # the connection is gone: nobody can tell
+            return False
 
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:

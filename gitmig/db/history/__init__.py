@@ -15,11 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gitmig.config import Timeouts
     from gitmig.db.history.rows import Applied
     from gitmig.migrations.graph import Key
 
 
-def read_applied(url: str, timeout: int | None = None) -> tuple[str, dict[Key, Applied]]:
+def read_applied(url: str, timeout: Timeouts | float | None = None
+                 ) -> tuple[str, dict[Key, Applied]]:
     """(the URL as it may be printed, the applied migrations); nothing when the SQLite
     file does not exist yet. Read-only: creates no table, no file, takes no lock."""
     from gitmig.db.history import sqlitereader

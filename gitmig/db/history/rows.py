@@ -31,6 +31,42 @@ class Applied:
         return (self.app, self.name)
 
 
+class UnreadableRow(GitmigError):
+    """A row this gitmig cannot read; the reader says which database holds it."""
+
+
+def printable(text: str) -> str:
+    """Text from the database as it may reach a terminal: control characters (an ANSI
+    escape, a carriage return) written out as escapes instead of acting on the screen."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def row(app: str, name: str, checksum: str, applied_at: object,
+        git_commit: str | None) -> Applied:
+    """A row as both readers read it, its text made printable."""
+    app, name = printable(app), printable(name)
+    return Applied(app, name, printable(checksum), parse_applied_at(applied_at, app, name),
+                   None if git_commit is None else printable(git_commit))
+
+
+def parse_applied_at(value: object, app: str, name: str) -> dt.datetime | None:
+    """applied_at as the driver gives it: a datetime, ISO text (SQLite), or NULL."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    if isinstance(value, str):
+        try:
+            return as_utc(dt.datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    shown = printable(repr(value))
+    raise UnreadableRow(f"{TABLE_NAME} records {app}.{name} as applied at {shown}, which is "
+                        "not a date and time")
+
+
 def as_utc(at: dt.datetime | None) -> dt.datetime | None:
     """applied_at as stored: in UTC, though only PostgreSQL keeps the zone (and converts
     it to its own); other databases' DATETIME columns hold UTC by convention."""

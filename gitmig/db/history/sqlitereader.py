@@ -13,13 +13,12 @@ options, in-memory or URI databases, other drivers) stays with SQLAlchemy.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 from contextlib import closing
 from urllib.parse import quote, unquote
 
-from gitmig.db.history.rows import TABLE_NAME, Applied, as_utc
+from gitmig.db.history.rows import TABLE_NAME, Applied, UnreadableRow, row
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key
 
@@ -71,28 +70,16 @@ def _rows(conn: sqlite3.Connection, shown: str) -> dict[Key, Applied]:
     out = {}
     for app, name, checksum, applied_at, git_commit in conn.execute(
             _SELECT.format(where=where)):
-        item = Applied(app, name, checksum, as_utc(_datetime(applied_at, app, name, shown)),
-                       git_commit)
+        try:
+            item = row(app, name, checksum, applied_at, git_commit)
+        except UnreadableRow as exc:
+            raise GitmigError(f"error from the database {shown}: {exc.message}") from None
         out[item.key] = item
     return out
 
 
 def _columns(conn: sqlite3.Connection, pragma: str) -> list[tuple[object, ...]]:
     return conn.execute(f'PRAGMA main.{pragma}("{_T}")').fetchall()
-
-
-def _datetime(value: object, app: str, name: str, shown: str) -> dt.datetime | None:
-    """As SQLAlchemy's SQLite DateTime reads its column: ISO text, or NULL."""
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str):
-            return dt.datetime.fromisoformat(value)
-    except ValueError:
-        pass
-    raise GitmigError(
-        f"error from the database {shown}: {_T} records {app}.{name} as applied at "
-        f"{value!r}, which is not a date and time")
 
 
 def _text(exc: sqlite3.Error) -> str:
