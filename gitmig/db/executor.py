@@ -6,11 +6,13 @@ backwards plan the reverse of every operation. An irreversible migration therefo
 the plan before anything runs.
 
 A migration is applied whole or not at all where the database has transactional DDL
-(SQLite, PostgreSQL): its DDL and its history row commit together. MariaDB/MySQL commit
-each DDL statement on their own, so there the row records how far the migration got
-after every operation (gitmig.db.history.recorder), a failure says which operations already ran,
-and a run killed halfway is reported by the next one, which changes nothing until the
-user settles it (finish by hand, or undo by hand, then --fake).
+(its backend's transactional_ddl: SQLite, PostgreSQL): its DDL and its history row
+commit together, unless its own SQL or Python commits, which a failure then reports.
+MariaDB/MySQL commit each DDL statement on their own, so there the row records how far
+the migration got after every operation (gitmig.db.history.recorder), a failure says
+which operations already ran, and a run killed halfway is reported by the next one,
+which changes nothing until the user settles it (finish by hand, or undo by hand, then
+--fake). What `gitmig migrate` does around the runner is gitmig.actions.migrate's.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
 from gitmig.migrations.plan import Step
 from gitmig.migrations.replay import Replayer
-from gitmig.ops import Operation
+from gitmig.ops import Operation, RunPython, RunSQL
 from gitmig.schema.state import SchemaState
 
 if TYPE_CHECKING:
@@ -296,9 +298,7 @@ def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[O
 
 def _may_commit(p: Prepared) -> bool:
     """Only the user's own SQL or Python can commit in the middle of a migration."""
-    from gitmig import ops
-
-    return any(isinstance(a.op, (ops.RunSQL, ops.RunPython)) for a in p.actions)
+    return any(isinstance(a.op, (RunSQL, RunPython)) for a in p.actions)
 
 
 class MigrationFailed(GitmigError):
