@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ import sqlalchemy as sa
 from gitmig.db.connection import display_url
 
 from .conftest import BASE, Project, Result
+from .gitrepo import Repo, add_slug, make_repo
+from .test_passwords import PASSWORD, mariadb_user, run_all  # noqa: F401 (a fixture)
 
 POST = BASE + """
 class Post(Base):
@@ -106,6 +109,34 @@ def test_no_command_prints_a_password_of_the_url(project: Project, url: str) -> 
         assert "127.0.0.1" in result.output, (args, result.output)
         if args[0] != "status":
             error(result)
+
+
+@pytest.fixture
+def pw_repo(tmp_path: Path) -> Repo:
+    """tests/test_passwords.py's project: committed, with a model change pending."""
+    repo = make_repo(tmp_path / "proj", tmp_path / "home")
+    add_slug(repo)
+    return repo
+
+
+def test_query_string_passwords_are_hidden_by_every_command_and_hook(
+        pw_repo: Repo, postgres_url: str) -> None:
+    """PostgreSQL trusts local connections here, so every command (and the post-checkout
+    hook) works with the password given in the query string, and none shows it."""
+    url = f"{postgres_url}?password={quote(PASSWORD, safe='')}"
+    results = run_all(pw_repo, url, expect_error=False, others=True)
+    assert any(r.exit_code == 0 and "Applying blog.0001_initial... OK" in r.stdout
+               for r in results), [r.output for r in results]
+    assert any('"database": "postgresql://postgres@' in r.stdout and "password=***" in r.stdout
+               for r in results), [r.stdout for r in results]
+
+
+def test_a_query_string_password_refused_by_mariadb_is_never_shown(
+        pw_repo: Repo, request: pytest.FixtureRequest) -> None:
+    user_url = str(request.getfixturevalue("mariadb_user"))
+    url = f"{user_url}?passwd={quote(PASSWORD, safe='')}"
+    results = run_all(pw_repo, url, expect_error=True)
+    assert any("Access denied" in r.stderr and "passwd=***" in r.stderr for r in results)
 
 
 # -- timeouts ----------------------------------------------------------------------------
