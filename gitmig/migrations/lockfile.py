@@ -14,15 +14,13 @@ without one (a project from before lock files) is fine; the next makemigrations 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig.atomic import write_file
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import MigrationFile
 
@@ -154,21 +152,10 @@ def write(path: Path, text: str) -> bool:
             return False
     except (OSError, UnicodeDecodeError):
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_file(path, text)
     except OSError as exc:
         raise GitmigError(f"cannot write the lock file: {exc.strerror}", path=str(path)) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return True
 
 
@@ -318,6 +305,8 @@ def refresh(
     migrations not committed yet (a draft edited by hand): otherwise it records a change
     to history, which is said, not hidden.
     """
+    from gitmig.git.project import project_or_none, shown_path
+
     if not config.lockfile:
         return [], []
     opened: list[GitProject | None] = []  # the repository, opened when a lock needs explaining
@@ -329,14 +318,14 @@ def refresh(
         if verdict.wanted is None or verdict.state == OK:
             continue
         path = path_of(config, app)
-        shown = _shown(path)
+        shown = shown_path(path)
         if verdict.state == MISSING:
             write(path, render(app, verdict.wanted))
             if app not in written:
                 lines.append(f"Created {shown}")
             continue
         if not opened:
-            opened.append(_project(config))
+            opened.append(project_or_none(config))
         why = _explain_worktree(opened[0], config, graph, app)
         if why.drafts_only or app in written:
             if not why.drafts_only:
@@ -359,18 +348,3 @@ def _explain_worktree(project: GitProject | None, config: Config, graph: Migrati
     folder = project.relative(config.apps[app].migrations, "the migrations folder")
     return explain(project, folder, app, now)
 
-
-def _project(config: Config) -> GitProject | None:
-    from gitmig.git.snapshot import GitProject
-
-    try:
-        return GitProject(config)
-    except GitmigError:
-        return None
-
-
-def _shown(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)

@@ -23,7 +23,6 @@ if anything fails on the way, every file and the index are put back as they were
 from __future__ import annotations
 
 import ast
-import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -31,8 +30,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig.atomic import Change, Transaction
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
+from gitmig.git.project import project_or_none, shown_path
 from gitmig.migrations import lockfile
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph, migration_number
 from gitmig.migrations.loader import FILE_RE, assignment, parse_migration, read_folder
@@ -184,7 +185,7 @@ def resolve(
     if name is not None:
         naming.validate_name(name)
     selected = [a.label for a in config.select(list(apps))]
-    project = _project(config)
+    project = project_or_none(config)
     context = _context(project)
     folders = {app: _relative(project, config, app) for app in config.apps}
     conflicts = _index_conflicts(project, config, folders, selected, context)
@@ -236,15 +237,6 @@ def resolve(
         outcome.lines.append("The changes are staged in git's index.")
         outcome.next_step = _next_step(context)
     return outcome
-
-
-def _project(config: Config) -> GitProject | None:
-    from gitmig.git.snapshot import GitProject
-
-    try:
-        return GitProject(config)
-    except GitmigError:
-        return None
 
 
 def _relative(project: GitProject | None, config: Config, app: str) -> str:
@@ -318,8 +310,8 @@ def _blob(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
 def _models_paths(project: GitProject) -> set[str]:
     """Repository paths whose content decides the models: pyproject.toml, the models
     modules (or packages) and the project modules they import."""
+    from gitmig.git.closure import import_closure
     from gitmig.git.snapshot import repo_path
-    from gitmig.hooks.precommit import import_closure
 
     worktree = project.worktree()
     layout = worktree.layout
@@ -757,45 +749,17 @@ class _Transaction:
         self.conflicts = conflicts
 
     def apply(self, changes: list[_Change]) -> None:
-        touched = sorted({c.path for c in changes} | {c.old for c in changes if c.old},
-                         key=str)
         index = self.project.repo.index if self.project is not None else None
         self._refuse_unstaged(index, changes)
         for c in changes:
             if c.new_file and os.path.lexists(c.path):
                 raise GitmigError(f"{c.path} already exists; gitmig never overwrites a file; "
                                   "nothing was changed")
-        saved = {p: (p.read_bytes() if p.is_file() else None) for p in touched}
-        index_path = Path(self.project.repo.path) / "index" if self.project else None
-        saved_index = index_path.read_bytes() if index_path and index_path.is_file() else None
-        try:
-            for c in changes:
-                _write(c.path, c.text)
-            for c in changes:
-                if c.old is not None:
-                    c.old.unlink()
-            if index is not None:
-                self._stage(index, changes)
-        except BaseException as exc:
-            for path, data in saved.items():
-                with contextlib.suppress(OSError):
-                    if data is None:
-                        path.unlink(missing_ok=True)
-                    else:
-                        _write(path, data)
-            if index_path is not None:
-                with contextlib.suppress(OSError):
-                    if saved_index is None:
-                        index_path.unlink(missing_ok=True)
-                    else:
-                        _write(index_path, saved_index)
-            if isinstance(exc, OSError):
-                raise GitmigError(f"cannot write {exc.filename or ''}: {exc.strerror}; "
-                                  "nothing was changed") from None
-            if isinstance(exc, Exception) and not isinstance(exc, GitmigError):
-                raise GitmigError(f"cannot update git's index: {exc}; nothing was "
-                                  "changed") from None
-            raise
+        batch = [Change(c.path, c.text, new_file=c.new_file) for c in changes]
+        batch += [Change(c.old, None) for c in changes if c.old is not None]
+        if self.project is not None:
+            batch.append(self._index_change(changes))
+        Transaction().apply(batch)
 
     def _repo_path(self, path: Path) -> str:
         assert self.project is not None
@@ -827,33 +791,56 @@ class _Transaction:
                         "changed"
                     )
 
-    def _stage(self, index: pygit2.Index, changes: list[_Change]) -> None:
-        conflicted = index.conflicts
-        for c in changes:
-            if c.old is not None:
-                rel = self._repo_path(c.old)
-                if conflicted is not None and rel in conflicted:
-                    del conflicted[rel]
-                with contextlib.suppress(OSError, KeyError):
-                    index.remove(rel)
-            index.add(self._repo_path(c.path))  # also marks a conflicted path resolved
-        index.write()
+    def _index_change(self, changes: list[_Change]) -> Change:
+        """git's index as it will be, built beside it (so it joins the batch as one more
+        file): the old paths gone, the new texts staged, their conflicts resolved."""
+        import pygit2
+
+        assert self.project is not None
+        repo = self.project.repo
+        index_path = Path(repo.path) / "index"
+        try:
+            data = index_path.read_bytes()
+        except FileNotFoundError:
+            data = None
+        except OSError as exc:
+            raise GitmigError(f"cannot read git's index: {exc.strerror}") from None
+        with tempfile.TemporaryDirectory(prefix="gitmig-index-") as tmp:
+            scratch = Path(tmp) / "index"
+            if data is not None:
+                scratch.write_bytes(data)
+            index = pygit2.Index(str(scratch))
+            try:
+                modes = {}
+                for c in changes:
+                    rels = [self._repo_path(c.path)]
+                    if c.old is not None:
+                        rels.append(self._repo_path(c.old))
+                    modes[rels[0]] = next((m for m in map(_stage0_mode, [index] * 2, rels)
+                                           if m is not None), pygit2.enums.FileMode.BLOB)
+                    conflicted = index.conflicts
+                    for rel in rels:
+                        if conflicted is not None and rel in conflicted:
+                            del conflicted[rel]
+                        if _stage0_mode(index, rel) is not None:
+                            index.remove(rel)
+                for c in changes:
+                    rel = self._repo_path(c.path)
+                    oid = repo.create_blob(c.text)
+                    index.add(pygit2.IndexEntry(rel, oid, pygit2.enums.FileMode(modes[rel])))
+                index.write()
+            except (pygit2.GitError, OSError, ValueError) as exc:
+                raise GitmigError(f"cannot update git's index: {exc}; nothing was "
+                                  "changed") from None
+            return Change(index_path, scratch.read_bytes(), git_index=True)
 
 
-def _write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _stage0_mode(index: pygit2.Index, rel: str) -> int | None:
+    """The mode of `rel`'s resolved entry in the index; None when it has none."""
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        return int(index[rel].mode)
+    except KeyError:
+        return None
 
 
 # -- what to tell the user ------------------------------------------------------------------
@@ -868,7 +855,7 @@ def _report(config: Config, plans: dict[str, _Plan], entries: dict[str, dict[str
                 if e.app == app:
                     joined = " and ".join(n for _, n in e.parents)
                     lines.append(f"app {app!r}: wrote the merge migration "
-                                 f"{_shown(e.path)}, joining {joined}")
+                                 f"{shown_path(e.path)}, joining {joined}")
             continue
         tip = entries[app][plan.tip].final
         lines.append(f"app {app!r}: this branch's migrations now follow {tip} "
@@ -881,7 +868,7 @@ def _report(config: Config, plans: dict[str, _Plan], entries: dict[str, dict[str
             lines.append("  (re-parented only: their numbers already came after it)")
     for app in locks:
         verb = "Wrote" if app in created else "Updated"
-        lines.append(f"{verb} {_shown(lockfile.path_of(config, app))}")
+        lines.append(f"{verb} {shown_path(lockfile.path_of(config, app))}")
     return lines
 
 
@@ -893,9 +880,4 @@ def _next_step(context: Context) -> str:
     }.get(context.kind or "", "commit the changes")
 
 
-def _shown(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
