@@ -131,10 +131,10 @@ def amend_migrations(
 
 def _keep_locks(config: Config, apps: set[str]) -> tuple[list[str], list[str]]:
     """The apps' lock files (gitmig.migrations.lockfile) name the amended migrations."""
-    from gitmig.migrations import lockfile
+    from gitmig.git import lockhistory
     from gitmig.migrations.loader import load_graph
 
-    return lockfile.refresh(config, load_graph(config), apps)
+    return lockhistory.refresh(config, load_graph(config), apps)
 
 
 def _latest(graph: MigrationGraph, app: str) -> MigrationFile:

@@ -107,11 +107,11 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
 def _keep_locks(config: Config, outcome: Outcome) -> None:
     """The lock files follow the migrations (gitmig.migrations.lockfile); if that fails, the files
     just written are removed again."""
-    from gitmig.migrations import lockfile
+    from gitmig.git import lockhistory
     from gitmig.migrations.loader import load_graph
 
     try:
-        notes, warnings = lockfile.refresh(config, load_graph(config),
+        notes, warnings = lockhistory.refresh(config, load_graph(config),
                                            {m.app for m in outcome.migrations})
     except GitmigError:
         if outcome.written:

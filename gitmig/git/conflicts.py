@@ -149,6 +149,7 @@ class Problem:
 def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
     """Apps whose migrations conflict in a snapshot (default: the working tree), and
     lock files that do not match their folder. Migrations are read, never run."""
+    from gitmig.git import lockhistory
     from gitmig.git.snapshot import WORKTREE
     from gitmig.migrations import lockfile
 
@@ -187,8 +188,8 @@ def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
         elif verdict.state == lockfile.STALE:
             now_files = {f.name: f.checksum for f in graph.app_nodes(app)}
             start = snapshot.commit if snapshot is not None and snapshot.commit else "HEAD"
-            why = (lockfile.explain(project, folder, app, now_files, start)
-                   if folder is not None else lockfile.Explanation())
+            why = (lockhistory.explain(project, folder, app, now_files, start)
+                   if folder is not None else lockhistory.Explanation())
             fix = (f"run `gitmig makemigrations {app}` to record them" if why.drafts_only
                    else f"if that is intended, `gitmig resolve {app}` records the migrations "
                    "as they are; otherwise undo the change and put it in a new migration")

@@ -174,6 +174,7 @@ def _history_problems(
 ) -> list[str]:
     """Committed migrations edited in the index, and lock files that do not match the
     staged migrations (gitmig.migrations.lockfile)."""
+    from gitmig.git import lockhistory
     from gitmig.migrations import lockfile
 
     problems: list[str] = []
@@ -209,7 +210,7 @@ def _history_problems(
             problems.append(f"app {app!r}: the staged {lock_path} holds git's conflict "
                             f"markers; run `gitmig resolve {app}`, then stage the result")
         else:
-            why = lockfile.explain(project, folder, app, {f.name: f.checksum for f in files})
+            why = lockhistory.explain(project, folder, app, {f.name: f.checksum for f in files})
             problems.append(
                 f"app {app!r}: the staged {lock_path} does not match the staged migrations: "
                 f"{why.describe()}; run `gitmig makemigrations {app}` to update it, then "
