@@ -60,10 +60,13 @@ def _temp_copy(path: Path, data: bytes, mode: int | None, durable: bool) -> Path
     try:
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(data[: len(data) // 2])
+            fault("half-written")
+            f.write(data[len(data) // 2:])
             f.flush()
             if durable:
                 os.fsync(f.fileno())
+        fault("temp-written")
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -101,8 +104,8 @@ def write_file(path: Path, data: bytes | str, *, durable: bool = True) -> None:
     try:
         tmp = _temp_copy(path, _as_bytes(data), mode, durable)
         try:
-            fault("replace")
             os.replace(tmp, path)
+            fault("replaced")
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -123,7 +126,6 @@ def write_new_file(path: Path, data: bytes | str) -> None:
     except OSError as exc:
         raise _named(exc, path) from None
     try:
-        fault("link")
         try:
             os.link(tmp, path)  # fails if path exists: never overwrite
         except FileExistsError:
@@ -132,6 +134,7 @@ def write_new_file(path: Path, data: bytes | str) -> None:
             if os.path.lexists(path):
                 raise _exists_error(path) from None
             os.rename(tmp, path)  # no hard links on this filesystem
+        fault("linked")
     except OSError as exc:
         raise _named(exc, path) from None
     finally:
@@ -151,12 +154,16 @@ def _write_git_index(path: Path, data: bytes) -> None:
                           "is running; if none is, remove that file); nothing was changed"
                           ) from None
     try:
+        fault("locked")
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(data[: len(data) // 2])
+            fault("half-written")
+            f.write(data[len(data) // 2:])
             f.flush()
             os.fsync(f.fileno())
-        fault("replace")
+        fault("temp-written")
         os.replace(lock, path)
+        fault("replaced")
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(lock)
@@ -214,7 +221,7 @@ def _remove_dirs(folders: list[Path]) -> None:
 
 
 def rewrite_files(changes: Sequence[tuple[Path, Path, str]], journal: Path | None = None,
-                  extra: Sequence[Change] = ()) -> None:
+                  extra: Sequence[Change] = (), label: str = "gitmig") -> None:
     """Replace files by new versions, all or none: each (old, new, text) puts `text` at
     `new` (the same path as `old`, or a new name that must not exist) and removes `old`.
     The new file is in place before the old one goes, so a crash loses neither."""
@@ -224,7 +231,7 @@ def rewrite_files(changes: Sequence[tuple[Path, Path, str]], journal: Path | Non
     for old, new, _ in changes:
         if new != old:
             batch.append(Change(old, None))
-    Transaction(journal).apply([*batch, *extra])
+    Transaction(journal, label).apply([*batch, *extra])
 
 
 def _cannot(exc: OSError, path: Path, verb: str) -> GitmigError:
@@ -245,6 +252,7 @@ class Transaction:
         for c in changes:
             if c.new_file and os.path.lexists(c.path):
                 raise _exists_error(c.path)
+        fault("begin")
         try:
             saved = {c.path: _read(c.path) for c in changes}
         except OSError as exc:
@@ -266,6 +274,7 @@ class Transaction:
                 if c.data is None:
                     fault("remove")
                     c.path.unlink(missing_ok=True)
+                    fault("removed")
             fault("commit")
         except BaseException as exc:
             _put_back(saved, math.inf)  # its own git lock is gone
@@ -277,6 +286,7 @@ class Transaction:
 
     def _close(self) -> None:
         if self.journal is not None:
+            fault("close")
             with contextlib.suppress(FileNotFoundError):
                 self.journal.unlink()
             _sync_dir(self.journal.parent)
@@ -365,8 +375,8 @@ def recover(journal: Path) -> Recovered | None:
         if current not in (_digest(saved[path]), new):
             raise GitmigError(
                 f"an interrupted `{command}` left {path} changed since; gitmig will not "
-                f"overwrite it. Its previous version is in {journal}; once that file is "
-                "as it should be, remove the journal"
+                f"overwrite it. What each file held before that command is recorded in "
+                f"{journal}; once the files are as you want them, remove that journal"
             )
     _put_back(saved, since)
     Transaction(journal)._close()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from gitmig.atomic import Change, Transaction
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.projectlock import journal_path
 from gitmig.migrations import lockfile
 from gitmig.resolve.entries import OURS_SUFFIX, Entry
 from gitmig.resolve.index import Conflicts
@@ -71,7 +72,7 @@ class ResolveTransaction:
         batch += [Change(c.old, None) for c in changes if c.old is not None]
         if self.project is not None:
             batch.append(self._index_change(changes))
-        Transaction().apply(batch)
+        Transaction(journal_path(self.config.root), "gitmig resolve").apply(batch)
 
     def _repo_path(self, path: Path) -> str:
         assert self.project is not None
