@@ -50,6 +50,18 @@ class Outcome:
 
 
 def make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
+    """New migrations for the pending model changes. One that writes holds the project
+    lock from reading the migrations to writing its own, so that a second run waits and
+    then numbers after the first."""
+    if options.check or options.dry_run:
+        return _make_migrations(config, options, questioner)
+    from gitmig.git.projectlock import project_lock
+
+    with project_lock(config.root):
+        return _make_migrations(config, options, questioner)
+
+
+def _make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
     selected = [a.label for a in config.select(options.apps)]
     if options.name is not None:
         naming.validate_name(options.name)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.project import project_or_none
+from gitmig.git.projectlock import project_lock
 from gitmig.migrations import lockfile
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
 from gitmig.resolve.context import context_of
@@ -61,7 +62,13 @@ def resolve(
     strategy: str = REBASE,
     name: str | None = None,
 ) -> Outcome:
-    """Resolve conflicting migrations of the apps (all by default); see the module doc."""
+    """Resolve conflicting migrations of the apps (all by default); see the module doc.
+    Holds the project lock: no other command writes migrations meanwhile."""
+    with project_lock(config.root):
+        return _resolve(config, apps, strategy, name)
+
+
+def _resolve(config: Config, apps: Sequence[str], strategy: str, name: str | None) -> Outcome:
     from gitmig.migrations import naming
 
     if strategy not in STRATEGIES:
