@@ -50,6 +50,18 @@ class Outcome:
 
 
 def make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
+    """New migrations for the pending model changes. One that writes holds the project
+    lock from reading the migrations to writing its own, so that a second run waits and
+    then numbers after the first."""
+    if options.check or options.dry_run:
+        return _make_migrations(config, options, questioner)
+    from gitmig.git.projectlock import project_lock
+
+    with project_lock(config.root):
+        return _make_migrations(config, options, questioner)
+
+
+def _make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
     selected = [a.label for a in config.select(options.apps)]
     if options.name is not None:
         naming.validate_name(options.name)
@@ -107,11 +119,11 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
 def _keep_locks(config: Config, outcome: Outcome) -> None:
     """The lock files follow the migrations (gitmig.migrations.lockfile); if that fails, the files
     just written are removed again."""
-    from gitmig.migrations import lockfile
+    from gitmig.git import lockhistory
     from gitmig.migrations.loader import load_graph
 
     try:
-        notes, warnings = lockfile.refresh(config, load_graph(config),
+        notes, warnings = lockhistory.refresh(config, load_graph(config),
                                            {m.app for m in outcome.migrations})
     except GitmigError:
         if outcome.written:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from gitmig.commands.common import config_option, load
+from gitmig.git.project import shown_path
 
 
 @click.command("makemigrations")
@@ -151,9 +150,9 @@ def _report_amended(outcome: object, verbosity: int, apps: tuple[str, ...],
     for a in outcome.amended:
         console.say(f"Amended migration for '{a.app}':" if not dry_run
                     else f"Would amend the migration for '{a.app}':", style="bold")
-        where = _relative(a.new.path)
+        where = shown_path(a.new.path)
         if a.renamed:
-            where = f"{_relative(a.old_path)} -> {where}"
+            where = f"{shown_path(a.old_path)} -> {where}"
         console.say(f"  {where}", style="cyan")
         kept = len(a.new.operations) - len(a.added)
         for i, op in enumerate(a.new.operations):
@@ -197,7 +196,7 @@ def report(outcome: object, verbosity: int, check: bool = False, dry_run: bool =
     for m in outcome.migrations:
         console.say(f"Migrations for '{m.app}':", style="bold")
         verb = "would write" if check or dry_run else ""
-        console.say(f"  {_relative(m.path)}" + (f"  ({verb})" if verb else ""), style="cyan")
+        console.say(f"  {shown_path(m.path)}" + (f"  ({verb})" if verb else ""), style="cyan")
         for op in m.operations:
             if op.destructive:
                 console.say(f"    - {op.describe()}  (destructive: data is lost)", style="red")
@@ -208,11 +207,3 @@ def report(outcome: object, verbosity: int, check: bool = False, dry_run: bool =
         if dry_run and verbosity >= 3:
             console.say()
             console.say(m.text)
-
-
-def _relative(path: object) -> str:
-    text = str(path)
-    try:
-        return os.path.relpath(text)
-    except ValueError:
-        return text
