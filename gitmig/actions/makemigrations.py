@@ -67,6 +67,7 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
         changes = {app: autodetector.AppChanges() for app in selected}
     else:
         before, after = source.states()
+        outcome.warnings += apps_without_tables(config, after, selected)
         changes = autodetector.detect(before, after, selected, questioner)
         _refuse_unused_answers(questioner)
         _refuse_missing_dependencies(changes, selected, before, after)
@@ -102,6 +103,17 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
     return outcome
+
+
+def apps_without_tables(config: Config, models: SchemaState, apps: list[str]) -> list[str]:
+    """An app whose models module defines no table is most often a wrong module path."""
+    have = {t.app for t in models.tables.values()}
+    return [
+        f"app {app!r}: its models module {config.apps[app].models} defines no tables; "
+        "check that [tool.gitmig.apps] names the module that holds (or imports) its models"
+        for app in apps
+        if app not in have
+    ]
 
 
 def _keep_locks(config: Config, outcome: Outcome) -> None:
