@@ -149,6 +149,11 @@ class PendingChanges(CheckFailed):
 
 def _refuse_unused_answers(questioner: Questioner) -> None:
     unused = questioner.answers.unused()
+    if unused and unused[0].startswith("--move"):
+        raise GitmigError(
+            f"{unused[0]} matches no change: the table must be in another app in the "
+            "migrations than in the models"
+        )
     if unused:
         raise GitmigError(
             f"{unused[0]} matches no change: it must name a new NOT NULL column that has no "

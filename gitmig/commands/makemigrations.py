@@ -33,6 +33,13 @@ from gitmig.commands.common import config_option, load
     metavar="TABLE.COLUMN=VALUE",
     help="Value for existing rows of a new NOT NULL column.",
 )
+@click.option(
+    "--move",
+    "moves",
+    multiple=True,
+    metavar="TABLE=APP",
+    help="A table moved to another app's models: move it in the migrations only (no SQL).",
+)
 @click.option("--staged", is_flag=True,
               help="Read the models and migrations as staged in git's index.")
 @click.option("--rev", metavar="REV", help="Read the models and migrations as of a revision.")
@@ -54,6 +61,7 @@ def command(
     no_input: bool,
     rename: tuple[str, ...],
     defaults: tuple[str, ...],
+    moves: tuple[str, ...],
     staged: bool,
     rev: str | None,
     amend: bool,
@@ -64,8 +72,9 @@ def command(
 ) -> None:
     """Compare the models with the migrations and write what is missing.
 
-    Renames and values for existing rows are asked on a terminal; with --no-input (or
-    without a terminal) only --rename and --default answer them.
+    Renames, values for existing rows and tables moved to another app are asked on a
+    terminal; with --no-input (or without a terminal) only --rename, --default and
+    --move answer them.
 
     --staged and --rev read the models and migrations from git (the index, a commit);
     the new files still go to the working tree's migrations folders, whose migrations
@@ -74,7 +83,8 @@ def command(
     committed or applied to the database.
     """
     config = load(config_path)
-    plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run)
+    plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run
+                 or moves)
     if plain:
         from gitmig.migrations.insync import nothing_pending
 
@@ -98,6 +108,7 @@ def command(
                staged=staged, rev=rev)
         return
     answers = Answers.parse(rename, defaults)
+    answers.add_moves(moves)
     questioner: Questioner
     if check:
         questioner = CheckQuestioner(answers)

@@ -67,6 +67,9 @@ class Context:
 
 def run(op: ops.Operation, ctx: Context) -> None:
     """Run one operation, taking the database from ctx.before to ctx.after."""
+    if isinstance(op, ops.StateOnly):  # e.g. a table moving between apps: no SQL at all
+        ctx.note(op.describe())
+        return
     enums = ctx.family == "postgresql" and bool(op.tables())
     if enums:
         _create_enum_types(op, ctx)

@@ -42,7 +42,7 @@ def detect(
     """Operations per app that take `before` to `after`; apps without changes are left out."""
     questioner = questioner or Questioner()
     apps = list(apps)
-    _refuse_moves(before, after, apps)
+    before, moves = _moves(before, after, apps, questioner)
     diffs = [_AppDiff(before, after, app, questioner) for app in apps]
     # Every app's renames are settled before anything else is asked, so a --rename that
     # matches nothing is reported as such, not as a question about the column it left behind.
@@ -54,19 +54,52 @@ def detect(
         changes = diff.run()
         if changes.operations:
             result[diff.app] = changes
+    _hand_over(result, moves)
     return result
 
 
-def _refuse_moves(before: SchemaState, after: SchemaState, apps: list[str]) -> None:
-    """A table that changes app would be dropped by one and created by the other: data lost."""
+# -- tables moving between apps -----------------------------------------------------------
+
+
+def _moves(
+    before: SchemaState, after: SchemaState, apps: list[str], q: Questioner
+) -> tuple[SchemaState, list[tuple[Table, str]]]:
+    """Tables whose app changed and that the user says moved (asked, or --move).
+
+    Returns `before` with each moved table already in its new app, so the apps' diffs
+    see it as kept there (and alter it if it also changed), and each moved table as it
+    was with the app it goes to. Dropping it from one app and creating it in the other
+    would lose its rows.
+    """
+    moved: list[tuple[Table, str]] = []
     for key, table in sorted(after.tables.items()):
         old = before.get(key)
-        if old is not None and old.app != table.app and {old.app, table.app} & set(apps):
+        if old is None or old.app == table.app or not {old.app, table.app} & set(apps):
+            continue
+        missing = [a for a in (old.app, table.app) if a not in apps]
+        if missing:
             raise GitmigError(
-                f"table {key} moved from app {old.app!r} to app {table.app!r}; gitmig cannot "
-                f"move a table between apps (it would drop it, and its rows): keep its model "
-                f"in {old.app}"
+                f"table {key} moved from app {old.app!r} to app {table.app!r}; a move is "
+                f"written in both apps: run `gitmig makemigrations {old.app} {table.app}`"
             )
+        if q.move(old, table.app):
+            moved.append((old, table.app))
+            before = before.with_table(old.evolve(app=table.app))
+    return before, moved
+
+
+def _hand_over(result: dict[str, AppChanges], moved: list[tuple[Table, str]]) -> None:
+    """The old app's migration lets go of each moved table; the new app's takes it in.
+
+    Both come first in their migrations, and the new app's migration depends on the
+    old app's, so a table is never in two apps, nor altered before it arrives.
+    """
+    for table, to_app in reversed(moved):
+        out = result.setdefault(table.app, AppChanges())
+        out.operations.insert(0, ops.MoveTableOut(table.name, to_app=to_app, schema=table.schema))
+        into = result.setdefault(to_app, AppChanges())
+        into.operations.insert(0, ops.MoveTableIn(table, from_app=table.app))
+        into.depends_on.add(table.app)
 
 
 def _tables(state: SchemaState, app: str) -> dict[str, Table]:
