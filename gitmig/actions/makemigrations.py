@@ -63,6 +63,7 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
     leaves = {app: graph.leaf(app) for app in config.apps}  # refuses several leaves
     outcome = Outcome()
 
+    later: dict[str, autodetector.AppChanges] = {}
     if options.empty:
         changes = {app: autodetector.AppChanges() for app in selected}
     else:
@@ -71,9 +72,14 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
         changes = autodetector.detect(before, after, selected, questioner)
         _refuse_unused_answers(questioner)
         _refuse_missing_dependencies(changes, selected, before, after)
+        later = autodetector.split_cycles(changes, after, list(config.apps))
 
-    for app in _dependency_order(changes):
-        change = changes[app]
+    numbers: dict[str, int] = {}
+    # An app in a cycle of foreign keys with another gets a second migration, after the
+    # first of every app, holding its foreign keys to apps later in the cycle.
+    steps = [(app, changes[app]) for app in _dependency_order(changes)]
+    steps += [(app, later[app]) for app in config.apps if app in later]
+    for app, change in steps:
         outcome.warnings += change.warnings
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
@@ -81,7 +87,8 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
             other_leaf = leaves[other]
             if other_leaf is not None:
                 parents.append(f"{other}.{other_leaf[1]}")
-        number = graph.next_number(app)
+        number = numbers.get(app) or graph.next_number(app)
+        numbers[app] = number + 1
         slug = options.name or naming.suggest(change.operations, initial=leaf is None)
         name = naming.full_name(number, slug)
         path = config.apps[app].migrations / f"{name}.py"
