@@ -205,3 +205,14 @@ def test_apps_move_check_reports_it_pending(tmp_path: Path, app: str) -> None:
     r = p.gitmig("makemigrations", "--check")
     assert r.exit_code == 1, r.output
     assert app in r.output
+
+
+def test_apps_move_is_reported_by_status_without_asking(tmp_path: Path) -> None:
+    p = kitchen_project(tmp_path / "p")
+    assert p.gitmig("makemigrations").exit_code == 0
+    assert p.gitmig("migrate").exit_code == 0
+    move_recipe(p)
+    r = p.gitmig("status")
+    assert r.exit_code == 1, r.output
+    assert "Move table recipe to app 'cooking'" in r.stdout
+    assert "Move table recipe from app 'kitchen'" in r.stdout
