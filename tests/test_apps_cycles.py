@@ -125,3 +125,17 @@ def test_apps_foreign_keys_one_way_need_no_second_migration(
     assert r.exit_code == 0, r.output
     assert p.migrations("accounts") == ["0001_initial.py"]
     assert p.migrations("blog") == ["0001_initial.py"]
+
+
+def test_apps_foreign_keys_both_ways_cannot_be_amended(tmp_path: Path, sqlite_url: str) -> None:
+    p = apps_project(tmp_path / "p", sqlite_url)
+    p.write("accounts/models.py", USER.format(extra=""))
+    p.write("blog/models.py", POST.format(extra=""))
+    assert p.gitmig("makemigrations").exit_code == 0
+    p.write("accounts/models.py", USER.format(extra=FAVORITE))
+    p.write("blog/models.py", POST.format(extra=AUTHOR))
+    before = p.snapshot()
+    r = p.gitmig("makemigrations", "--amend")
+    assert r.exit_code == 2
+    assert "without --amend" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert p.snapshot() == before
