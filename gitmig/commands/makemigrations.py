@@ -18,7 +18,7 @@ from gitmig.commands.common import config_option, load
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
 @click.option(
-    "--no-input", is_flag=True, help="Never ask; use --rename and --default answers only."
+    "--no-input", is_flag=True, help="Never ask; use --rename, --default and --move answers only."
 )
 @click.option(
     "--rename",
