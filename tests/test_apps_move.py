@@ -216,3 +216,19 @@ def test_apps_move_is_reported_by_status_without_asking(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     assert "Move table recipe to app 'cooking'" in r.stdout
     assert "Move table recipe from app 'kitchen'" in r.stdout
+
+
+def test_apps_move_answered_no_stops_and_writes_nothing(tmp_path: Path) -> None:
+    p = kitchen_project(tmp_path / "p")
+    assert p.gitmig("makemigrations").exit_code == 0
+    move_recipe(p)
+    before = p.snapshot()
+    code, out = run_in_terminal(
+        ["makemigrations"], p.root,
+        [("Did you move table recipe from app 'kitchen' to app 'cooking'? (the table and its "
+          "rows stay; only the migrations' record moves) [y/N]", "n")],
+    )
+    assert code == 2, out
+    assert "gitmig: error: stopped: table recipe is in app 'cooking' in the models" in out
+    assert "--move recipe=cooking" in out
+    assert p.snapshot() == before
