@@ -89,6 +89,11 @@ def _amend(
     outcome = Outcome(warnings=pending.warnings)
     if not pending.migrations:
         return outcome
+    apps = [m.app for m in pending.migrations]
+    if len(set(apps)) != len(apps):  # foreign keys between apps both ways: a second one
+        raise GitmigError("these changes need two new migrations in one app (new foreign keys "
+                          "between apps point both ways); write them with `gitmig "
+                          "makemigrations`, without --amend")
 
     from gitmig.git.source import Source
     from gitmig.migrations.loader import load_graph

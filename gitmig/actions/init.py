@@ -108,3 +108,21 @@ def init_project(root: Path, apps: list[AppSpec], database: str = DEFAULT_DATABA
         if not init.exists():
             init.write_text("")
     return created
+
+
+def apps_without_tables(root: Path) -> list[str]:
+    """Warnings for the apps just written whose models define no table (or fail to import).
+
+    init never fails for this: the section is written, and the user fixes the module path
+    or the models next.
+    """
+    from gitmig.actions.makemigrations import apps_without_tables as empty_apps
+    from gitmig.config import load_config
+    from gitmig.schema.models import models_state
+
+    config = load_config(root / "pyproject.toml")
+    try:
+        state = models_state(config)
+    except GitmigError as exc:
+        return [f"the models could not be imported: {exc.render()}"]
+    return empty_apps(config, state, list(config.apps))

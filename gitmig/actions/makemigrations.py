@@ -75,16 +75,23 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     leaves = {app: graph.leaf(app) for app in config.apps}  # refuses several leaves
     outcome = Outcome()
 
+    later: dict[str, autodetector.AppChanges] = {}
     if options.empty:
         changes = {app: autodetector.AppChanges() for app in selected}
     else:
         before, after = source.states()
+        outcome.warnings += apps_without_tables(config, after, selected)
         changes = autodetector.detect(before, after, selected, questioner)
         _refuse_unused_answers(questioner)
         _refuse_missing_dependencies(changes, selected, before, after)
+        later = autodetector.split_cycles(changes, after, list(config.apps))
 
-    for app in _dependency_order(changes):
-        change = changes[app]
+    numbers: dict[str, int] = {}
+    # An app in a cycle of foreign keys with another gets a second migration, after the
+    # first of every app, holding its foreign keys to apps later in the cycle.
+    steps = [(app, changes[app]) for app in _dependency_order(changes)]
+    steps += [(app, later[app]) for app in config.apps if app in later]
+    for app, change in steps:
         outcome.warnings += change.warnings
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
@@ -92,7 +99,8 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
             other_leaf = leaves[other]
             if other_leaf is not None:
                 parents.append(f"{other}.{other_leaf[1]}")
-        number = graph.next_number(app)
+        number = numbers.get(app) or graph.next_number(app)
+        numbers[app] = number + 1
         slug = options.name or naming.suggest(change.operations, initial=leaf is None)
         name = naming.full_name(number, slug)
         path = config.apps[app].migrations / f"{name}.py"
@@ -114,6 +122,17 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
     return outcome
+
+
+def apps_without_tables(config: Config, models: SchemaState, apps: list[str]) -> list[str]:
+    """An app whose models module defines no table is most often a wrong module path."""
+    have = {t.app for t in models.tables.values()}
+    return [
+        f"app {app!r}: its models module {config.apps[app].models} defines no tables; "
+        "check that [tool.gitmig.apps] names the module that holds (or imports) its models"
+        for app in apps
+        if app not in have
+    ]
 
 
 def _keep_locks(config: Config, outcome: Outcome) -> None:
@@ -149,6 +168,11 @@ class PendingChanges(CheckFailed):
 
 def _refuse_unused_answers(questioner: Questioner) -> None:
     unused = questioner.answers.unused()
+    if unused and unused[0].startswith("--move"):
+        raise GitmigError(
+            f"{unused[0]} matches no change: the table must be in another app in the "
+            "migrations than in the models"
+        )
     if unused:
         raise GitmigError(
             f"{unused[0]} matches no change: it must name a new NOT NULL column that has no "

@@ -17,7 +17,7 @@ from gitmig.git.project import shown_path
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
 @click.option(
-    "--no-input", is_flag=True, help="Never ask; use --rename and --default answers only."
+    "--no-input", is_flag=True, help="Never ask; use --rename, --default and --move answers only."
 )
 @click.option(
     "--rename",
@@ -31,6 +31,13 @@ from gitmig.git.project import shown_path
     multiple=True,
     metavar="TABLE.COLUMN=VALUE",
     help="Value for existing rows of a new NOT NULL column.",
+)
+@click.option(
+    "--move",
+    "moves",
+    multiple=True,
+    metavar="TABLE=APP",
+    help="A table moved to another app's models: move it in the migrations only (no SQL).",
 )
 @click.option("--staged", is_flag=True,
               help="Read the models and migrations as staged in git's index.")
@@ -53,6 +60,7 @@ def command(
     no_input: bool,
     rename: tuple[str, ...],
     defaults: tuple[str, ...],
+    moves: tuple[str, ...],
     staged: bool,
     rev: str | None,
     amend: bool,
@@ -63,8 +71,9 @@ def command(
 ) -> None:
     """Compare the models with the migrations and write what is missing.
 
-    Renames and values for existing rows are asked on a terminal; with --no-input (or
-    without a terminal) only --rename and --default answer them.
+    Renames, values for existing rows and tables moved to another app are asked on a
+    terminal; with --no-input (or without a terminal) only --rename, --default and
+    --move answer them.
 
     --staged and --rev read the models and migrations from git (the index, a commit);
     the new files still go to the working tree's migrations folders, whose migrations
@@ -73,7 +82,8 @@ def command(
     committed or applied to the database.
     """
     config = load(config_path)
-    plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run)
+    plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run
+                 or moves)
     if plain:
         from gitmig.migrations.insync import nothing_pending
 
@@ -97,6 +107,7 @@ def command(
                staged=staged, rev=rev)
         return
     answers = Answers.parse(rename, defaults)
+    answers.add_moves(moves)
     questioner: Questioner
     if check:
         questioner = CheckQuestioner(answers)

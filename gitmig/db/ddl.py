@@ -66,6 +66,9 @@ class Context:
 
 def run(op: ops.Operation, ctx: Context) -> None:
     """Run one operation, taking the database from ctx.before to ctx.after."""
+    if isinstance(op, ops.StateOnly):  # e.g. a table moving between apps: no SQL at all
+        ctx.note(op.describe())
+        return
     ctx.backend.before_operation(op, ctx)
     _run(op, ctx)
     ctx.backend.after_operation(op, ctx)
