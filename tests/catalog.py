@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -146,6 +148,36 @@ def create_all(metadata: sa.MetaData, url: str) -> None:
         metadata.create_all(engine)
     finally:
         engine.dispose()
+
+
+_CREATE_ALL_SCRIPT = """
+import importlib, sys
+import sqlalchemy as sa
+sys.path.insert(0, sys.argv[1])
+seen = []
+for module in sys.argv[3:]:
+    found = importlib.import_module(module)
+    for value in list(vars(found).values()):
+        md = value if isinstance(value, sa.MetaData) else getattr(value, "metadata", None)
+        if isinstance(md, sa.MetaData) and all(md is not m for m in seen):
+            seen.append(md)
+engine = sa.create_engine(sys.argv[2], poolclass=sa.pool.NullPool)
+for md in seen:
+    md.create_all(engine)
+engine.dispose()
+"""
+
+
+def create_all_of_modules(root: Path, url: str, *modules: str) -> None:
+    """`create_all` of every MetaData the project's models modules expose (a module-level
+    MetaData, or the `.metadata` of a Base or a Flask-SQLAlchemy `db`), in a fresh
+    interpreter, so that nothing gitmig imported or cached takes part."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CREATE_ALL_SCRIPT, str(root), url, *modules],
+        capture_output=True, text=True, cwd=root,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"create_all of {modules} failed:\n{done.stderr[-3000:]}")
 
 
 def _short(value: Any) -> str:
