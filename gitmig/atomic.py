@@ -195,7 +195,8 @@ class Change:
     git_index: bool = False  # git's index: written through index.lock, as git does
 
 
-def write_new_files(files: Sequence[tuple[Path, str]]) -> None:
+def write_new_files(files: Sequence[tuple[Path, str]], journal: Path | None = None,
+                    label: str = "gitmig") -> None:
     """Create every file or none of them (with their missing folders)."""
     made_dirs: list[Path] = []
     for path, _ in files:
@@ -208,7 +209,8 @@ def write_new_files(files: Sequence[tuple[Path, str]]) -> None:
                 raise _cannot(exc, path, "write") from None
             made_dirs += missing
     try:
-        Transaction().apply([Change(p, text.encode(), new_file=True) for p, text in files])
+        Transaction(journal, label).apply([Change(p, text.encode(), new_file=True)
+                                           for p, text in files])
     except BaseException:
         _remove_dirs(made_dirs)
         raise
@@ -257,6 +259,10 @@ class Transaction:
             saved = {c.path: _read(c.path) for c in changes}
         except OSError as exc:
             raise _cannot(exc, changes[0].path, "read") from None
+        for c in changes:  # the user's own folder first: its error is the one that helps
+            if not os.access(c.path.parent, os.W_OK):
+                raise _cannot(PermissionError(13, "Permission denied", str(c.path)), c.path,
+                              "write")
         if self.journal is not None:
             _write_journal(self.journal, self.label, changes, saved)
         try:
@@ -277,7 +283,8 @@ class Transaction:
                     fault("removed")
             fault("commit")
         except BaseException as exc:
-            _put_back(saved, math.inf)  # its own git lock is gone
+            _put_back(saved, {c.path: _digest(c.data) for c in changes},
+                      math.inf)  # its own git lock is already gone
             self._close()
             if isinstance(exc, OSError):
                 raise _cannot(exc, changes[0].path, "write") from None
@@ -292,14 +299,19 @@ class Transaction:
             _sync_dir(self.journal.parent)
 
 
-def _put_back(saved: dict[Path, bytes | None], since: float) -> None:
-    """Every file as it was: the one way back, after a failure and after a crash. A git
+def _put_back(saved: dict[Path, bytes | None], new: dict[Path, str | None],
+              since: float) -> None:
+    """Every file as it was: the one way back, after a failure and after a crash. Only what
+    the batch wrote is undone (a file someone else put there meanwhile stays), and a git
     lock file newer than `since` (the batch's start) is the batch's own."""
     for path, data in saved.items():
         with contextlib.suppress(OSError):
+            now = _read(path)
+            if now == data or (now is not None and _digest(now) != new[path]):
+                continue
             if data is None:
-                path.unlink(missing_ok=True)
-            elif _read(path) != data:
+                path.unlink()
+            else:
                 write_file(path, data)
     for path in saved:
         _remove_leftovers(path, since)
@@ -378,6 +390,6 @@ def recover(journal: Path) -> Recovered | None:
                 f"overwrite it. What each file held before that command is recorded in "
                 f"{journal}; once the files are as you want them, remove that journal"
             )
-    _put_back(saved, since)
+    _put_back(saved, {path: new for path, _, new in files}, since)
     Transaction(journal)._close()
     return Recovered(command, False, len(files))
