@@ -285,18 +285,24 @@ class Transaction:
         except BaseException as exc:
             _put_back(saved, {c.path: _digest(c.data) for c in changes},
                       math.inf)  # its own git lock is already gone
-            self._close()
+            self._drop_journal()
             if isinstance(exc, OSError):
                 raise _cannot(exc, changes[0].path, "write") from None
             raise
-        self._close()
-
-    def _close(self) -> None:
         if self.journal is not None:
             fault("close")
-            with contextlib.suppress(FileNotFoundError):
-                self.journal.unlink()
-            _sync_dir(self.journal.parent)
+        self._drop_journal()
+
+    def _drop_journal(self) -> None:
+        if self.journal is not None:
+            _drop_journal(self.journal)
+
+
+def _drop_journal(journal: Path) -> None:
+    """The batch is over: its journal goes (the commit point after a crash)."""
+    with contextlib.suppress(FileNotFoundError):
+        journal.unlink()
+    _sync_dir(journal.parent)
 
 
 def _put_back(saved: dict[Path, bytes | None], new: dict[Path, str | None],
@@ -365,6 +371,10 @@ def recover(journal: Path) -> Recovered | None:
     holds the project lock, so the journal's writer is gone."""
     try:
         record = json.loads(journal.read_bytes())
+        if record["version"] != JOURNAL_VERSION:
+            raise GitmigError(f"gitmig's journal {journal} was written by another version "
+                              "of gitmig; finish with that version, or check the files it "
+                              "names, then remove it")
         command = str(record["command"])
         files = [(Path(e["path"]), e["old"], e["new"]) for e in record["files"]]
     except FileNotFoundError:
@@ -380,7 +390,7 @@ def recover(journal: Path) -> Recovered | None:
     if all(_digest(now[path]) == new for path, _, new in files):
         for path in saved:
             _remove_leftovers(path, since)
-        Transaction(journal)._close()
+        _drop_journal(journal)
         return Recovered(command, True, len(files))
     for path, _, new in files:
         current = _digest(now[path])
@@ -391,5 +401,5 @@ def recover(journal: Path) -> Recovered | None:
                 f"{journal}; once the files are as you want them, remove that journal"
             )
     _put_back(saved, {path: new for path, _, new in files}, since)
-    Transaction(journal)._close()
+    _drop_journal(journal)
     return Recovered(command, False, len(files))
