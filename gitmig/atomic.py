@@ -195,7 +195,8 @@ class Change:
     git_index: bool = False  # git's index: written through index.lock, as git does
 
 
-def write_new_files(files: Sequence[tuple[Path, str]]) -> None:
+def write_new_files(files: Sequence[tuple[Path, str]], journal: Path | None = None,
+                    label: str = "gitmig") -> None:
     """Create every file or none of them (with their missing folders)."""
     made_dirs: list[Path] = []
     for path, _ in files:
@@ -208,7 +209,8 @@ def write_new_files(files: Sequence[tuple[Path, str]]) -> None:
                 raise _cannot(exc, path, "write") from None
             made_dirs += missing
     try:
-        Transaction().apply([Change(p, text.encode(), new_file=True) for p, text in files])
+        Transaction(journal, label).apply([Change(p, text.encode(), new_file=True)
+                                           for p, text in files])
     except BaseException:
         _remove_dirs(made_dirs)
         raise
@@ -257,6 +259,10 @@ class Transaction:
             saved = {c.path: _read(c.path) for c in changes}
         except OSError as exc:
             raise _cannot(exc, changes[0].path, "read") from None
+        for c in changes:  # the user's own folder first: its error is the one that helps
+            if not os.access(c.path.parent, os.W_OK):
+                raise _cannot(PermissionError(13, "Permission denied", str(c.path)), c.path,
+                              "write")
         if self.journal is not None:
             _write_journal(self.journal, self.label, changes, saved)
         try:
@@ -277,29 +283,41 @@ class Transaction:
                     fault("removed")
             fault("commit")
         except BaseException as exc:
-            _put_back(saved, math.inf)  # its own git lock is gone
-            self._close()
+            _put_back(saved, {c.path: _digest(c.data) for c in changes},
+                      math.inf)  # its own git lock is already gone
+            self._drop_journal()
             if isinstance(exc, OSError):
                 raise _cannot(exc, changes[0].path, "write") from None
             raise
-        self._close()
-
-    def _close(self) -> None:
         if self.journal is not None:
             fault("close")
-            with contextlib.suppress(FileNotFoundError):
-                self.journal.unlink()
-            _sync_dir(self.journal.parent)
+        self._drop_journal()
+
+    def _drop_journal(self) -> None:
+        if self.journal is not None:
+            _drop_journal(self.journal)
 
 
-def _put_back(saved: dict[Path, bytes | None], since: float) -> None:
-    """Every file as it was: the one way back, after a failure and after a crash. A git
+def _drop_journal(journal: Path) -> None:
+    """The batch is over: its journal goes (the commit point after a crash)."""
+    with contextlib.suppress(FileNotFoundError):
+        journal.unlink()
+    _sync_dir(journal.parent)
+
+
+def _put_back(saved: dict[Path, bytes | None], new: dict[Path, str | None],
+              since: float) -> None:
+    """Every file as it was: the one way back, after a failure and after a crash. Only what
+    the batch wrote is undone (a file someone else put there meanwhile stays), and a git
     lock file newer than `since` (the batch's start) is the batch's own."""
     for path, data in saved.items():
         with contextlib.suppress(OSError):
+            now = _read(path)
+            if now == data or (now is not None and _digest(now) != new[path]):
+                continue
             if data is None:
-                path.unlink(missing_ok=True)
-            elif _read(path) != data:
+                path.unlink()
+            else:
                 write_file(path, data)
     for path in saved:
         _remove_leftovers(path, since)
@@ -353,6 +371,10 @@ def recover(journal: Path) -> Recovered | None:
     holds the project lock, so the journal's writer is gone."""
     try:
         record = json.loads(journal.read_bytes())
+        if record["version"] != JOURNAL_VERSION:
+            raise GitmigError(f"gitmig's journal {journal} was written by another version "
+                              "of gitmig; finish with that version, or check the files it "
+                              "names, then remove it")
         command = str(record["command"])
         files = [(Path(e["path"]), e["old"], e["new"]) for e in record["files"]]
     except FileNotFoundError:
@@ -368,7 +390,7 @@ def recover(journal: Path) -> Recovered | None:
     if all(_digest(now[path]) == new for path, _, new in files):
         for path in saved:
             _remove_leftovers(path, since)
-        Transaction(journal)._close()
+        _drop_journal(journal)
         return Recovered(command, True, len(files))
     for path, _, new in files:
         current = _digest(now[path])
@@ -378,6 +400,6 @@ def recover(journal: Path) -> Recovered | None:
                 f"overwrite it. What each file held before that command is recorded in "
                 f"{journal}; once the files are as you want them, remove that journal"
             )
-    _put_back(saved, since)
-    Transaction(journal)._close()
+    _put_back(saved, {path: new for path, _, new in files}, since)
+    _drop_journal(journal)
     return Recovered(command, False, len(files))

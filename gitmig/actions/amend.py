@@ -135,7 +135,7 @@ def _amend(
     from gitmig.atomic import rewrite_files
     from gitmig.git.projectlock import journal_path
 
-    locks = _lock_changes(config, graph, outcome.amended)
+    locks, outcome.warnings = _lock_changes(config, graph, outcome.amended, outcome.warnings)
     rewrite_files([(a.old_path, a.new.path, a.new.text) for a in outcome.amended],
                   journal_path(config.root), locks, label="gitmig makemigrations --amend")
     notes, warnings = _keep_locks(config, {a.app for a in outcome.amended})
@@ -145,14 +145,17 @@ def _amend(
     return outcome
 
 
-def _lock_changes(config: Config, graph: MigrationGraph, amended: list[Amended]) -> list[Change]:
+def _lock_changes(config: Config, graph: MigrationGraph, amended: list[Amended],
+                  warnings: list[str]) -> tuple[list[Change], list[str]]:
     """The amended apps' lock files (gitmig.migrations.lockfile) as they must be after the
-    rewrite, so that they change in the same batch as the migrations they name."""
+    rewrite, so that they change in the same batch as the migrations they name; and the
+    warnings, with one for a lock that recorded an edit to history."""
+    from gitmig.git.lockhistory import rewrite_warning
     from gitmig.migrations import lockfile
     from gitmig.migrations.loader import parse_migration
 
     if not config.lockfile:
-        return []
+        return [], warnings
     doomed = {a.old.key for a in amended}
     files = [f for k, f in graph.nodes.items() if k not in doomed]
     files += [parse_migration(a.app, a.new.name, a.new.text, str(a.new.path)) for a in amended]
@@ -170,7 +173,10 @@ def _lock_changes(config: Config, graph: MigrationGraph, amended: list[Amended])
             current = None
         if current != text:
             out.append(Change(path, text))
-    return out
+            if current is not None:
+                warning = rewrite_warning(config, final, app)
+                warnings = warnings + ([warning] if warning else [])
+    return out, warnings
 
 
 def _keep_locks(config: Config, apps: set[str]) -> tuple[list[str], list[str]]:

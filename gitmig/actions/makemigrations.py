@@ -117,7 +117,10 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         raise PendingChanges(outcome)
     if not options.check and not options.dry_run and outcome.migrations:
         source.refuse_unless_writable(outcome.migrations)
-        write_new_files([(m.path, m.text) for m in outcome.migrations])
+        from gitmig.git.projectlock import journal_path
+
+        write_new_files([(m.path, m.text) for m in outcome.migrations],
+                        journal_path(config.root), "gitmig makemigrations")
         outcome.written = True
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)

@@ -180,8 +180,7 @@ def refresh(
         why = _explain_worktree(opened[0], config, graph, app)
         if why.drafts_only or app in written:
             if not why.drafts_only:
-                warnings.append(f"{shown} did not match the migrations: {why.describe()}; "
-                                "it now records them as they are")
+                warnings.append(_rewritten(shown, why))
             lockfile.write(path, lockfile.render(app, verdict.wanted))
             if app not in written:
                 lines.append(f"Updated {shown} ({why.describe()})")
@@ -189,6 +188,18 @@ def refresh(
         warnings.append(f"{shown} does not match the migrations: {why.describe()}; "
                         "see `gitmig conflicts`")
     return lines, warnings
+
+
+def rewrite_warning(config: Config, graph: MigrationGraph, app: str) -> str | None:
+    """What to say when the lock of `app` is rewritten to match `graph` although it did not
+    match for another reason than new drafts (an edit to history): said, not hidden."""
+    why = _explain_worktree(project_or_none(config), config, graph, app)
+    return None if why.drafts_only else _rewritten(shown_path(lockfile.path_of(config, app)), why)
+
+
+def _rewritten(shown: str, why: Explanation) -> str:
+    return (f"{shown} did not match the migrations: {why.describe()}; it now records them "
+            "as they are")
 
 
 def _explain_worktree(project: GitProject | None, config: Config, graph: MigrationGraph,

@@ -17,7 +17,12 @@ Everything is decided and checked before a file is touched: the new graph must h
 leaf per app and replay to exactly the models' schema. Then the working tree and git's
 index change together (renamed files, edited parents, lock files marked resolved), and
 if anything fails on the way, every file and the index are put back as they were
-(gitmig.resolve.transaction: the one place resolve writes).
+(gitmig.resolve.transaction: the one place resolve writes). The batch is journaled in
+the git dir, so a resolve killed half-way is finished or undone by the next command, and
+the project lock keeps a second resolve or makemigrations out meanwhile.
+
+The modules: context (merge, rebase or after one), index (git's conflicts), entries (the
+migrations as resolve sees them), parents, strategies, transaction, report.
 """
 
 from __future__ import annotations
