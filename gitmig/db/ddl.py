@@ -129,6 +129,11 @@ def _add_column(op: ops.AddColumn, ctx: Context) -> None:
     if ctx.family == "sqlite":
         _add_column_sqlite(op, ctx, typ, backfill)
         return
+    if col.primary_key:
+        ddl_keys.add_key_column(op, ctx, typ, backfill)
+        for fk in op.foreign_keys:
+            _create_foreign_key(ctx, op.table_name, op.schema, fk)
+        return
 
     new = sa.Column(
         col.name,
@@ -197,6 +202,9 @@ def _drop_column(op: ops.DropColumn, ctx: Context) -> None:
             ctx.operations.drop_column(op.table_name, name, schema=op.schema)
         else:
             _rebuild(ctx, op.key)
+        return
+    if name in before.primary_key and len(before.primary_key) > 1:
+        ddl_keys.drop_key_column(op, ctx)
         return
     if ctx.family == "mysql":
         # MySQL refuses to drop a column under a foreign key, and shrinks (rather than
@@ -717,3 +725,7 @@ def _literal_sql(value: Any, typ: sa.types.TypeEngine[Any], dialect: Dialect) ->
         except Exception:  # a type without a literal form for this value: fall back
             continue
     raise GitmigError(f"cannot write {value!r} as an SQL value")
+
+
+# Key and rename operations register themselves here (moving into the backends).
+from gitmig.db import ddl_keys  # noqa: E402

@@ -16,6 +16,7 @@ from typing import Any
 from gitmig import ops
 from gitmig.errors import GitmigError
 from gitmig.migrations.questioner import Questioner
+from gitmig.schema import materialize
 from gitmig.schema.state import (
     Column,
     Constraint,
@@ -77,6 +78,19 @@ def _same_but_name(a: Column, b: Column) -> bool:
     return replace(a, name=b.name) == b
 
 
+def _differs_beside_key(a: Column, b: Column) -> bool:
+    """Primary key membership is the table's business (the key operations), not the column's."""
+    return replace(a, primary_key=b.primary_key) != b
+
+
+def _numbers_itself(table: Table, col: Column) -> bool:
+    """The column is the table's autoincrementing key: existing rows get numbers."""
+    if not col.primary_key:
+        return False
+    auto = materialize.table(table, indexes=False, constraints=False).autoincrement_column
+    return auto is not None and auto.name == col.name
+
+
 def _foreign_key_order(tables: list[Table]) -> list[Table]:
     """Referenced tables first; ties and cycles fall back to name order."""
     by_key = {t.key: t for t in tables}
@@ -110,6 +124,7 @@ class _AppDiff:
         self.out = AppChanges()
         self.state = before  # the state as the emitted operations leave it
         self.former_names: dict[str, str] = {}  # new key of a renamed table -> its old name
+        self.late_foreign_keys: list[tuple[Table, ForeignKey]] = []
 
     def emit(self, op: ops.Operation) -> None:
         self.state = op.state_forwards(self.state, self.app)
@@ -132,6 +147,8 @@ class _AppDiff:
         # foreign key of a renamed table never points at a table not created yet.
         for key in self.kept:
             self._alter_table(self.state.table(key), self.new[key])
+        for table, fk in self.late_foreign_keys:
+            self.emit(ops.AddConstraint(table.name, fk, schema=table.schema))
         self._drop_tables(list(self.removed.values()))
         self._note_cross_app()
         return self.out
@@ -175,7 +192,19 @@ class _AppDiff:
         for table in _foreign_key_order(tables):
             later = {t.key for t in tables} - created - {table.key}
             postponed = [fk for fk in table.foreign_keys if fk.ref_table in later]
-            body = table.evolve(foreign_keys=table.foreign_keys - set(postponed))
+            # A key into a kept table that changes in this migration (a new key column)
+            # waits until that table has its final form.
+            changing = [
+                fk for fk in table.foreign_keys
+                if fk.ref_table in self.new and fk.ref_table not in later
+                and self.state.get(fk.ref_table) is not None
+                and self.state.table(fk.ref_table) != self.new[fk.ref_table]
+            ]
+            self.late_foreign_keys += [(table, fk) for fk in changing]
+            postponed = [fk for fk in postponed if fk not in changing]
+            body = table.evolve(
+                foreign_keys=table.foreign_keys - set(postponed) - set(changing)
+            )
             self.emit(ops.CreateTable(body))
             created.add(table.key)
             deferred += [(table, fk) for fk in postponed]
@@ -197,6 +226,8 @@ class _AppDiff:
 
     def _alter_table(self, old: Table, new: Table) -> None:
         name, schema = new.name, new.schema
+        self._rename_constraints(old, new)
+        old = self._release_primary_key(self.state.table(new.key), new)
         old_cols = {c.name: c for c in old.columns}
         new_cols = {c.name: c for c in new.columns}
         dropped_cols = [c for c in old.columns if c.name not in new_cols]
@@ -224,14 +255,19 @@ class _AppDiff:
             ]
             inline += fks
             backfill = ops.UNSET
-            if not col.nullable and col.server_default is None and not col.primary_key:
+            if (
+                not col.nullable
+                and col.server_default is None
+                and not _numbers_itself(new, col)
+            ):
                 backfill = self.q.backfill(new, col)
             self.emit(
                 ops.AddColumn(name, col, schema=schema, backfill=backfill, foreign_keys=fks)
             )
         for col in new.columns:
-            if col.name in old_cols and old_cols[col.name] != col:
+            if col.name in old_cols and _differs_beside_key(old_cols[col.name], col):
                 self._alter_column(new, old_cols[col.name], col)
+        self._settle_primary_key(new)
         for col in dropped_cols:
             self.emit(ops.DropColumn(name, col.name, schema=schema))
         for c in sorted((c for c in come if c not in inline), key=repr):
@@ -240,6 +276,60 @@ class _AppDiff:
             self.emit(ops.CreateIndex(ix.name, name, ix.columns, unique=ix.unique, schema=schema))
         if old.comment != new.comment:
             self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
+
+    # -- names and primary keys of a kept table ----------------------------------------------
+
+    def _rename_constraints(self, old: Table, new: Table) -> None:
+        """A constraint or index that differs only by its name is renamed, not rebuilt."""
+        old_cons = {constraint_identity(c): c for c in old.constraints}
+        new_cons = {constraint_identity(c): c for c in new.constraints}
+        gone = [c for i, c in old_cons.items() if new_cons.get(i) != c]
+        come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
+        for c in sorted(gone, key=repr):
+            table = self.state.table(new.key)
+            taken = {x.name for x in table.constraints} | {table.pk_name}
+            match = next(
+                (n for n in sorted(come, key=repr)
+                 if type(n) is type(c) and replace(n, name=c.name) == c and n.name not in taken),
+                None,
+            )
+            if match is not None:
+                come.remove(match)
+                self.emit(ops.RenameConstraint.of(table, c, match.name))
+        new_ix = {ix.name: ix for ix in new.indexes}
+        old_ix = {ix.name: ix for ix in old.indexes}
+        ix_come = [ix for n, ix in sorted(new_ix.items()) if old_ix.get(n) != ix]
+        for ix in [ix for n, ix in sorted(old_ix.items()) if new_ix.get(n) != ix]:
+            names = {i.name for i in self.state.table(new.key).indexes}
+            twin = next(
+                (n for n in ix_come if replace(n, name=ix.name) == ix and n.name not in names),
+                None,
+            )
+            if twin is not None:
+                ix_come.remove(twin)
+                self.emit(ops.RenameIndex(new.name, ix.name, twin.name, schema=new.schema))
+
+    def _release_primary_key(self, old: Table, new: Table) -> Table:
+        """Drop a primary key that loses a column, before anything else changes the table.
+
+        A key that only gains columns stays until they exist (AddColumn of a key column
+        takes it over); the final key is settled by _settle_primary_key.
+        """
+        if old.primary_key and not set(old.primary_key) <= set(new.primary_key):
+            self.emit(ops.DropPrimaryKey(new.name, schema=new.schema))
+        return self.state.table(new.key)
+
+    def _settle_primary_key(self, new: Table) -> None:
+        now = self.state.table(new.key)
+        if set(now.primary_key) == set(new.primary_key):
+            if now.pk_name != new.pk_name and new.primary_key:
+                self.emit(ops.RenameConstraint.of(now, None, new.pk_name))
+            return
+        if now.primary_key:
+            self.emit(ops.DropPrimaryKey(new.name, schema=new.schema))
+        if new.primary_key:
+            self.emit(ops.CreatePrimaryKey(new.name, new.primary_key, name=new.pk_name,
+                                           schema=new.schema))
 
     def _column_renames(self, old: Table, new: Table) -> Table:
         new_names = {c.name for c in new.columns}
@@ -286,8 +376,6 @@ class _AppDiff:
             kw["comment"] = new.comment
         if old.autoincrement != new.autoincrement:
             kw["autoincrement"] = new.autoincrement
-        if old.primary_key != new.primary_key:
-            kw.setdefault("nullable", new.nullable)
         backfill = ops.UNSET
         if kw.get("nullable") is False and new.default is not None:
             backfill = new.default

@@ -821,6 +821,14 @@ def render_list(operations: Sequence[Operation]) -> str:
     return ListOf([op.source() for op in operations]).render(0)
 
 
+# Operations of one family each live in their own module, re-exported here.
+from gitmig.ops.constraints import (  # noqa: E402
+    CreatePrimaryKey,
+    DropPrimaryKey,
+    RenameConstraint,
+    RenameIndex,
+)
+
 __all__ = [
     "Operation",
     "CreateTable",
@@ -835,6 +843,10 @@ __all__ = [
     "AddConstraint",
     "DropConstraint",
     "AlterTableComment",
+    "CreatePrimaryKey",
+    "DropPrimaryKey",
+    "RenameConstraint",
+    "RenameIndex",
     "RunSQL",
     "RunPython",
     "UNSET",

@@ -1,0 +1,101 @@
+"""A user's models evolving step by step, judged after each step against create_all.
+
+Shared by the constraint, index, table and enum stories: write the models, run
+`gitmig makemigrations` and `gitmig migrate` as a user would, then compare the database
+with `metadata.create_all` of the same models in a scratch database; at the end,
+`migrate blog zero` must leave no table (and on PostgreSQL no enum type) behind.
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+
+from .conftest import Project
+from .schema_compare import (
+    assert_same_schema,
+    create_all_schema,
+    explicit_names,
+    reflected_schema,
+    scratch_database,
+)
+
+Hook = Callable[[sa.engine.Connection], None]
+
+
+def metadata_of(project: Project) -> sa.MetaData:
+    namespace = runpy.run_path(str(project.root / "blog" / "models.py"))
+    base = namespace.get("Base")
+    metadata = base.metadata if base is not None else namespace["metadata"]
+    assert isinstance(metadata, sa.MetaData)
+    return metadata
+
+
+def step(project: Project, url: str, scratch: str, models: str, *args: str) -> str:
+    """One change of the models, migrated; returns the new migration's source text."""
+    before = set(project.migrations("blog"))
+    project.write("blog/models.py", models)
+    made = project.gitmig("makemigrations", "--no-input", *args)
+    assert made.exit_code == 0, made.output
+    new = sorted(set(project.migrations("blog")) - before)
+    assert new, f"no migration was written:\n{made.output}"
+    result = project.gitmig("migrate", "--database", url)
+    assert result.exit_code == 0, result.output
+    metadata = metadata_of(project)
+    names = explicit_names(metadata)
+    assert_same_schema(
+        reflected_schema(url, named=names), create_all_schema(metadata, scratch, named=names)
+    )
+    check = project.gitmig("makemigrations", "--check")
+    assert check.exit_code == 0, check.output
+    return project.read(f"blog/migrations/{new[-1]}")
+
+
+def execute(url: str, *statements: str) -> list[sa.Row[object]]:
+    """Run SQL on the database; the rows of the last statement."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            rows: list[sa.Row[object]] = []
+            for s in statements:
+                result = conn.execute(sa.text(s))
+                rows = list(result) if result.returns_rows else []
+            return rows
+    finally:
+        engine.dispose()
+
+
+def story(
+    project: Project,
+    url: str,
+    versions: Sequence[str],
+    *,
+    after: dict[int, Hook] | None = None,
+) -> list[str]:
+    """Migrate through every version of the models; `after[i]` runs once version i is in.
+
+    Returns each step's migration text; ends by unapplying everything.
+    """
+    texts = []
+    with scratch_database(url) as scratch:
+        for i, models in enumerate(versions):
+            texts.append(step(project, url, scratch, models))
+            if after and i in after:
+                engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+                try:
+                    with engine.begin() as conn:
+                        after[i](conn)
+                finally:
+                    engine.dispose()
+    assert_empty_after_zero(project, url)
+    return texts
+
+
+def assert_empty_after_zero(project: Project, url: str) -> None:
+    zero = project.gitmig("migrate", "blog", "zero", "--database", url)
+    assert zero.exit_code == 0, zero.output
+    left = reflected_schema(url)
+    assert left["tables"] == {}, left["tables"]
+    assert left.get("enums", {}) == {}, left["enums"]
