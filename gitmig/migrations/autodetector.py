@@ -196,8 +196,7 @@ class _AppDiff:
             # waits until that table has its final form.
             changing = [
                 fk for fk in table.foreign_keys
-                if fk.ref_table in self.new and fk.ref_table not in later
-                and self.state.get(fk.ref_table) is not None
+                if fk.ref_table in self.kept
                 and self.state.table(fk.ref_table) != self.new[fk.ref_table]
             ]
             self.late_foreign_keys += [(table, fk) for fk in changing]
