@@ -728,4 +728,4 @@ def _literal_sql(value: Any, typ: sa.types.TypeEngine[Any], dialect: Dialect) ->
 
 
 # Key and rename operations register themselves here (moving into the backends).
-from gitmig.db import ddl_keys  # noqa: E402
+from gitmig.db import ddl_enums, ddl_keys  # noqa: E402, F401

@@ -142,6 +142,7 @@ class _AppDiff:
             self._column_renames(self.state.table(key), self.new[key])
 
     def run(self) -> AppChanges:
+        self._alter_enums()
         self._create_tables(list(self.added.values()))
         # Renamed tables are altered with the kept ones, after new tables exist, so a new
         # foreign key of a renamed table never points at a table not created yet.
@@ -275,6 +276,28 @@ class _AppDiff:
             self.emit(ops.CreateIndex(ix.name, name, ix.columns, unique=ix.unique, schema=schema))
         if old.comment != new.comment:
             self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
+
+    # -- enum types ---------------------------------------------------------------------
+
+    def _alter_enums(self) -> None:
+        """A named enum whose values change is altered once, for all its columns.
+
+        Only when every column of the models that uses the name agrees on the values;
+        otherwise each column's type change says what to do.
+        """
+        def declared(tables: Iterable[Table]) -> dict[tuple[str | None, str], set[tuple[str, ...]]]:
+            out: dict[tuple[str | None, str], set[tuple[str, ...]]] = {}
+            for t in tables:
+                for _, e in materialize.enum_types(t):
+                    out.setdefault(materialize.enum_key(e), set()).add(tuple(e.enums))
+            return out
+
+        old = declared(t for t in self.state.tables.values() if t.app == self.app)
+        new = declared(self.new.values())
+        for key in sorted(old.keys() & new.keys(), key=str):
+            if len(old[key]) == 1 and len(new[key]) == 1 and old[key] != new[key]:
+                schema, name = key
+                self.emit(ops.AlterEnum(name, next(iter(new[key])), schema=schema))
 
     # -- names and primary keys of a kept table ----------------------------------------------
 

@@ -828,6 +828,7 @@ from gitmig.ops.constraints import (  # noqa: E402
     RenameConstraint,
     RenameIndex,
 )
+from gitmig.ops.enums import AlterEnum  # noqa: E402
 
 __all__ = [
     "Operation",
@@ -847,6 +848,7 @@ __all__ = [
     "DropPrimaryKey",
     "RenameConstraint",
     "RenameIndex",
+    "AlterEnum",
     "RunSQL",
     "RunPython",
     "UNSET",
