@@ -45,12 +45,55 @@ def step(project: Project, url: str, scratch: str, models: str, *args: str) -> s
     assert result.exit_code == 0, result.output
     metadata = metadata_of(project)
     names = explicit_names(metadata)
+    migrated_indexes = index_catalog(url, names)
+    engine = sa.create_engine(scratch, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            metadata.create_all(conn)
+        expected_indexes = index_catalog(scratch, names)
+    finally:
+        with engine.begin() as conn:
+            metadata.drop_all(conn)
+        engine.dispose()
     assert_same_schema(
         reflected_schema(url, named=names), create_all_schema(metadata, scratch, named=names)
     )
+    assert migrated_indexes == expected_indexes
     check = project.gitmig("makemigrations", "--check")
     assert check.exit_code == 0, check.output
     return project.read(f"blog/migrations/{new[-1]}")
+
+
+def index_catalog(url: str, names: set[str]) -> dict[str, object]:
+    """Each named index as the database itself describes it: what reflection leaves out
+    (WHERE, USING, INCLUDE, operator classes, prefix lengths, DESC)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            family = conn.dialect.name
+            if family == "postgresql":
+                rows = conn.execute(sa.text(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE schemaname = current_schema()"
+                ))
+                return {r[0]: r[1] for r in rows if r[0] in names}
+            if family == "sqlite":
+                rows = conn.execute(sa.text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                ))
+                return {r[0]: " ".join(r[1].split()) for r in rows if r[0] in names}
+            rows = conn.execute(sa.text(
+                "SELECT index_name, seq_in_index, column_name, sub_part, collation, "
+                "non_unique, index_type FROM information_schema.statistics "
+                "WHERE table_schema = DATABASE() ORDER BY index_name, seq_in_index"
+            ))
+            out: dict[str, object] = {}
+            for r in rows:
+                if r[0] in names:
+                    out.setdefault(r[0], []).append(tuple(r[1:]))  # type: ignore[attr-defined]
+            return out
+    finally:
+        engine.dispose()
 
 
 def execute(url: str, *statements: str) -> list[sa.Row[object]]:

@@ -371,6 +371,7 @@ def _create_index(op: ops.CreateIndex, ctx: Context) -> None:
         materialize.index_elements(op.index, (c.name for c in table.columns)),
         unique=op.index.unique,
         schema=op.schema,
+        **materialize.index_kwargs(op.index),
     )
 
 

@@ -273,7 +273,7 @@ class _AppDiff:
         for c in sorted((c for c in come if c not in inline), key=repr):
             self.emit(ops.AddConstraint(name, c, schema=schema))
         for ix in sorted(ix_come, key=lambda i: i.name):
-            self.emit(ops.CreateIndex(ix.name, name, ix.columns, unique=ix.unique, schema=schema))
+            self.emit(ops.CreateIndex.of(name, ix, schema=schema))
         if old.comment != new.comment:
             self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
 

@@ -451,7 +451,7 @@ class RenameColumn(_TableOperation):
                 for fk in table.foreign_keys
             ),
             uniques=frozenset(Unique(swap(u.columns), u.name) for u in table.uniques),
-            indexes=frozenset(Index(ix.name, swap(ix.columns), ix.unique) for ix in table.indexes),
+            indexes=frozenset(replace(ix, columns=swap(ix.columns)) for ix in table.indexes),
         )
         state = state.with_table(table)
         # Foreign keys elsewhere that point at the renamed column follow it.
@@ -495,10 +495,18 @@ class CreateIndex(_TableOperation):
         *,
         unique: bool = False,
         schema: str | None = None,
+        **options: Any,
     ) -> None:
-        self.index = Index(name, tuple(columns), bool(unique))
+        cols = tuple(canonical.expression_sql(c) for c in columns)
+        self.index = Index(name, cols, bool(unique), canonical.index_options(options))
         self.table_name = table
         self.schema = schema
+
+    @classmethod
+    def of(cls, table: str, ix: Index, *, schema: str | None = None) -> CreateIndex:
+        op = cls(ix.name, table, ix.columns, unique=ix.unique, schema=schema)
+        op.index = ix
+        return op
 
     def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
         table = _require_table(state, self.key, f"cannot create index {self.index.name!r}")
@@ -523,12 +531,13 @@ class CreateIndex(_TableOperation):
             [
                 literal(self.index.name),
                 literal(self.table_name),
-                serializer.names(self.index.columns),
+                serializer.index_columns(self.index.columns),
             ],
         )
         if self.index.unique:
             call.kwargs.append(("unique", "True"))
-        return _schema_kw(call, self.schema)
+        _schema_kw(call, self.schema)
+        return serializer.index_options(call, self.index)
 
 
 class DropIndex(_TableOperation):
@@ -556,8 +565,7 @@ class DropIndex(_TableOperation):
 
     def reverse(self, before: SchemaState) -> Operation:
         _, ix = self._find(before)
-        return CreateIndex(ix.name, self.table_name, ix.columns, unique=ix.unique,
-                           schema=self.schema)
+        return CreateIndex.of(self.table_name, ix, schema=self.schema)
 
     def source(self) -> Call:
         return _schema_kw(

@@ -253,13 +253,41 @@ def index_state(ix: sa.Index) -> Index:
         elif isinstance(expr, str):
             cols.append(str(expr))
         else:
-            table = ix.table.name if ix.table is not None else "?"
-            raise GitmigError(
-                f"index {name} on {table} is on an expression ({sql_text(expr)}); gitmig "
-                "cannot migrate expression indexes yet: create it with ops.RunSQL in a "
-                "migration from `gitmig makemigrations --empty`, and leave it out of the models"
-            )
-    return Index(name=name, columns=tuple(cols), unique=bool(ix.unique))
+            cols.append(expression_sql(expr))
+    return Index(name=name, columns=tuple(cols), unique=bool(ix.unique),
+                 options=index_options(ix.dialect_kwargs))
+
+
+def expression_sql(expr: Any) -> str:
+    """An index expression or WHERE clause as SQL without table names, as DDL writes it."""
+    if isinstance(expr, str):
+        return expr
+    if isinstance(expr, TextClause):
+        return expr.text
+    return str(expr.compile(compile_kwargs={"include_table": False, "literal_binds": True}))
+
+
+_CLAUSE_OPTIONS = ("_where",)
+
+
+def index_options(kwargs: Any) -> tuple[tuple[str, str], ...]:
+    """Dialect keywords of an index in canonical form: (keyword, value source) pairs."""
+    out = []
+    for key in sorted(kwargs):
+        value = kwargs[key]
+        if value is None:
+            continue
+        if key.endswith(_CLAUSE_OPTIONS) or isinstance(value, ClauseElement):
+            source = f"sa.text({literal(expression_sql(value))})"
+        elif isinstance(value, dict):
+            source = literal({str(k if isinstance(k, str) else k.name): v
+                              for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))})
+        elif isinstance(value, (list, tuple)):
+            source = literal([v if isinstance(v, str) else str(v.name) for v in value])
+        else:
+            source = literal(value)
+        out.append((str(key), source))
+    return tuple(out)
 
 
 def table_state(table: sa.Table, app: str = "") -> Table:

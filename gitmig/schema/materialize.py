@@ -143,8 +143,15 @@ def index_elements(ix: state.Index, column_names: Iterable[str]) -> list[str | T
     return [c if c in names or _IDENTIFIER.match(c) else sa.text(c) for c in ix.columns]
 
 
+def index_kwargs(ix: state.Index) -> dict[str, Any]:
+    """The index's dialect keywords as SQLAlchemy takes them (postgresql_where=text...)."""
+    return {key: eval(source, {"__builtins__": {}, "sa": sa})  # noqa: S307 - canonical
+            for key, source in ix.options}
+
+
 def index(ix: state.Index, column_names: Iterable[str]) -> sa.Index:
-    return sa.Index(ix.name, *index_elements(ix, column_names), unique=ix.unique)
+    return sa.Index(ix.name, *index_elements(ix, column_names), unique=ix.unique,
+                    **index_kwargs(ix))
 
 
 def _sorted(items: Iterable[Any]) -> list[Any]:

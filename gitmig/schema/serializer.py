@@ -7,6 +7,7 @@ byte-identical for the same change.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -182,11 +183,31 @@ def constraint(c: ForeignKey | Unique | Check) -> Call:
     return check(c)
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def index_element(column: str) -> str:
+    """A column name as a string, an expression (lower(name)) as sa.text."""
+    return literal(column) if _IDENTIFIER.match(column) else f"sa.text({literal(column)})"
+
+
+def index_columns(columns: Sequence[str]) -> Arg:
+    if all(_IDENTIFIER.match(c) for c in columns):
+        return names(columns)
+    return ListOf([index_element(c) for c in columns])
+
+
+def index_options(call: Call, ix: Index) -> Call:
+    for key, source in ix.options:
+        call.kwargs.append((key, expression(source) if source.startswith("sa.") else source))
+    return call
+
+
 def index(ix: Index) -> Call:
-    call = Call("sa.Index", [literal(ix.name), *(literal(c) for c in ix.columns)])
+    call = Call("sa.Index", [literal(ix.name), *(index_element(c) for c in ix.columns)])
     if ix.unique:
         call.kwargs.append(("unique", "True"))
-    return call
+    return index_options(call, ix)
 
 
 def _sorted(items: Any) -> list[Any]:

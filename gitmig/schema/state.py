@@ -66,9 +66,16 @@ class Check:
 
 @dataclass(frozen=True)
 class Index:
+    """Columns are names, or the SQL of an expression (lower(name), title DESC).
+
+    `options` are the dialect keywords (postgresql_where, mysql_length...) as sorted
+    (keyword, Python source of the value) pairs: hashable, and what a file writes.
+    """
+
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    options: tuple[tuple[str, str], ...] = ()
 
 
 Constraint = ForeignKey | Unique | Check

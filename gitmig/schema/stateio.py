@@ -76,7 +76,11 @@ def _table(t: Table) -> dict[str, Any]:
         "uniques": _sorted([{"columns": list(u.columns), "name": u.name} for u in t.uniques]),
         "checks": _sorted([{"sqltext": c.sqltext, "name": c.name} for c in t.checks]),
         "indexes": _sorted(
-            [{"name": i.name, "columns": list(i.columns), "unique": i.unique} for i in t.indexes]
+            [
+                {"name": i.name, "columns": list(i.columns), "unique": i.unique,
+                 "options": [list(o) for o in i.options]}
+                for i in t.indexes
+            ]
         ),
     }
 
@@ -119,7 +123,9 @@ def _read_table(d: dict[str, Any]) -> Table:
         uniques=frozenset(Unique(tuple(u["columns"]), u["name"]) for u in d["uniques"]),
         checks=frozenset(Check(c["sqltext"], c["name"]) for c in d["checks"]),
         indexes=frozenset(
-            Index(i["name"], tuple(i["columns"]), bool(i["unique"])) for i in d["indexes"]
+            Index(i["name"], tuple(i["columns"]), bool(i["unique"]),
+                  tuple((k, v) for k, v in i.get("options", ())))
+            for i in d["indexes"]
         ),
     )
 
