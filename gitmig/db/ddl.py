@@ -173,7 +173,8 @@ def _add_column_sqlite(
     nullable = col.nullable
     default: Any = materialize.server_default(col.server_default)
     fill: Any = None
-    rebuild = bool(op.foreign_keys) or col.primary_key
+    # A CHECK made by the type (Boolean, non-native Enum) comes only with CREATE TABLE.
+    rebuild = bool(op.foreign_keys) or col.primary_key or _type_check(typ)
     if col.server_default is not None and col.server_default.kind in ("sql", "expr"):
         # now(), CURRENT_TIMESTAMP...: SQLite refuses non-constant defaults in ALTER TABLE.
         nullable, default, fill, rebuild = True, None, default, True
@@ -221,9 +222,13 @@ def _drop_column(op: ops.DropColumn, ctx: Context) -> None:
     ctx.operations.drop_column(op.table_name, name, schema=op.schema)
 
 
+def _type_check(typ: sa.types.TypeEngine[Any]) -> bool:
+    return isinstance(typ, sa.types.SchemaType) and bool(getattr(typ, "create_constraint", False))
+
+
 def _sqlite_can_drop(table: Table, name: str) -> bool:
     """SQLite's own DROP COLUMN refuses columns that anything else refers to."""
-    if table.column(name).primary_key:
+    if table.column(name).primary_key or _type_check(materialize.type_of(table.column(name).type)):
         return False
     for c in table.constraints:
         if isinstance(c, Check):
@@ -432,7 +437,8 @@ def _add_constraint(op: ops.AddConstraint, ctx: Context) -> None:
         _create_foreign_key(ctx, op.table_name, op.schema, c)
     elif isinstance(c, Unique):
         ctx.operations.create_unique_constraint(c.name, op.table_name, list(c.columns),
-                                                schema=op.schema)
+                                                schema=op.schema,
+                                                **materialize.dialect_kwargs(c.options))
     else:
         ctx.operations.create_check_constraint(c.name, op.table_name, sa.text(c.sqltext),
                                                schema=op.schema)
@@ -457,6 +463,9 @@ def _create_foreign_key(ctx: Context, table: str, schema: str | None, fk: Foreig
         list(fk.ref_columns),
         ondelete=fk.ondelete,
         onupdate=fk.onupdate,
+        deferrable=fk.deferrable,
+        initially=fk.initially,
+        match=fk.match,
         source_schema=schema,
         referent_schema=ref_schema or None,
     )

@@ -11,6 +11,7 @@ they are read into state at once, so a file and a model saying the same thing ar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -182,7 +183,7 @@ def _retarget_foreign_keys(state: SchemaState, old: str, new: str) -> SchemaStat
     for table in list(state.tables.values()):
         if any(fk.ref_table == old for fk in table.foreign_keys):
             fks = frozenset(
-                ForeignKey(fk.columns, new, fk.ref_columns, fk.name, fk.ondelete, fk.onupdate)
+                replace(fk, ref_table=new)
                 if fk.ref_table == old
                 else fk
                 for fk in table.foreign_keys
@@ -372,8 +373,6 @@ class AlterColumn(_TableOperation):
     def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
         table = _require_table(state, self.key, f"cannot alter column {self.column_name!r}")
         col = _require_column(table, self.column_name, "cannot alter column")
-        from dataclasses import replace
-
         new = replace(col, **self.changes())
         cols = tuple(new if c.name == col.name else c for c in table.columns)
         return state.with_table(table.evolve(columns=cols))
@@ -438,19 +437,16 @@ class RenameColumn(_TableOperation):
         col = _require_column(table, self.old, "cannot rename column")
         if table.has_column(self.new):
             raise GitmigError(f"cannot rename {self.key}.{self.old}: {self.new!r} exists")
-        from dataclasses import replace
-
         def swap(names: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(self.new if n == self.old else n for n in names)
 
         table = table.evolve(
             columns=tuple(replace(col, name=self.new) if c is col else c for c in table.columns),
             foreign_keys=frozenset(
-                ForeignKey(swap(fk.columns), fk.ref_table, fk.ref_columns, fk.name,
-                           fk.ondelete, fk.onupdate)
+                replace(fk, columns=swap(fk.columns))
                 for fk in table.foreign_keys
             ),
-            uniques=frozenset(Unique(swap(u.columns), u.name) for u in table.uniques),
+            uniques=frozenset(replace(u, columns=swap(u.columns)) for u in table.uniques),
             indexes=frozenset(replace(ix, columns=swap(ix.columns)) for ix in table.indexes),
         )
         state = state.with_table(table)
@@ -459,8 +455,7 @@ class RenameColumn(_TableOperation):
             if any(fk.ref_table == self.key and self.old in fk.ref_columns
                    for fk in other.foreign_keys):
                 fks = frozenset(
-                    ForeignKey(fk.columns, fk.ref_table, swap(fk.ref_columns), fk.name,
-                               fk.ondelete, fk.onupdate)
+                    replace(fk, ref_columns=swap(fk.ref_columns))
                     if fk.ref_table == self.key else fk
                     for fk in other.foreign_keys
                 )

@@ -204,7 +204,17 @@ def foreign_key_state(fkc: sa.ForeignKeyConstraint) -> ForeignKey:
         name=_name(fkc),
         ondelete=fkc.ondelete.upper() if fkc.ondelete else None,
         onupdate=fkc.onupdate.upper() if fkc.onupdate else None,
+        **_fk_options(fkc),
     )
+
+
+def _fk_options(fk: Any) -> dict[str, Any]:
+    """DEFERRABLE, INITIALLY and MATCH as the models say them (use_alter is not schema)."""
+    return {
+        "deferrable": fk.deferrable,
+        "initially": fk.initially.upper() if fk.initially else None,
+        "match": fk.match.upper() if fk.match else None,
+    }
 
 
 def column_foreign_keys(col: sa.Column[Any]) -> list[ForeignKey]:
@@ -220,6 +230,7 @@ def column_foreign_keys(col: sa.Column[Any]) -> list[ForeignKey]:
                 name=_name(fk),
                 ondelete=fk.ondelete.upper() if fk.ondelete else None,
                 onupdate=fk.onupdate.upper() if fk.onupdate else None,
+                **_fk_options(fk),
             )
         )
     return out
@@ -234,7 +245,8 @@ def sql_text(clause: Any) -> str:
 
 
 def unique_state(uc: sa.UniqueConstraint) -> Unique:
-    return Unique(columns=tuple(str(c.name) for c in uc.columns), name=_name(uc))
+    return Unique(columns=tuple(str(c.name) for c in uc.columns), name=_name(uc),
+                  options=index_options(uc.dialect_kwargs))
 
 
 def check_state(cc: sa.CheckConstraint) -> Check:

@@ -148,6 +148,12 @@ def _fk_actions(call: Call, fk: ForeignKey) -> Call:
         call.kwargs.append(("ondelete", literal(fk.ondelete)))
     if fk.onupdate:
         call.kwargs.append(("onupdate", literal(fk.onupdate)))
+    if fk.deferrable is not None:
+        call.kwargs.append(("deferrable", repr(fk.deferrable)))
+    if fk.initially:
+        call.kwargs.append(("initially", literal(fk.initially)))
+    if fk.match:
+        call.kwargs.append(("match", literal(fk.match)))
     return call
 
 
@@ -165,7 +171,7 @@ def unique(u: Unique) -> Call:
     call = Call("sa.UniqueConstraint", [literal(c) for c in u.columns])
     if u.name:
         call.kwargs.append(("name", literal(u.name)))
-    return call
+    return options(call, u.options)
 
 
 def check(c: Check) -> Call:
@@ -197,10 +203,15 @@ def index_columns(columns: Sequence[str]) -> Arg:
     return ListOf([index_element(c) for c in columns])
 
 
-def index_options(call: Call, ix: Index) -> Call:
-    for key, source in ix.options:
+def options(call: Call, pairs: Sequence[tuple[str, str]]) -> Call:
+    """Dialect keywords, written as their canonical source."""
+    for key, source in pairs:
         call.kwargs.append((key, expression(source) if source.startswith("sa.") else source))
     return call
+
+
+def index_options(call: Call, ix: Index) -> Call:
+    return options(call, ix.options)
 
 
 def index(ix: Index) -> Call:

@@ -50,12 +50,16 @@ class ForeignKey:
     name: str | None = None
     ondelete: str | None = None
     onupdate: str | None = None
+    deferrable: bool | None = None
+    initially: str | None = None
+    match: str | None = None
 
 
 @dataclass(frozen=True)
 class Unique:
     columns: tuple[str, ...]
     name: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # dialect keywords, as Index.options
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,17 @@ def _table(t: Table) -> dict[str, Any]:
                     "name": fk.name,
                     "ondelete": fk.ondelete,
                     "onupdate": fk.onupdate,
+                    "deferrable": fk.deferrable,
+                    "initially": fk.initially,
+                    "match": fk.match,
                 }
                 for fk in t.foreign_keys
             ]
         ),
-        "uniques": _sorted([{"columns": list(u.columns), "name": u.name} for u in t.uniques]),
+        "uniques": _sorted([
+            {"columns": list(u.columns), "name": u.name, "options": [list(o) for o in u.options]}
+            for u in t.uniques
+        ]),
         "checks": _sorted([{"sqltext": c.sqltext, "name": c.name} for c in t.checks]),
         "indexes": _sorted(
             [
@@ -117,10 +123,16 @@ def _read_table(d: dict[str, Any]) -> Table:
                 name=fk["name"],
                 ondelete=fk["ondelete"],
                 onupdate=fk["onupdate"],
+                deferrable=fk.get("deferrable"),
+                initially=fk.get("initially"),
+                match=fk.get("match"),
             )
             for fk in d["foreign_keys"]
         ),
-        uniques=frozenset(Unique(tuple(u["columns"]), u["name"]) for u in d["uniques"]),
+        uniques=frozenset(
+            Unique(tuple(u["columns"]), u["name"], tuple((k, v) for k, v in u.get("options", ())))
+            for u in d["uniques"]
+        ),
         checks=frozenset(Check(c["sqltext"], c["name"]) for c in d["checks"]),
         indexes=frozenset(
             Index(i["name"], tuple(i["columns"]), bool(i["unique"]),
