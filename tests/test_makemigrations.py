@@ -348,9 +348,9 @@ CHANGES = [
         "alter_enum_values",
         post_with("lvl = mapped_column(sa.Enum('low', 'high', name='lvl'))"),
         post_with("lvl = mapped_column(sa.Enum('low', 'mid', 'high', name='lvl'))"),
-        "0002_post_alter_lvl.py",
-        ['+ Alter column post.lvl: type sa.Enum("low", "mid", "high", name="lvl")'],
-        'type_=sa.Enum("low", "mid", "high", name="lvl")',
+        "0002_alter_enum_lvl.py",
+        ["+ Set the values of enum type lvl: low, mid, high"],
+        'ops.AlterEnum("lvl", ["low", "mid", "high"])',
     ),
     (
         "create_index",
