@@ -33,7 +33,8 @@ def metadata_of(project: Project) -> sa.MetaData:
     return metadata
 
 
-def step(project: Project, url: str, scratch: str, models: str, *args: str) -> str:
+def step(project: Project, url: str, scratch: str, models: str, *args: str,
+         schemas: Sequence[str] = ()) -> str:
     """One change of the models, migrated; returns the new migration's source text."""
     before = set(project.migrations("blog"))
     project.write("blog/models.py", models)
@@ -46,11 +47,14 @@ def step(project: Project, url: str, scratch: str, models: str, *args: str) -> s
     metadata = metadata_of(project)
     names = explicit_names(metadata)
     migrated_indexes = index_catalog(url, names)
+    migrated_tables = table_catalog(url)
     engine = sa.create_engine(scratch, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
             metadata.create_all(conn)
         expected_indexes = index_catalog(scratch, names)
+        expected_tables = table_catalog(scratch)
+        expected_other = {s: reflected_schema(scratch, schema=s) for s in schemas}
     finally:
         with engine.begin() as conn:
             metadata.drop_all(conn)
@@ -59,6 +63,9 @@ def step(project: Project, url: str, scratch: str, models: str, *args: str) -> s
         reflected_schema(url, named=names), create_all_schema(metadata, scratch, named=names)
     )
     assert migrated_indexes == expected_indexes
+    assert migrated_tables == expected_tables
+    for schema in schemas:
+        assert_same_schema(reflected_schema(url, schema=schema), expected_other[schema])
     check = project.gitmig("makemigrations", "--check")
     assert check.exit_code == 0, check.output
     return project.read(f"blog/migrations/{new[-1]}")
@@ -96,6 +103,37 @@ def index_catalog(url: str, names: set[str]) -> dict[str, object]:
         engine.dispose()
 
 
+def table_catalog(url: str) -> dict[str, object]:
+    """Table options reflection leaves out: MySQL engine and collations, SQLite's
+    AUTOINCREMENT and WITHOUT ROWID."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            family = conn.dialect.name
+            if family == "sqlite":
+                rows = conn.execute(sa.text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+                ))
+                return {r[0]: ("AUTOINCREMENT" in r[1].upper(), "WITHOUT ROWID" in r[1].upper())
+                        for r in rows if not r[0].startswith(("sqlite_", "gitmig_"))}
+            if family != "postgresql":
+                rows = conn.execute(sa.text(
+                    "SELECT t.table_name, t.engine, t.table_collation, c.column_name, "
+                    "c.collation_name FROM information_schema.tables t JOIN "
+                    "information_schema.columns c ON c.table_schema = t.table_schema AND "
+                    "c.table_name = t.table_name WHERE t.table_schema = DATABASE() "
+                    "AND t.table_name <> 'gitmig_migrations'"
+                ))
+                out: dict[str, object] = {}
+                for r in rows:
+                    entry = out.setdefault(r[0], {"engine": r[1], "collation": r[2]})
+                    entry[r[3]] = r[4]  # type: ignore[index]
+                return out
+            return {}
+    finally:
+        engine.dispose()
+
+
 def execute(url: str, *statements: str) -> list[sa.Row[object]]:
     """Run SQL on the database; the rows of the last statement."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -116,6 +154,8 @@ def story(
     versions: Sequence[str],
     *,
     after: dict[int, Hook] | None = None,
+    setup: Sequence[str] = (),
+    schemas: Sequence[str] = (),
 ) -> list[str]:
     """Migrate through every version of the models; `after[i]` runs once version i is in.
 
@@ -123,8 +163,11 @@ def story(
     """
     texts = []
     with scratch_database(url) as scratch:
+        if setup:
+            execute(url, *setup)
+            execute(scratch, *setup)
         for i, models in enumerate(versions):
-            texts.append(step(project, url, scratch, models))
+            texts.append(step(project, url, scratch, models, schemas=schemas))
             if after and i in after:
                 engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
                 try:
@@ -132,13 +175,14 @@ def story(
                         after[i](conn)
                 finally:
                     engine.dispose()
-    assert_empty_after_zero(project, url)
+    assert_empty_after_zero(project, url, schemas)
     return texts
 
 
-def assert_empty_after_zero(project: Project, url: str) -> None:
+def assert_empty_after_zero(project: Project, url: str, schemas: Sequence[str] = ()) -> None:
     zero = project.gitmig("migrate", "blog", "zero", "--database", url)
     assert zero.exit_code == 0, zero.output
-    left = reflected_schema(url)
-    assert left["tables"] == {}, left["tables"]
-    assert left.get("enums", {}) == {}, left["enums"]
+    for schema in (None, *schemas):
+        left = reflected_schema(url, schema=schema)
+        assert left["tables"] == {}, left["tables"]
+        assert left.get("enums", {}) == {}, left["enums"]

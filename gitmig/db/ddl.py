@@ -87,7 +87,8 @@ def _run(op: ops.Operation, ctx: Context) -> None:
 def _create_table(op: ops.CreateTable, ctx: Context) -> None:
     t = ctx.after.table(op.key)
     items = _no_type_events(materialize.table_items(t))
-    ctx.operations.create_table(t.name, *items, schema=t.schema, comment=t.comment)
+    ctx.operations.create_table(t.name, *items, schema=t.schema, comment=t.comment,
+                                **materialize.dialect_kwargs(t.options))
 
 
 @_run.register
@@ -602,7 +603,8 @@ def _rebuild(ctx: Context, key: str) -> None:
     t = ctx.after.table(key)
     copy_from = materialize.table(t)
     with ctx.operations.batch_alter_table(
-        t.name, schema=t.schema, copy_from=copy_from, recreate="always"
+        t.name, schema=t.schema, copy_from=copy_from, recreate="always",
+        table_kwargs=materialize.dialect_kwargs(t.options),
     ):
         pass
 
@@ -738,4 +740,4 @@ def _literal_sql(value: Any, typ: sa.types.TypeEngine[Any], dialect: Dialect) ->
 
 
 # Key and rename operations register themselves here (moving into the backends).
-from gitmig.db import ddl_enums, ddl_keys  # noqa: E402, F401
+from gitmig.db import ddl_enums, ddl_keys, ddl_tables  # noqa: E402, F401

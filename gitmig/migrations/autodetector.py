@@ -136,7 +136,8 @@ class _AppDiff:
         self.new = _tables(self.after, self.app)
         self.removed = {k: old[k] for k in sorted(old.keys() - self.new.keys())}
         self.added = {k: self.new[k] for k in sorted(self.new.keys() - old.keys())}
-        renamed = self._table_renames(self.removed, self.added)
+        renamed = self._schema_moves(self.removed, self.added)
+        renamed |= self._table_renames(self.removed, self.added)
         self.kept = sorted((old.keys() & self.new.keys()) | renamed)
         for key in self.kept:
             self._column_renames(self.state.table(key), self.new[key])
@@ -155,6 +156,23 @@ class _AppDiff:
         return self.out
 
     # -- tables ---------------------------------------------------------------------------
+
+    def _schema_moves(self, removed: dict[str, Table], added: dict[str, Table]) -> set[str]:
+        """A table of the same name in another schema, otherwise unchanged, was moved."""
+        moved: set[str] = set()
+        for key, old in list(removed.items()):
+            new = next(
+                (t for t in added.values()
+                 if t.name == old.name and old.evolve(schema=t.schema) == t),
+                None,
+            )
+            if new is None:
+                continue
+            self.emit(ops.SetTableSchema(old.name, old.schema, new.schema))
+            del removed[key]
+            del added[new.key]
+            moved.add(new.key)
+        return moved
 
     def _table_renames(self, removed: dict[str, Table], added: dict[str, Table]) -> set[str]:
         """Emit the renames asked for or confirmed; returns the new keys of renamed tables."""
@@ -276,6 +294,8 @@ class _AppDiff:
             self.emit(ops.CreateIndex.of(name, ix, schema=schema))
         if old.comment != new.comment:
             self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
+        if old.options != new.options:
+            self.emit(ops.AlterTableOptions.of(name, new.options, schema=schema))
 
     # -- enum types ---------------------------------------------------------------------
 

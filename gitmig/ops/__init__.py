@@ -115,11 +115,12 @@ class CreateTable(Operation):
         *items: Any,
         schema: str | None = None,
         comment: str | None = None,
+        **options: Any,
     ) -> None:
         if isinstance(name, Table):
             self.table = name.evolve(app="")
         else:
-            self.table = canonical.table_of(name, schema, items, comment)
+            self.table = canonical.table_of(name, schema, items, comment, options)
 
     @property
     def key(self) -> str:
@@ -145,7 +146,7 @@ class CreateTable(Operation):
         call = _schema_kw(Call("ops.CreateTable", items), t.schema)
         if t.comment is not None:
             call.kwargs.append(("comment", literal(t.comment)))
-        return call
+        return serializer.options(call, t.options)
 
     def tables(self) -> set[str]:
         return {self.key}
@@ -832,6 +833,7 @@ from gitmig.ops.constraints import (  # noqa: E402
     RenameIndex,
 )
 from gitmig.ops.enums import AlterEnum  # noqa: E402
+from gitmig.ops.tables import AlterTableOptions, SetTableSchema  # noqa: E402
 
 __all__ = [
     "Operation",
@@ -852,6 +854,8 @@ __all__ = [
     "RenameConstraint",
     "RenameIndex",
     "AlterEnum",
+    "AlterTableOptions",
+    "SetTableSchema",
     "RunSQL",
     "RunPython",
     "UNSET",

@@ -327,12 +327,19 @@ def table_state(table: sa.Table, app: str = "") -> Table:
         checks=frozenset(checks),
         indexes=frozenset(index_state(ix) for ix in table.indexes),
         comment=str(table.comment) if table.comment is not None else None,
+        options=index_options(table.dialect_kwargs),
     )
 
 
-def table_of(name: str, schema: str | None, items: tuple[Any, ...], comment: str | None) -> Table:
+def table_of(
+    name: str,
+    schema: str | None,
+    items: tuple[Any, ...],
+    comment: str | None,
+    options: dict[str, Any] | None = None,
+) -> Table:
     """A CreateTable's arguments as state, read through a throwaway sa.Table."""
-    t = sa.Table(name, sa.MetaData(), *items, schema=schema, comment=comment)
+    t = sa.Table(name, sa.MetaData(), *items, schema=schema, comment=comment, **(options or {}))
     return table_state(t)
 
 

@@ -199,6 +199,7 @@ def table(
         *table_items(t, indexes=indexes, constraints=constraints),
         schema=t.schema,
         comment=t.comment,
+        **dialect_kwargs(t.options),
     )
 
 

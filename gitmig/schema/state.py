@@ -108,6 +108,8 @@ class Table:
     checks: frozenset[Check] = frozenset()
     indexes: frozenset[Index] = frozenset()
     comment: str | None = None
+    # Dialect keywords (mysql_engine, sqlite_autoincrement...) as Index.options.
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -144,6 +146,7 @@ class Table:
             self.checks,
             self.indexes,
             self.comment,
+            self.options,
         )
 
     def __eq__(self, other: object) -> bool:

@@ -59,6 +59,7 @@ def _table(t: Table) -> dict[str, Any]:
         "app": t.app,
         "pk_name": t.pk_name,
         "comment": t.comment,
+        "options": [list(o) for o in t.options],
         "columns": [_column(c) for c in t.columns],
         "foreign_keys": _sorted(
             [
@@ -114,6 +115,7 @@ def _read_table(d: dict[str, Any]) -> Table:
         app=d["app"],
         pk_name=d["pk_name"],
         comment=d["comment"],
+        options=tuple((k, v) for k, v in d.get("options", ())),
         columns=tuple(_read_column(c) for c in d["columns"]),
         foreign_keys=frozenset(
             ForeignKey(
