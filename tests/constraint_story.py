@@ -4,6 +4,8 @@ Shared by the constraint, index, table and enum stories: write the models, run
 `gitmig makemigrations` and `gitmig migrate` as a user would, then compare the database
 with `metadata.create_all` of the same models in a scratch database; at the end,
 `migrate blog zero` must leave no table (and on PostgreSQL no enum type) behind.
+Judged twice: by reflection (tests/schema_compare.py) and by the catalog oracle read from
+each database's system tables (tests/catalog.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
+from .catalog import catalog_diff, dump_catalog, is_empty
 from .conftest import Project
 from .schema_compare import (
     assert_same_schema,
@@ -54,6 +57,7 @@ def step(project: Project, url: str, scratch: str, models: str, *args: str,
             metadata.create_all(conn)
         expected_indexes = index_catalog(scratch, names)
         expected_tables = table_catalog(scratch)
+        expected_catalog = dump_catalog(scratch, unnamed=True)
         expected_other = {s: reflected_schema(scratch, schema=s) for s in schemas}
     finally:
         with engine.begin() as conn:
@@ -64,6 +68,8 @@ def step(project: Project, url: str, scratch: str, models: str, *args: str,
     )
     assert migrated_indexes == expected_indexes
     assert migrated_tables == expected_tables
+    diff = catalog_diff(dump_catalog(url, unnamed=True), expected_catalog)
+    assert not diff, "catalogs differ (migrated vs create_all):\n  " + "\n  ".join(diff)
     for schema in schemas:
         assert_same_schema(reflected_schema(url, schema=schema), expected_other[schema])
     check = project.gitmig("makemigrations", "--check")
@@ -186,3 +192,6 @@ def assert_empty_after_zero(project: Project, url: str, schemas: Sequence[str] =
         left = reflected_schema(url, schema=schema)
         assert left["tables"] == {}, left["tables"]
         assert left.get("enums", {}) == {}, left["enums"]
+    catalog = dump_catalog(url)
+    catalog.pop("schemas", None)  # the test made them; gitmig leaves them alone
+    assert is_empty(catalog), catalog

@@ -98,3 +98,4 @@ def test_convention_dropped_again(project: Project, database_url: str) -> None:
     """Names the convention gave go back to those the database chooses."""
     texts = story(project, database_url, [CONVENTION, NO_CONVENTION], after={0: _rows})
     assert 'ops.RenameConstraint("author", "pk_author", None, type_="primary")' in texts[1]
+    assert "DropConstraint" not in texts[1] and "AddConstraint" not in texts[1]

@@ -329,7 +329,7 @@ class _AppDiff:
         come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
         for c in sorted(gone, key=repr):
             table = self.state.table(new.key)
-            taken = {x.name for x in table.constraints} | {table.pk_name}
+            taken = ({x.name for x in table.constraints} | {table.pk_name}) - {None}
             match = next(
                 (n for n in sorted(come, key=repr)
                  if type(n) is type(c) and replace(n, name=c.name) == c and n.name not in taken),
