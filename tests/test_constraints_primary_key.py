@@ -107,3 +107,50 @@ def test_composite_key_gains_a_column_then_a_name(project: Project, database_url
                   after={0: prices})
     assert 'sa.Column("currency", sa.String(length=3), primary_key=True' in texts[1]
     assert 'ops.RenameConstraint("price", None, "pk_price", type_="primary")' in texts[2]
+
+
+REFERENCED_BY_TOKEN = BASE + '''
+
+class Account(Base):
+    __tablename__ = "account"
+    token: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+
+
+class Address(Base):
+    __tablename__ = "address"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_token: Mapped[str] = mapped_column(sa.ForeignKey("account.token"))
+'''
+
+REFERENCED_BY_ID = BASE + '''
+
+class Account(Base):
+    __tablename__ = "account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(40), unique=True)
+
+
+class Address(Base):
+    __tablename__ = "address"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_token: Mapped[str] = mapped_column(sa.ForeignKey("account.token"))
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id"))
+'''
+
+
+def test_key_moves_under_foreign_keys_of_a_table_sorted_before_it(
+    project: Project, database_url: str
+) -> None:
+    """`address` is altered before `account` (name order): its foreign key into the old
+    key goes first, and comes back, with the one into the new key, once `account` has it."""
+
+    def rows(conn: sa.engine.Connection) -> None:
+        conn.execute(sa.text("INSERT INTO account (token) VALUES ('t1')"))
+        conn.execute(sa.text("INSERT INTO address (id, account_token) VALUES (1, 't1')"))
+
+    def forget(conn: sa.engine.Connection) -> None:
+        conn.execute(sa.text("DELETE FROM address"))
+        conn.execute(sa.text("DELETE FROM account"))
+
+    story(project, database_url, [REFERENCED_BY_TOKEN, REFERENCED_BY_ID, REFERENCED_BY_TOKEN],
+          after={0: rows, 2: forget})

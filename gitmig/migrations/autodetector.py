@@ -125,6 +125,7 @@ class _AppDiff:
         self.state = before  # the state as the emitted operations leave it
         self.former_names: dict[str, str] = {}  # new key of a renamed table -> its old name
         self.late_foreign_keys: list[tuple[Table, ForeignKey]] = []
+        self.rekeyed: set[str] = set()  # kept tables whose primary key moves
 
     def emit(self, op: ops.Operation) -> None:
         self.state = op.state_forwards(self.state, self.app)
@@ -144,6 +145,7 @@ class _AppDiff:
 
     def run(self) -> AppChanges:
         self._alter_enums()
+        self._release_foreign_keys()
         self._create_tables(list(self.added.values()))
         # Renamed tables are altered with the kept ones, after new tables exist, so a new
         # foreign key of a renamed table never points at a table not created yet.
@@ -255,6 +257,9 @@ class _AppDiff:
         new_cons = {constraint_identity(c): c for c in new.constraints}
         gone = [c for i, c in old_cons.items() if new_cons.get(i) != c]
         come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
+        for c in [c for c in come if isinstance(c, ForeignKey) and c.ref_table in self.rekeyed]:
+            come.remove(c)  # added once the table it points into has its new key
+            self.late_foreign_keys.append((new, c))
         old_ix = {ix.name: ix for ix in old.indexes}
         new_ix = {ix.name: ix for ix in new.indexes}
         ix_gone = [ix for n, ix in old_ix.items() if new_ix.get(n) != ix]
@@ -350,6 +355,25 @@ class _AppDiff:
             if twin is not None:
                 ix_come.remove(twin)
                 self.emit(ops.RenameIndex(new.name, ix.name, twin.name, schema=new.schema))
+
+    def _release_foreign_keys(self) -> None:
+        """Foreign keys into a table whose key moves go first, and come back last.
+
+        A database will not drop a key (or the unique constraint behind it) that a foreign
+        key depends on, and a new foreign key needs the new key to exist.
+        """
+        self.rekeyed = {
+            key for key in self.kept
+            if set(self.state.table(key).primary_key) != set(self.new[key].primary_key)
+        }
+        if not self.rekeyed:
+            return
+        # The kept tables' keys that stay are added back by _alter_table, deferred.
+        for key in [*self.kept, *self.removed]:
+            table = self.state.table(key)
+            for fk in sorted(table.foreign_keys, key=repr):
+                if fk.ref_table in self.rekeyed:
+                    self.emit(ops.DropConstraint.of(table.name, fk, schema=table.schema))
 
     def _release_primary_key(self, old: Table, new: Table) -> Table:
         """Drop a primary key that loses a column, before anything else changes the table.
