@@ -257,9 +257,9 @@ class _AppDiff:
         new_cons = {constraint_identity(c): c for c in new.constraints}
         gone = [c for i, c in old_cons.items() if new_cons.get(i) != c]
         come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
-        for c in [c for c in come if isinstance(c, ForeignKey) and c.ref_table in self.rekeyed]:
-            come.remove(c)  # added once the table it points into has its new key
-            self.late_foreign_keys.append((new, c))
+        for fk in [c for c in come if isinstance(c, ForeignKey) and c.ref_table in self.rekeyed]:
+            come.remove(fk)  # added once the table it points into has its new key
+            self.late_foreign_keys.append((new, fk))
         old_ix = {ix.name: ix for ix in old.indexes}
         new_ix = {ix.name: ix for ix in new.indexes}
         ix_gone = [ix for n, ix in old_ix.items() if new_ix.get(n) != ix]
