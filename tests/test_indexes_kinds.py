@@ -73,3 +73,24 @@ def test_index_kinds_added_changed_removed(project: Project, database_url: str) 
     assert '[sa.text("joined DESC")]' in added
     assert 'mysql_length={"email": 20}' in added
     assert 'postgresql_ops={"nick": "text_pattern_ops"}' in added
+
+
+UNIQUE_CONSTRAINT = TABLE.replace(
+    '    __tablename__ = "member"\n',
+    '    __tablename__ = "member"\n'
+    '    __table_args__ = (sa.UniqueConstraint("email", name="uq_member_email"),)\n',
+)
+UNIQUE_INDEX = TABLE.replace(
+    '    __tablename__ = "member"\n',
+    '    __tablename__ = "member"\n'
+    '    __table_args__ = (sa.Index("uq_member_email", "email", unique=True),)\n',
+)
+
+
+def test_unique_constraint_becomes_unique_index_and_back(
+    project: Project, database_url: str
+) -> None:
+    texts = story(project, database_url, [UNIQUE_CONSTRAINT, UNIQUE_INDEX, UNIQUE_CONSTRAINT],
+                  after={0: _rows, 1: _rows_kept, 2: _rows_kept})
+    assert 'ops.DropConstraint("member", "uq_member_email", type_="unique")' in texts[1]
+    assert 'ops.CreateIndex("uq_member_email", "member", ["email"], unique=True)' in texts[1]

@@ -90,3 +90,20 @@ def test_tables_and_enums_in_another_schema(project: Project, postgres_url: str)
                   setup=["CREATE SCHEMA telemetry"], schemas=["telemetry"])
     assert 'ops.SetTableSchema("sensor", None, "telemetry")' in texts[1]
     assert 'ops.AlterEnum("level", ["low", "high", "max"], schema="telemetry")' in texts[2]
+
+
+def test_postgresql_table_option_change_is_refused_with_what_to_do(project: Project) -> None:
+    project.write("blog/models.py", NOTE.format(args="{}"))
+    assert project.gitmig("makemigrations").exit_code == 0
+    project.write("blog/models.py", NOTE.format(args='{"postgresql_partition_by": "RANGE (id)"}'))
+    before = project.snapshot()
+    result = project.gitmig("makemigrations", "--no-input")
+    assert result.exit_code == 2, result.output
+    assert project.snapshot() == before
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == (
+        "gitmig: error: table note: gitmig cannot change postgresql_partition_by of an "
+        "existing table; write that change with ops.RunSQL in a migration from "
+        "`gitmig makemigrations --empty`, and keep the option in the models"
+    )
+    assert "Traceback" not in result.output

@@ -78,6 +78,20 @@ def _same_but_name(a: Column, b: Column) -> bool:
     return replace(a, name=b.name) == b
 
 
+def _refuse_postgresql_options(old: Table, new: Table) -> None:
+    """PostgreSQL table options (partitioning, inheritance, storage) are set by CREATE
+    TABLE; changing them means a new table, which gitmig does not guess."""
+    a, b = dict(old.options), dict(new.options)
+    changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)
+                     and k.startswith("postgresql_"))
+    if changed:
+        raise GitmigError(
+            f"table {new.key}: gitmig cannot change {', '.join(changed)} of an existing "
+            "table; write that change with ops.RunSQL in a migration from "
+            "`gitmig makemigrations --empty`, and keep the option in the models"
+        )
+
+
 def _differs_beside_key(a: Column, b: Column) -> bool:
     """Primary key membership is the table's business (the key operations), not the column's."""
     return replace(a, primary_key=b.primary_key) != b
@@ -300,6 +314,7 @@ class _AppDiff:
         if old.comment != new.comment:
             self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
         if old.options != new.options:
+            _refuse_postgresql_options(old, new)
             self.emit(ops.AlterTableOptions.of(name, new.options, schema=schema))
 
     # -- enum types ---------------------------------------------------------------------
