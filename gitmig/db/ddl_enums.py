@@ -12,6 +12,8 @@ MySQL and SQLite have no enum types: each column using it changes as a column do
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CreateEnumType
 
@@ -20,6 +22,7 @@ from gitmig.db import ddl
 from gitmig.db.ddl import Context
 from gitmig.ops.enums import enum_values, users
 from gitmig.schema import materialize
+from gitmig.schema.state import Table
 
 
 def _literal(value: str) -> str:
@@ -44,14 +47,18 @@ def _alter_enum(op: ops.AlterEnum, ctx: Context) -> None:
         ctx.note(f"{op.describe()}: it has them already")
         return
     if ctx.family != "postgresql":
-        for table, column in users(ctx.before, op.name, op.schema):
-            ddl._alter_column(ops.AlterColumn(table.name, column, schema=table.schema,
-                                              type_=ctx.after.table(table.key)
-                                              .column(column).type), ctx)
+        _alter_columns(op, ctx, old)
         return
     type_name = (
         f"{ctx.quote(op.schema)}.{ctx.quote(op.name)}" if op.schema else ctx.quote(op.name)
     )
+    for was, now in op.renames.items():
+        ctx.operations.execute(
+            f"ALTER TYPE {type_name} RENAME VALUE {_literal(was)} TO {_literal(now)}"
+        )
+    old = tuple(op.renames.get(v, v) for v in old)
+    if old == op.values:
+        return
     added = _additions(old, op.values)
     if added is not None:
         for value, where, neighbour in added:
@@ -61,6 +68,33 @@ def _alter_enum(op: ops.AlterEnum, ctx: Context) -> None:
             )
         return
     _replace_type(op, ctx, type_name)
+
+
+def _alter_columns(op: ops.AlterEnum, ctx: Context, old: tuple[str, ...]) -> None:
+    """Without enum types each column changes; renamed values are rewritten in the rows,
+    through a type that holds both the old and the new values."""
+    columns = users(ctx.before, op.name, op.schema)
+    before = ctx.before
+    if op.renames:
+        both = (*old, *(v for v in op.values if v not in old))
+        before = ops.AlterEnum(op.name, both, schema=op.schema).state_forwards(ctx.before, "")
+        _change(columns, replace(ctx, after=before))
+        for table, column in columns:
+            target = sa.table(table.name, sa.column(column), schema=table.schema)
+            for was, now in op.renames.items():
+                ctx.operations.execute(
+                    target.update().where(target.c[column] == was).values({column: now})
+                )
+    _change(columns, replace(ctx, before=before))
+
+
+def _change(columns: list[tuple[Table, str]], ctx: Context) -> None:
+    for table, column in columns:
+        new_type = ctx.after.table(table.key).column(column).type
+        if ctx.before.table(table.key).column(column).type != new_type:
+            ddl._alter_column(
+                ops.AlterColumn(table.name, column, schema=table.schema, type_=new_type), ctx
+            )
 
 
 def _replace_type(op: ops.AlterEnum, ctx: Context, type_name: str) -> None:

@@ -10,7 +10,7 @@ change each column that uses it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from gitmig.errors import GitmigError
@@ -62,14 +62,32 @@ def _with_values(type_text: str, name: str, schema: str | None, values: Sequence
 
 
 class AlterEnum(Operation):
-    """Give enum type `name` these values, in this order, wherever it is used."""
+    """Give enum type `name` these values, in this order, wherever it is used.
 
-    def __init__(self, name: str, values: Sequence[str], *, schema: str | None = None) -> None:
+    `renames` ({old: new}) says which old values became which new ones, so rows holding
+    them follow; makemigrations never guesses it, a person writes it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        values: Sequence[str],
+        *,
+        schema: str | None = None,
+        renames: Mapping[str, str] | None = None,
+    ) -> None:
         if not values:
             raise GitmigError(f"AlterEnum {name!r} needs at least one value")
         self.name = name
         self.values = tuple(values)
         self.schema = schema
+        self.renames = dict(sorted((renames or {}).items()))
+        for old, new in self.renames.items():
+            if new not in self.values:
+                raise GitmigError(
+                    f"AlterEnum {name!r}: renames {old!r} to {new!r}, which is not one of "
+                    "its values; list it in the values"
+                )
 
     @property
     def label(self) -> str:
@@ -101,10 +119,14 @@ class AlterEnum(Operation):
         old = enum_values(before, self.name, self.schema)
         if old is None:
             raise GitmigError(f"cannot undo the change of enum type {self.label}: unused")
-        return AlterEnum(self.name, old, schema=self.schema)
+        back = {new: old for old, new in self.renames.items()}
+        return AlterEnum(self.name, old, schema=self.schema, renames=back)
 
     def source(self) -> Call:
-        return _schema_kw(
+        call = _schema_kw(
             Call("ops.AlterEnum", [literal(self.name), serializer.names(self.values)]),
             self.schema,
         )
+        if self.renames:
+            call.kwargs.append(("renames", literal(self.renames)))
+        return call
