@@ -93,3 +93,29 @@ def test_added_values_are_added_in_place_on_postgresql(project: Project) -> None
                           "--backwards")
     assert "ALTER TYPE mood RENAME TO mood__gitmig_old" in back.stdout
     assert "USING mood::text::mood" in back.stdout
+
+
+TICKET = BASE + '''
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(sa.Enum("open", "shut", name="ticket_state"))
+'''
+TICKET_WON = TICKET.replace('"open", "shut"', '"open", "shut", "won"') + '''\
+    result: Mapped[str] = mapped_column(
+        sa.Enum("open", "shut", "won", name="ticket_state"), server_default="won")
+'''
+
+
+def test_a_new_value_used_as_a_default_in_the_same_migration(
+    project: Project, database_url: str
+) -> None:
+    """PostgreSQL cannot use a value ADD VALUE added before the transaction commits, so
+    such a change swaps in a new type instead; rows kept."""
+
+    def rows(conn: sa.engine.Connection) -> None:
+        conn.execute(sa.text("INSERT INTO ticket (id, state) VALUES (1, 'shut')"))
+
+    texts = story(project, database_url, [TICKET, TICKET_WON], after={0: rows})
+    assert "in_place=False" in texts[1]

@@ -59,7 +59,7 @@ def _alter_enum(op: ops.AlterEnum, ctx: Context) -> None:
     old = tuple(op.renames.get(v, v) for v in old)
     if old == op.values:
         return
-    added = _additions(old, op.values)
+    added = _additions(old, op.values) if op.in_place else None
     if added is not None:
         for value, where, neighbour in added:
             ctx.operations.execute(

@@ -2,9 +2,11 @@
 
 Knows nothing of files, git or databases: it compares states and asks its questioner
 about anything a person must decide (renames, values for existing rows).
-The order it emits is safe to run as is: renames, new tables (referenced ones first),
-changes to kept tables (constraints that go away before the columns they use, new
-columns before constraints that need them), dropped tables last (referencing ones first).
+The order it emits is safe to run as is: renames, enum types whose values change, foreign
+keys into tables whose primary key moves (dropped), new tables (referenced ones first),
+changes to kept tables (constraints that go away before the columns they use, the old key
+before the new one, new columns before constraints that need them), foreign keys that
+needed those changes, dropped tables last (referencing ones first).
 """
 
 from __future__ import annotations
@@ -337,7 +339,23 @@ class _AppDiff:
         for key in sorted(old.keys() & new.keys(), key=str):
             if len(old[key]) == 1 and len(new[key]) == 1 and old[key] != new[key]:
                 schema, name = key
-                self.emit(ops.AlterEnum(name, next(iter(new[key])), schema=schema))
+                values = next(iter(new[key]))
+                added = set(values) - set(next(iter(old[key])))
+                self.emit(ops.AlterEnum(name, values, schema=schema,
+                                        in_place=not self._uses_values(key, added)))
+
+    def _uses_values(self, key: tuple[str | None, str], values: set[str]) -> bool:
+        """Does a default (server-side, or for existing rows) of the models use one of
+        these values of the enum?"""
+        for table in self.new.values():
+            for col_name, e in materialize.enum_types(table):
+                if materialize.enum_key(e) != key:
+                    continue
+                col = table.column(col_name)
+                sd = col.server_default.text if col.server_default else None
+                if sd in values or col.default in values:
+                    return True
+        return False
 
     # -- names and primary keys of a kept table ----------------------------------------------
 

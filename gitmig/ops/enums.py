@@ -65,7 +65,9 @@ class AlterEnum(Operation):
     """Give enum type `name` these values, in this order, wherever it is used.
 
     `renames` ({old: new}) says which old values became which new ones, so rows holding
-    them follow; makemigrations never guesses it, a person writes it.
+    them follow; makemigrations never guesses it, a person writes it. `in_place=False`
+    asks PostgreSQL for a new type even when values are only added: a value added in
+    place cannot be used (as a default, say) before the migration's transaction commits.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class AlterEnum(Operation):
         *,
         schema: str | None = None,
         renames: Mapping[str, str] | None = None,
+        in_place: bool = True,
     ) -> None:
         if not values:
             raise GitmigError(f"AlterEnum {name!r} needs at least one value")
@@ -82,6 +85,7 @@ class AlterEnum(Operation):
         self.values = tuple(values)
         self.schema = schema
         self.renames = dict(sorted((renames or {}).items()))
+        self.in_place = bool(in_place)
         for old, new in self.renames.items():
             if new not in self.values:
                 raise GitmigError(
@@ -129,4 +133,6 @@ class AlterEnum(Operation):
         )
         if self.renames:
             call.kwargs.append(("renames", literal(self.renames)))
+        if not self.in_place:
+            call.kwargs.append(("in_place", "False"))
         return call
