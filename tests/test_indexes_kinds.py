@@ -3,7 +3,7 @@
 Idioms: `sa.func.lower(col)` for case-insensitive lookups, partial indexes
 (`postgresql_where`, `sqlite_where`) for "active rows only", `postgresql_using="gin"`,
 operator classes for LIKE prefix searches, covering indexes (`postgresql_include`),
-`mysql_length` on long strings, descending columns for "newest first", and a unique
+`mysql_length` on long strings, `mysql_prefix="FULLTEXT"` for word search, descending columns for "newest first", and a unique
 index next to a unique constraint. Compared with create_all through reflection and
 through each database's own description of its indexes.
 """
@@ -37,6 +37,7 @@ sa.Index("ix_member_joined_cover", t.c.joined, postgresql_include=["nick"],
          postgresql_using="btree")
 sa.UniqueConstraint(t.c.nick, name="uq_member_nick")
 sa.Index("uix_member_nick_email", t.c.nick, t.c.email, unique=True, mysql_length={{"email": 20}})
+sa.Index("ix_member_email_words", t.c.email, mysql_prefix="FULLTEXT")
 '''
 
 EXPRESSION = '''
@@ -73,6 +74,7 @@ def test_index_kinds_added_changed_removed(project: Project, database_url: str) 
     assert '[sa.text("joined DESC")]' in added
     assert 'mysql_length={"email": 20}' in added
     assert 'postgresql_ops={"nick": "text_pattern_ops"}' in added
+    assert 'mysql_prefix="FULLTEXT"' in added
 
 
 UNIQUE_CONSTRAINT = TABLE.replace(
