@@ -1,11 +1,12 @@
 """Every kind of index SQLAlchemy can declare, added to a table with rows, changed, removed.
 
 Idioms: `sa.func.lower(col)` for case-insensitive lookups, partial indexes
-(`postgresql_where`, `sqlite_where`) for "active rows only", `postgresql_using="gin"`,
+(`postgresql_where`, `sqlite_where`) for "active rows only", `postgresql_using`,
 operator classes for LIKE prefix searches, covering indexes (`postgresql_include`),
-`mysql_length` on long strings, `mysql_prefix="FULLTEXT"` for word search, descending columns for "newest first", and a unique
-index next to a unique constraint. Compared with create_all through reflection and
-through each database's own description of its indexes.
+`mysql_length` on long strings, `mysql_prefix="FULLTEXT"` for word search, descending
+columns for "newest first", and a unique index next to a unique constraint. Compared
+with create_all through reflection and through each database's own description of its
+indexes.
 """
 
 from __future__ import annotations
