@@ -86,7 +86,8 @@ def _run(op: ops.Operation, ctx: Context) -> None:
 def _create_table(op: ops.CreateTable, ctx: Context) -> None:
     t = ctx.after.table(op.key)
     items = no_type_events(materialize.table_items(t))
-    ctx.operations.create_table(t.name, *items, schema=t.schema, comment=t.comment)
+    ctx.operations.create_table(t.name, *items, schema=t.schema, comment=t.comment,
+                                **materialize.dialect_kwargs(t.options))
 
 
 @_run.register
@@ -188,6 +189,7 @@ def _create_index(op: ops.CreateIndex, ctx: Context) -> None:
         materialize.index_elements(op.index, (c.name for c in table.columns)),
         unique=op.index.unique,
         schema=op.schema,
+        **materialize.index_kwargs(op.index),
     )
 
 
@@ -216,6 +218,9 @@ def create_foreign_key(ctx: Context, table: str, schema: str | None, fk: Foreign
         list(fk.ref_columns),
         ondelete=fk.ondelete,
         onupdate=fk.onupdate,
+        deferrable=fk.deferrable,
+        initially=fk.initially,
+        match=fk.match,
         source_schema=schema,
         referent_schema=ref_schema or None,
     )
@@ -290,7 +295,8 @@ def rebuild(ctx: Context, key: str) -> None:
     t = ctx.after.table(key)
     copy_from = materialize.table(t)
     with ctx.operations.batch_alter_table(
-        t.name, schema=t.schema, copy_from=copy_from, recreate="always"
+        t.name, schema=t.schema, copy_from=copy_from, recreate="always",
+        table_kwargs=materialize.dialect_kwargs(t.options),
     ):
         pass
 
@@ -342,3 +348,7 @@ def literal_sql(value: Any, typ: sa.types.TypeEngine[Any], dialect: Dialect) -> 
         except Exception:  # a type without a literal form for this value: fall back
             continue
     raise GitmigError(f"cannot write {value!r} as an SQL value")
+
+
+# Key and rename operations register themselves here (moving into the backends).
+from gitmig.db import ddl_enums, ddl_keys, ddl_tables  # noqa: E402, F401

@@ -287,8 +287,7 @@ def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[O
         have_ix = {ix.name for ix in have.indexes}
         for ix in sorted(want.indexes, key=lambda i: i.name):
             if ix.name not in have_ix:
-                out.append(ops.CreateIndex(ix.name, want.name, ix.columns, unique=ix.unique,
-                                           schema=want.schema))
+                out.append(ops.CreateIndex.of(want.name, ix, schema=want.schema))
         have_c = {constraint_identity(c) for c in have.constraints}
         for c in sorted(want.constraints, key=repr):
             if constraint_identity(c) not in have_c:

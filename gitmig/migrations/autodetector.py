@@ -2,9 +2,11 @@
 
 Knows nothing of files, git or databases: it compares states and asks its questioner
 about anything a person must decide (renames, values for existing rows).
-The order it emits is safe to run as is: renames, new tables (referenced ones first),
-changes to kept tables (constraints that go away before the columns they use, new
-columns before constraints that need them), dropped tables last (referencing ones first).
+The order it emits is safe to run as is: renames, enum types whose values change, foreign
+keys into tables whose primary key moves (dropped), new tables (referenced ones first),
+changes to kept tables (constraints that go away before the columns they use, the old key
+before the new one, new columns before constraints that need them), foreign keys that
+needed those changes, dropped tables last (referencing ones first).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from gitmig import ops
 from gitmig.errors import GitmigError
 from gitmig.migrations.questioner import Questioner
+from gitmig.schema import materialize
 from gitmig.schema.state import (
     Column,
     Constraint,
@@ -110,6 +113,33 @@ def _same_but_name(a: Column, b: Column) -> bool:
     return replace(a, name=b.name) == b
 
 
+def _refuse_postgresql_options(old: Table, new: Table) -> None:
+    """PostgreSQL table options (partitioning, inheritance, storage) are set by CREATE
+    TABLE; changing them means a new table, which gitmig does not guess."""
+    a, b = dict(old.options), dict(new.options)
+    changed = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)
+                     and k.startswith("postgresql_"))
+    if changed:
+        raise GitmigError(
+            f"table {new.key}: gitmig cannot change {', '.join(changed)} of an existing "
+            "table; write that change with ops.RunSQL in a migration from "
+            "`gitmig makemigrations --empty`, and keep the option in the models"
+        )
+
+
+def _differs_beside_key(a: Column, b: Column) -> bool:
+    """Primary key membership is the table's business (the key operations), not the column's."""
+    return replace(a, primary_key=b.primary_key) != b
+
+
+def _numbers_itself(table: Table, col: Column) -> bool:
+    """The column is the table's autoincrementing key: existing rows get numbers."""
+    if not col.primary_key:
+        return False
+    auto = materialize.table(table, indexes=False, constraints=False).autoincrement_column
+    return auto is not None and auto.name == col.name
+
+
 def _foreign_key_order(tables: list[Table]) -> list[Table]:
     """Referenced tables first; ties and cycles fall back to name order."""
     by_key = {t.key: t for t in tables}
@@ -143,6 +173,8 @@ class _AppDiff:
         self.out = AppChanges()
         self.state = before  # the state as the emitted operations leave it
         self.former_names: dict[str, str] = {}  # new key of a renamed table -> its old name
+        self.late_foreign_keys: list[tuple[Table, ForeignKey]] = []
+        self.rekeyed: set[str] = set()  # kept tables whose primary key moves
 
     def emit(self, op: ops.Operation) -> None:
         self.state = op.state_forwards(self.state, self.app)
@@ -154,22 +186,44 @@ class _AppDiff:
         self.new = _tables(self.after, self.app)
         self.removed = {k: old[k] for k in sorted(old.keys() - self.new.keys())}
         self.added = {k: self.new[k] for k in sorted(self.new.keys() - old.keys())}
-        renamed = self._table_renames(self.removed, self.added)
+        renamed = self._schema_moves(self.removed, self.added)
+        renamed |= self._table_renames(self.removed, self.added)
         self.kept = sorted((old.keys() & self.new.keys()) | renamed)
         for key in self.kept:
             self._column_renames(self.state.table(key), self.new[key])
 
     def run(self) -> AppChanges:
+        self._alter_enums()
+        self._release_foreign_keys()
         self._create_tables(list(self.added.values()))
         # Renamed tables are altered with the kept ones, after new tables exist, so a new
         # foreign key of a renamed table never points at a table not created yet.
         for key in self.kept:
             self._alter_table(self.state.table(key), self.new[key])
+        for table, fk in self.late_foreign_keys:
+            self.emit(ops.AddConstraint(table.name, fk, schema=table.schema))
         self._drop_tables(list(self.removed.values()))
         self._note_cross_app()
         return self.out
 
     # -- tables ---------------------------------------------------------------------------
+
+    def _schema_moves(self, removed: dict[str, Table], added: dict[str, Table]) -> set[str]:
+        """A table of the same name in another schema, otherwise unchanged, was moved."""
+        moved: set[str] = set()
+        for key, old in list(removed.items()):
+            new = next(
+                (t for t in added.values()
+                 if t.name == old.name and old.evolve(schema=t.schema) == t),
+                None,
+            )
+            if new is None:
+                continue
+            self.emit(ops.SetTableSchema(old.name, old.schema, new.schema))
+            del removed[key]
+            del added[new.key]
+            moved.add(new.key)
+        return moved
 
     def _table_renames(self, removed: dict[str, Table], added: dict[str, Table]) -> set[str]:
         """Emit the renames asked for or confirmed; returns the new keys of renamed tables."""
@@ -208,7 +262,18 @@ class _AppDiff:
         for table in _foreign_key_order(tables):
             later = {t.key for t in tables} - created - {table.key}
             postponed = [fk for fk in table.foreign_keys if fk.ref_table in later]
-            body = table.evolve(foreign_keys=table.foreign_keys - set(postponed))
+            # A key into a kept table that changes in this migration (a new key column)
+            # waits until that table has its final form.
+            changing = [
+                fk for fk in table.foreign_keys
+                if fk.ref_table in self.kept
+                and self.state.table(fk.ref_table) != self.new[fk.ref_table]
+            ]
+            self.late_foreign_keys += [(table, fk) for fk in changing]
+            postponed = [fk for fk in postponed if fk not in changing]
+            body = table.evolve(
+                foreign_keys=table.foreign_keys - set(postponed) - set(changing)
+            )
             self.emit(ops.CreateTable(body))
             created.add(table.key)
             deferred += [(table, fk) for fk in postponed]
@@ -230,6 +295,8 @@ class _AppDiff:
 
     def _alter_table(self, old: Table, new: Table) -> None:
         name, schema = new.name, new.schema
+        self._rename_constraints(old, new)
+        old = self._release_primary_key(self.state.table(new.key), new)
         old_cols = {c.name: c for c in old.columns}
         new_cols = {c.name: c for c in new.columns}
         dropped_cols = [c for c in old.columns if c.name not in new_cols]
@@ -239,6 +306,9 @@ class _AppDiff:
         new_cons = {constraint_identity(c): c for c in new.constraints}
         gone = [c for i, c in old_cons.items() if new_cons.get(i) != c]
         come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
+        for fk in [c for c in come if isinstance(c, ForeignKey) and c.ref_table in self.rekeyed]:
+            come.remove(fk)  # added once the table it points into has its new key
+            self.late_foreign_keys.append((new, fk))
         old_ix = {ix.name: ix for ix in old.indexes}
         new_ix = {ix.name: ix for ix in new.indexes}
         ix_gone = [ix for n, ix in old_ix.items() if new_ix.get(n) != ix]
@@ -257,22 +327,141 @@ class _AppDiff:
             ]
             inline += fks
             backfill = ops.UNSET
-            if not col.nullable and col.server_default is None and not col.primary_key:
+            if (
+                not col.nullable
+                and col.server_default is None
+                and not _numbers_itself(new, col)
+            ):
                 backfill = self.q.backfill(new, col)
             self.emit(
                 ops.AddColumn(name, col, schema=schema, backfill=backfill, foreign_keys=fks)
             )
         for col in new.columns:
-            if col.name in old_cols and old_cols[col.name] != col:
+            if col.name in old_cols and _differs_beside_key(old_cols[col.name], col):
                 self._alter_column(new, old_cols[col.name], col)
+        self._settle_primary_key(new)
         for col in dropped_cols:
             self.emit(ops.DropColumn(name, col.name, schema=schema))
         for c in sorted((c for c in come if c not in inline), key=repr):
             self.emit(ops.AddConstraint(name, c, schema=schema))
         for ix in sorted(ix_come, key=lambda i: i.name):
-            self.emit(ops.CreateIndex(ix.name, name, ix.columns, unique=ix.unique, schema=schema))
+            self.emit(ops.CreateIndex.of(name, ix, schema=schema))
         if old.comment != new.comment:
             self.emit(ops.AlterTableComment(name, new.comment, schema=schema))
+        if old.options != new.options:
+            _refuse_postgresql_options(old, new)
+            self.emit(ops.AlterTableOptions.of(name, new.options, schema=schema))
+
+    # -- enum types ---------------------------------------------------------------------
+
+    def _alter_enums(self) -> None:
+        """A named enum whose values change is altered once, for all its columns.
+
+        Only when every column of the models that uses the name agrees on the values;
+        otherwise each column's type change says what to do.
+        """
+        def declared(tables: Iterable[Table]) -> dict[tuple[str | None, str], set[tuple[str, ...]]]:
+            out: dict[tuple[str | None, str], set[tuple[str, ...]]] = {}
+            for t in tables:
+                for _, e in materialize.enum_types(t):
+                    out.setdefault(materialize.enum_key(e), set()).add(tuple(e.enums))
+            return out
+
+        old = declared(t for t in self.state.tables.values() if t.app == self.app)
+        new = declared(self.new.values())
+        for key in sorted(old.keys() & new.keys(), key=str):
+            if len(old[key]) == 1 and len(new[key]) == 1 and old[key] != new[key]:
+                schema, name = key
+                values = next(iter(new[key]))
+                added = set(values) - set(next(iter(old[key])))
+                self.emit(ops.AlterEnum(name, values, schema=schema,
+                                        in_place=not self._uses_values(key, added)))
+
+    def _uses_values(self, key: tuple[str | None, str], values: set[str]) -> bool:
+        """Does a default (server-side, or for existing rows) of the models use one of
+        these values of the enum?"""
+        for table in self.new.values():
+            for col_name, e in materialize.enum_types(table):
+                if materialize.enum_key(e) != key:
+                    continue
+                col = table.column(col_name)
+                sd = col.server_default.text if col.server_default else None
+                if sd in values or col.default in values:
+                    return True
+        return False
+
+    # -- names and primary keys of a kept table ----------------------------------------------
+
+    def _rename_constraints(self, old: Table, new: Table) -> None:
+        """A constraint or index that differs only by its name is renamed, not rebuilt."""
+        old_cons = {constraint_identity(c): c for c in old.constraints}
+        new_cons = {constraint_identity(c): c for c in new.constraints}
+        gone = [c for i, c in old_cons.items() if new_cons.get(i) != c]
+        come = [c for i, c in new_cons.items() if old_cons.get(i) != c]
+        for c in sorted(gone, key=repr):
+            table = self.state.table(new.key)
+            taken = ({x.name for x in table.constraints} | {table.pk_name}) - {None}
+            match = next(
+                (n for n in sorted(come, key=repr)
+                 if type(n) is type(c) and replace(n, name=c.name) == c and n.name not in taken),
+                None,
+            )
+            if match is not None:
+                come.remove(match)
+                self.emit(ops.RenameConstraint.of(table, c, match.name))
+        new_ix = {ix.name: ix for ix in new.indexes}
+        old_ix = {ix.name: ix for ix in old.indexes}
+        ix_come = [ix for n, ix in sorted(new_ix.items()) if old_ix.get(n) != ix]
+        for ix in [ix for n, ix in sorted(old_ix.items()) if new_ix.get(n) != ix]:
+            names = {i.name for i in self.state.table(new.key).indexes}
+            twin = next(
+                (n for n in ix_come if replace(n, name=ix.name) == ix and n.name not in names),
+                None,
+            )
+            if twin is not None:
+                ix_come.remove(twin)
+                self.emit(ops.RenameIndex(new.name, ix.name, twin.name, schema=new.schema))
+
+    def _release_foreign_keys(self) -> None:
+        """Foreign keys into a table whose key moves go first, and come back last.
+
+        A database will not drop a key (or the unique constraint behind it) that a foreign
+        key depends on, and a new foreign key needs the new key to exist.
+        """
+        self.rekeyed = {
+            key for key in self.kept
+            if set(self.state.table(key).primary_key) != set(self.new[key].primary_key)
+        }
+        if not self.rekeyed:
+            return
+        # The kept tables' keys that stay are added back by _alter_table, deferred.
+        for key in [*self.kept, *self.removed]:
+            table = self.state.table(key)
+            for fk in sorted(table.foreign_keys, key=repr):
+                if fk.ref_table in self.rekeyed:
+                    self.emit(ops.DropConstraint.of(table.name, fk, schema=table.schema))
+
+    def _release_primary_key(self, old: Table, new: Table) -> Table:
+        """Drop a primary key that loses a column, before anything else changes the table.
+
+        A key that only gains columns stays until they exist (AddColumn of a key column
+        takes it over); the final key is settled by _settle_primary_key.
+        """
+        if old.primary_key and not set(old.primary_key) <= set(new.primary_key):
+            self.emit(ops.DropPrimaryKey(new.name, schema=new.schema))
+        return self.state.table(new.key)
+
+    def _settle_primary_key(self, new: Table) -> None:
+        now = self.state.table(new.key)
+        if set(now.primary_key) == set(new.primary_key):
+            if now.pk_name != new.pk_name and new.primary_key:
+                self.emit(ops.RenameConstraint.of(now, None, new.pk_name))
+            return
+        if now.primary_key:
+            self.emit(ops.DropPrimaryKey(new.name, schema=new.schema))
+        if new.primary_key:
+            self.emit(ops.CreatePrimaryKey(new.name, new.primary_key, name=new.pk_name,
+                                           schema=new.schema))
 
     def _column_renames(self, old: Table, new: Table) -> Table:
         new_names = {c.name for c in new.columns}
@@ -319,8 +508,6 @@ class _AppDiff:
             kw["comment"] = new.comment
         if old.autoincrement != new.autoincrement:
             kw["autoincrement"] = new.autoincrement
-        if old.primary_key != new.primary_key:
-            kw.setdefault("nullable", new.nullable)
         backfill = ops.UNSET
         if kw.get("nullable") is False and new.default is not None:
             backfill = new.default

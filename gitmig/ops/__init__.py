@@ -11,6 +11,7 @@ they are read into state at once, so a file and a model saying the same thing ar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,11 +115,12 @@ class CreateTable(Operation):
         *items: Any,
         schema: str | None = None,
         comment: str | None = None,
+        **options: Any,
     ) -> None:
         if isinstance(name, Table):
             self.table = name.evolve(app="")
         else:
-            self.table = canonical.table_of(name, schema, items, comment)
+            self.table = canonical.table_of(name, schema, items, comment, options)
 
     @property
     def key(self) -> str:
@@ -144,7 +146,7 @@ class CreateTable(Operation):
         call = _schema_kw(Call("ops.CreateTable", items), t.schema)
         if t.comment is not None:
             call.kwargs.append(("comment", literal(t.comment)))
-        return call
+        return serializer.options(call, t.options)
 
     def tables(self) -> set[str]:
         return {self.key}
@@ -182,7 +184,7 @@ def _retarget_foreign_keys(state: SchemaState, old: str, new: str) -> SchemaStat
     for table in list(state.tables.values()):
         if any(fk.ref_table == old for fk in table.foreign_keys):
             fks = frozenset(
-                ForeignKey(fk.columns, new, fk.ref_columns, fk.name, fk.ondelete, fk.onupdate)
+                replace(fk, ref_table=new)
                 if fk.ref_table == old
                 else fk
                 for fk in table.foreign_keys
@@ -372,8 +374,6 @@ class AlterColumn(_TableOperation):
     def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
         table = _require_table(state, self.key, f"cannot alter column {self.column_name!r}")
         col = _require_column(table, self.column_name, "cannot alter column")
-        from dataclasses import replace
-
         new = replace(col, **self.changes())
         cols = tuple(new if c.name == col.name else c for c in table.columns)
         return state.with_table(table.evolve(columns=cols))
@@ -438,20 +438,17 @@ class RenameColumn(_TableOperation):
         col = _require_column(table, self.old, "cannot rename column")
         if table.has_column(self.new):
             raise GitmigError(f"cannot rename {self.key}.{self.old}: {self.new!r} exists")
-        from dataclasses import replace
-
         def swap(names: tuple[str, ...]) -> tuple[str, ...]:
             return tuple(self.new if n == self.old else n for n in names)
 
         table = table.evolve(
             columns=tuple(replace(col, name=self.new) if c is col else c for c in table.columns),
             foreign_keys=frozenset(
-                ForeignKey(swap(fk.columns), fk.ref_table, fk.ref_columns, fk.name,
-                           fk.ondelete, fk.onupdate)
+                replace(fk, columns=swap(fk.columns))
                 for fk in table.foreign_keys
             ),
-            uniques=frozenset(Unique(swap(u.columns), u.name) for u in table.uniques),
-            indexes=frozenset(Index(ix.name, swap(ix.columns), ix.unique) for ix in table.indexes),
+            uniques=frozenset(replace(u, columns=swap(u.columns)) for u in table.uniques),
+            indexes=frozenset(replace(ix, columns=swap(ix.columns)) for ix in table.indexes),
         )
         state = state.with_table(table)
         # Foreign keys elsewhere that point at the renamed column follow it.
@@ -459,8 +456,7 @@ class RenameColumn(_TableOperation):
             if any(fk.ref_table == self.key and self.old in fk.ref_columns
                    for fk in other.foreign_keys):
                 fks = frozenset(
-                    ForeignKey(fk.columns, fk.ref_table, swap(fk.ref_columns), fk.name,
-                               fk.ondelete, fk.onupdate)
+                    replace(fk, ref_columns=swap(fk.ref_columns))
                     if fk.ref_table == self.key else fk
                     for fk in other.foreign_keys
                 )
@@ -495,10 +491,18 @@ class CreateIndex(_TableOperation):
         *,
         unique: bool = False,
         schema: str | None = None,
+        **options: Any,
     ) -> None:
-        self.index = Index(name, tuple(columns), bool(unique))
+        cols = tuple(canonical.expression_sql(c) for c in columns)
+        self.index = Index(name, cols, bool(unique), canonical.index_options(options))
         self.table_name = table
         self.schema = schema
+
+    @classmethod
+    def of(cls, table: str, ix: Index, *, schema: str | None = None) -> CreateIndex:
+        op = cls(ix.name, table, ix.columns, unique=ix.unique, schema=schema)
+        op.index = ix
+        return op
 
     def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
         table = _require_table(state, self.key, f"cannot create index {self.index.name!r}")
@@ -523,12 +527,13 @@ class CreateIndex(_TableOperation):
             [
                 literal(self.index.name),
                 literal(self.table_name),
-                serializer.names(self.index.columns),
+                serializer.index_columns(self.index.columns),
             ],
         )
         if self.index.unique:
             call.kwargs.append(("unique", "True"))
-        return _schema_kw(call, self.schema)
+        _schema_kw(call, self.schema)
+        return serializer.index_options(call, self.index)
 
 
 class DropIndex(_TableOperation):
@@ -556,8 +561,7 @@ class DropIndex(_TableOperation):
 
     def reverse(self, before: SchemaState) -> Operation:
         _, ix = self._find(before)
-        return CreateIndex(ix.name, self.table_name, ix.columns, unique=ix.unique,
-                           schema=self.schema)
+        return CreateIndex.of(self.table_name, ix, schema=self.schema)
 
     def source(self) -> Call:
         return _schema_kw(
@@ -821,6 +825,16 @@ def render_list(operations: Sequence[Operation]) -> str:
     return ListOf([op.source() for op in operations]).render(0)
 
 
+# Operations of one family each live in their own module, re-exported here.
+from gitmig.ops.constraints import (  # noqa: E402
+    CreatePrimaryKey,
+    DropPrimaryKey,
+    RenameConstraint,
+    RenameIndex,
+)
+from gitmig.ops.enums import AlterEnum  # noqa: E402
+from gitmig.ops.tables import AlterTableOptions, SetTableSchema  # noqa: E402
+
 __all__ = [
     "Operation",
     "CreateTable",
@@ -835,6 +849,13 @@ __all__ = [
     "AddConstraint",
     "DropConstraint",
     "AlterTableComment",
+    "CreatePrimaryKey",
+    "DropPrimaryKey",
+    "RenameConstraint",
+    "RenameIndex",
+    "AlterEnum",
+    "AlterTableOptions",
+    "SetTableSchema",
     "RunSQL",
     "RunPython",
     "UNSET",

@@ -204,7 +204,17 @@ def foreign_key_state(fkc: sa.ForeignKeyConstraint) -> ForeignKey:
         name=_name(fkc),
         ondelete=fkc.ondelete.upper() if fkc.ondelete else None,
         onupdate=fkc.onupdate.upper() if fkc.onupdate else None,
+        **_fk_options(fkc),
     )
+
+
+def _fk_options(fk: Any) -> dict[str, Any]:
+    """DEFERRABLE, INITIALLY and MATCH as the models say them (use_alter is not schema)."""
+    return {
+        "deferrable": fk.deferrable,
+        "initially": fk.initially.upper() if fk.initially else None,
+        "match": fk.match.upper() if fk.match else None,
+    }
 
 
 def column_foreign_keys(col: sa.Column[Any]) -> list[ForeignKey]:
@@ -220,6 +230,7 @@ def column_foreign_keys(col: sa.Column[Any]) -> list[ForeignKey]:
                 name=_name(fk),
                 ondelete=fk.ondelete.upper() if fk.ondelete else None,
                 onupdate=fk.onupdate.upper() if fk.onupdate else None,
+                **_fk_options(fk),
             )
         )
     return out
@@ -234,7 +245,8 @@ def sql_text(clause: Any) -> str:
 
 
 def unique_state(uc: sa.UniqueConstraint) -> Unique:
-    return Unique(columns=tuple(str(c.name) for c in uc.columns), name=_name(uc))
+    return Unique(columns=tuple(str(c.name) for c in uc.columns), name=_name(uc),
+                  options=index_options(uc.dialect_kwargs))
 
 
 def check_state(cc: sa.CheckConstraint) -> Check:
@@ -253,13 +265,41 @@ def index_state(ix: sa.Index) -> Index:
         elif isinstance(expr, str):
             cols.append(str(expr))
         else:
-            table = ix.table.name if ix.table is not None else "?"
-            raise GitmigError(
-                f"index {name} on {table} is on an expression ({sql_text(expr)}); gitmig "
-                "cannot migrate expression indexes yet: create it with ops.RunSQL in a "
-                "migration from `gitmig makemigrations --empty`, and leave it out of the models"
-            )
-    return Index(name=name, columns=tuple(cols), unique=bool(ix.unique))
+            cols.append(expression_sql(expr))
+    return Index(name=name, columns=tuple(cols), unique=bool(ix.unique),
+                 options=index_options(ix.dialect_kwargs))
+
+
+def expression_sql(expr: Any) -> str:
+    """An index expression or WHERE clause as SQL without table names, as DDL writes it."""
+    if isinstance(expr, str):
+        return expr
+    if isinstance(expr, TextClause):
+        return expr.text
+    return str(expr.compile(compile_kwargs={"include_table": False, "literal_binds": True}))
+
+
+_CLAUSE_OPTIONS = ("_where",)
+
+
+def index_options(kwargs: Any) -> tuple[tuple[str, str], ...]:
+    """Dialect keywords of an index in canonical form: (keyword, value source) pairs."""
+    out = []
+    for key in sorted(kwargs):
+        value = kwargs[key]
+        if value is None:
+            continue
+        if key.endswith(_CLAUSE_OPTIONS) or isinstance(value, ClauseElement):
+            source = f"sa.text({literal(expression_sql(value))})"
+        elif isinstance(value, dict):
+            source = literal({str(k if isinstance(k, str) else k.name): v
+                              for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))})
+        elif isinstance(value, (list, tuple)):
+            source = literal([v if isinstance(v, str) else str(v.name) for v in value])
+        else:
+            source = literal(value)
+        out.append((str(key), source))
+    return tuple(out)
 
 
 def table_state(table: sa.Table, app: str = "") -> Table:
@@ -287,12 +327,19 @@ def table_state(table: sa.Table, app: str = "") -> Table:
         checks=frozenset(checks),
         indexes=frozenset(index_state(ix) for ix in table.indexes),
         comment=str(table.comment) if table.comment is not None else None,
+        options=index_options(table.dialect_kwargs),
     )
 
 
-def table_of(name: str, schema: str | None, items: tuple[Any, ...], comment: str | None) -> Table:
+def table_of(
+    name: str,
+    schema: str | None,
+    items: tuple[Any, ...],
+    comment: str | None,
+    options: dict[str, Any] | None = None,
+) -> Table:
     """A CreateTable's arguments as state, read through a throwaway sa.Table."""
-    t = sa.Table(name, sa.MetaData(), *items, schema=schema, comment=comment)
+    t = sa.Table(name, sa.MetaData(), *items, schema=schema, comment=comment, **(options or {}))
     return table_state(t)
 
 

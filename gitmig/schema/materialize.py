@@ -96,6 +96,9 @@ def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) 
             name=fk.name,
             ondelete=fk.ondelete,
             onupdate=fk.onupdate,
+            deferrable=fk.deferrable,
+            initially=fk.initially,
+            match=fk.match,
         )
         for fk in foreign_keys
     ]
@@ -118,11 +121,14 @@ def foreign_key(fk: state.ForeignKey) -> sa.ForeignKeyConstraint:
         name=fk.name,
         ondelete=fk.ondelete,
         onupdate=fk.onupdate,
+        deferrable=fk.deferrable,
+        initially=fk.initially,
+        match=fk.match,
     )
 
 
 def unique(u: state.Unique) -> sa.UniqueConstraint:
-    return sa.UniqueConstraint(*u.columns, name=u.name)
+    return sa.UniqueConstraint(*u.columns, name=u.name, **dialect_kwargs(u.options))
 
 
 def check(c: state.Check) -> sa.CheckConstraint:
@@ -143,8 +149,19 @@ def index_elements(ix: state.Index, column_names: Iterable[str]) -> list[str | T
     return [c if c in names or _IDENTIFIER.match(c) else sa.text(c) for c in ix.columns]
 
 
+def dialect_kwargs(options: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Dialect keywords as SQLAlchemy takes them (postgresql_where=sa.text(...))."""
+    return {key: eval(source, {"__builtins__": {}, "sa": sa})  # noqa: S307 - canonical
+            for key, source in options}
+
+
+def index_kwargs(ix: state.Index) -> dict[str, Any]:
+    return dialect_kwargs(ix.options)
+
+
 def index(ix: state.Index, column_names: Iterable[str]) -> sa.Index:
-    return sa.Index(ix.name, *index_elements(ix, column_names), unique=ix.unique)
+    return sa.Index(ix.name, *index_elements(ix, column_names), unique=ix.unique,
+                    **index_kwargs(ix))
 
 
 def _sorted(items: Iterable[Any]) -> list[Any]:
@@ -182,6 +199,7 @@ def table(
         *table_items(t, indexes=indexes, constraints=constraints),
         schema=t.schema,
         comment=t.comment,
+        **dialect_kwargs(t.options),
     )
 
 

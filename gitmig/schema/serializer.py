@@ -7,6 +7,7 @@ byte-identical for the same change.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -147,6 +148,12 @@ def _fk_actions(call: Call, fk: ForeignKey) -> Call:
         call.kwargs.append(("ondelete", literal(fk.ondelete)))
     if fk.onupdate:
         call.kwargs.append(("onupdate", literal(fk.onupdate)))
+    if fk.deferrable is not None:
+        call.kwargs.append(("deferrable", repr(fk.deferrable)))
+    if fk.initially:
+        call.kwargs.append(("initially", literal(fk.initially)))
+    if fk.match:
+        call.kwargs.append(("match", literal(fk.match)))
     return call
 
 
@@ -164,7 +171,7 @@ def unique(u: Unique) -> Call:
     call = Call("sa.UniqueConstraint", [literal(c) for c in u.columns])
     if u.name:
         call.kwargs.append(("name", literal(u.name)))
-    return call
+    return options(call, u.options)
 
 
 def check(c: Check) -> Call:
@@ -182,11 +189,36 @@ def constraint(c: ForeignKey | Unique | Check) -> Call:
     return check(c)
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def index_element(column: str) -> str:
+    """A column name as a string, an expression (lower(name)) as sa.text."""
+    return literal(column) if _IDENTIFIER.match(column) else f"sa.text({literal(column)})"
+
+
+def index_columns(columns: Sequence[str]) -> Arg:
+    if all(_IDENTIFIER.match(c) for c in columns):
+        return names(columns)
+    return ListOf([index_element(c) for c in columns])
+
+
+def options(call: Call, pairs: Sequence[tuple[str, str]]) -> Call:
+    """Dialect keywords, written as their canonical source."""
+    for key, source in pairs:
+        call.kwargs.append((key, expression(source) if source.startswith("sa.") else source))
+    return call
+
+
+def index_options(call: Call, ix: Index) -> Call:
+    return options(call, ix.options)
+
+
 def index(ix: Index) -> Call:
-    call = Call("sa.Index", [literal(ix.name), *(literal(c) for c in ix.columns)])
+    call = Call("sa.Index", [literal(ix.name), *(index_element(c) for c in ix.columns)])
     if ix.unique:
         call.kwargs.append(("unique", "True"))
-    return call
+    return index_options(call, ix)
 
 
 def _sorted(items: Any) -> list[Any]:

@@ -50,12 +50,16 @@ class ForeignKey:
     name: str | None = None
     ondelete: str | None = None
     onupdate: str | None = None
+    deferrable: bool | None = None
+    initially: str | None = None
+    match: str | None = None
 
 
 @dataclass(frozen=True)
 class Unique:
     columns: tuple[str, ...]
     name: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # dialect keywords, as Index.options
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,16 @@ class Check:
 
 @dataclass(frozen=True)
 class Index:
+    """Columns are names, or the SQL of an expression (lower(name), title DESC).
+
+    `options` are the dialect keywords (postgresql_where, mysql_length...) as sorted
+    (keyword, Python source of the value) pairs: hashable, and what a file writes.
+    """
+
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    options: tuple[tuple[str, str], ...] = ()
 
 
 Constraint = ForeignKey | Unique | Check
@@ -97,6 +108,8 @@ class Table:
     checks: frozenset[Check] = frozenset()
     indexes: frozenset[Index] = frozenset()
     comment: str | None = None
+    # Dialect keywords (mysql_engine, sqlite_autoincrement...) as Index.options.
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -133,6 +146,7 @@ class Table:
             self.checks,
             self.indexes,
             self.comment,
+            self.options,
         )
 
     def __eq__(self, other: object) -> bool:

@@ -59,6 +59,7 @@ def _table(t: Table) -> dict[str, Any]:
         "app": t.app,
         "pk_name": t.pk_name,
         "comment": t.comment,
+        "options": [list(o) for o in t.options],
         "columns": [_column(c) for c in t.columns],
         "foreign_keys": _sorted(
             [
@@ -69,14 +70,24 @@ def _table(t: Table) -> dict[str, Any]:
                     "name": fk.name,
                     "ondelete": fk.ondelete,
                     "onupdate": fk.onupdate,
+                    "deferrable": fk.deferrable,
+                    "initially": fk.initially,
+                    "match": fk.match,
                 }
                 for fk in t.foreign_keys
             ]
         ),
-        "uniques": _sorted([{"columns": list(u.columns), "name": u.name} for u in t.uniques]),
+        "uniques": _sorted([
+            {"columns": list(u.columns), "name": u.name, "options": [list(o) for o in u.options]}
+            for u in t.uniques
+        ]),
         "checks": _sorted([{"sqltext": c.sqltext, "name": c.name} for c in t.checks]),
         "indexes": _sorted(
-            [{"name": i.name, "columns": list(i.columns), "unique": i.unique} for i in t.indexes]
+            [
+                {"name": i.name, "columns": list(i.columns), "unique": i.unique,
+                 "options": [list(o) for o in i.options]}
+                for i in t.indexes
+            ]
         ),
     }
 
@@ -104,6 +115,7 @@ def _read_table(d: dict[str, Any]) -> Table:
         app=d["app"],
         pk_name=d["pk_name"],
         comment=d["comment"],
+        options=tuple((k, v) for k, v in d.get("options", ())),
         columns=tuple(_read_column(c) for c in d["columns"]),
         foreign_keys=frozenset(
             ForeignKey(
@@ -113,13 +125,21 @@ def _read_table(d: dict[str, Any]) -> Table:
                 name=fk["name"],
                 ondelete=fk["ondelete"],
                 onupdate=fk["onupdate"],
+                deferrable=fk.get("deferrable"),
+                initially=fk.get("initially"),
+                match=fk.get("match"),
             )
             for fk in d["foreign_keys"]
         ),
-        uniques=frozenset(Unique(tuple(u["columns"]), u["name"]) for u in d["uniques"]),
+        uniques=frozenset(
+            Unique(tuple(u["columns"]), u["name"], tuple((k, v) for k, v in u.get("options", ())))
+            for u in d["uniques"]
+        ),
         checks=frozenset(Check(c["sqltext"], c["name"]) for c in d["checks"]),
         indexes=frozenset(
-            Index(i["name"], tuple(i["columns"]), bool(i["unique"])) for i in d["indexes"]
+            Index(i["name"], tuple(i["columns"]), bool(i["unique"]),
+                  tuple((k, v) for k, v in i.get("options", ())))
+            for i in d["indexes"]
         ),
     )
 

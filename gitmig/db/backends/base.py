@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.db import ddl
+from gitmig.db import ddl, ddl_keys
 from gitmig.schema import materialize
 from gitmig.schema.state import Check, Column, Constraint, ForeignKey, Table, Unique
 
@@ -105,6 +105,11 @@ class Backend:
         col = op.column
         typ = materialize.type_of(col.type)
         backfill = ddl.backfill_default(op, typ, ctx.dialect)
+        if col.primary_key:
+            ddl_keys.add_key_column(op, ctx, typ, backfill)
+            for fk in op.foreign_keys:
+                ddl.create_foreign_key(ctx, op.table_name, op.schema, fk)
+            return
         new = sa.Column(
             col.name,
             typ,
@@ -130,7 +135,16 @@ class Backend:
             ddl.create_foreign_key(ctx, op.table_name, op.schema, fk)
 
     def drop_column(self, op: ops.DropColumn, ctx: ddl.Context) -> None:
-        ctx.operations.drop_column(op.table_name, op.column_name, schema=op.schema)
+        if not self.drop_key_column(op, ctx):
+            ctx.operations.drop_column(op.table_name, op.column_name, schema=op.schema)
+
+    def drop_key_column(self, op: ops.DropColumn, ctx: ddl.Context) -> bool:
+        """A column of a composite primary key goes with the key rebuilt without it."""
+        before = ctx.before.table(op.key)
+        if op.column_name in before.primary_key and len(before.primary_key) > 1:
+            ddl_keys.drop_key_column(op, ctx)
+            return True
+        return False
 
     def alter_column(self, op: ops.AlterColumn, ctx: ddl.Context) -> None:
         """Change a column's definition (rows already filled where it becomes NOT NULL)."""
@@ -180,7 +194,8 @@ class Backend:
             ddl.create_foreign_key(ctx, op.table_name, op.schema, c)
         elif isinstance(c, Unique):
             ctx.operations.create_unique_constraint(c.name, op.table_name, list(c.columns),
-                                                    schema=op.schema)
+                                                    schema=op.schema,
+                                                    **materialize.dialect_kwargs(c.options))
         else:
             ctx.operations.create_check_constraint(c.name, op.table_name, sa.text(c.sqltext),
                                                    schema=op.schema)

@@ -92,6 +92,8 @@ class MySQLBackend(Backend):
     def drop_column(self, op: ops.DropColumn, ctx: ddl.Context) -> None:
         """MySQL refuses to drop a column under a foreign key, and shrinks (rather than
         drops) indexes over several columns; the state drops them whole."""
+        if self.drop_key_column(op, ctx):
+            return
         before = ctx.before.table(op.key)
         name = op.column_name
         for fk in sorted(before.foreign_keys, key=repr):

@@ -134,7 +134,8 @@ class SQLiteBackend(Backend):
         nullable = col.nullable
         default: Any = materialize.server_default(col.server_default)
         fill: Any = None
-        rebuild = bool(op.foreign_keys) or col.primary_key
+        # A CHECK made by the type (Boolean, non-native Enum) comes only with CREATE TABLE.
+        rebuild = bool(op.foreign_keys) or col.primary_key or _type_check(typ)
         if col.server_default is not None and col.server_default.kind in ("sql", "expr"):
             # now(), CURRENT_TIMESTAMP...: SQLite refuses non-constant defaults in ALTER.
             nullable, default, fill, rebuild = True, None, default, True
@@ -181,9 +182,13 @@ def _text(exc: BaseException) -> str:
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
+def _type_check(typ: sa.types.TypeEngine[Any]) -> bool:
+    return isinstance(typ, sa.types.SchemaType) and bool(getattr(typ, "create_constraint", False))
+
+
 def _can_drop(table: Table, name: str) -> bool:
     """SQLite's own DROP COLUMN refuses columns that anything else refers to."""
-    if table.column(name).primary_key:
+    if table.column(name).primary_key or _type_check(materialize.type_of(table.column(name).type)):
         return False
     for c in table.constraints:
         if isinstance(c, Check):

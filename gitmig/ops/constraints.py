@@ -1,0 +1,276 @@
+"""Primary keys and renamed constraints and indexes.
+
+A primary key is a property of the table, not of one column: when the models move it to
+other columns, the key is dropped and created again as a whole, so no step of a migration
+leaves a table that a database would accept without a key while the models say it has one.
+A constraint or index whose only change is its name (a naming convention added or changed)
+is renamed, never dropped and created, so a large table is not re-indexed for a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from gitmig.errors import GitmigError
+from gitmig.ops import Operation, _require_column, _require_table, _schema_kw, _TableOperation
+from gitmig.schema import serializer
+from gitmig.schema.serializer import Call, literal
+from gitmig.schema.state import (
+    Check,
+    Constraint,
+    ForeignKey,
+    SchemaState,
+    Table,
+    Unique,
+    constraint_identity,
+)
+
+CONSTRAINT_TYPES = ("primary", "foreignkey", "unique", "check")
+_KIND = {ForeignKey: "foreignkey", Unique: "unique", Check: "check"}
+
+
+class CreatePrimaryKey(_TableOperation):
+    """Make `columns` the table's primary key; the table must have none at this point."""
+
+    def __init__(
+        self,
+        table: str,
+        columns: Sequence[str],
+        *,
+        name: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        if not columns:
+            raise GitmigError(f"CreatePrimaryKey on {table!r} needs at least one column")
+        self.table_name = table
+        self.columns = tuple(columns)
+        self.name = name
+        self.schema = schema
+
+    def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
+        table = _require_table(state, self.key, "cannot create the primary key")
+        if table.primary_key:
+            raise GitmigError(
+                f"cannot create the primary key of {self.key}: it has one on "
+                f"({', '.join(table.primary_key)}); drop it first with ops.DropPrimaryKey"
+            )
+        for c in self.columns:
+            _require_column(table, c, "cannot create the primary key")
+        cols = tuple(
+            replace(c, primary_key=True, nullable=False) if c.name in self.columns else c
+            for c in table.columns
+        )
+        return state.with_table(table.evolve(columns=cols, pk_name=self.name))
+
+    def describe(self) -> str:
+        label = f" {self.name}" if self.name else ""
+        return f"Create primary key{label} on {self.key} ({', '.join(self.columns)})"
+
+    def fragment(self) -> str:
+        return f"{self.table_name}_add_primary_key_{'_'.join(self.columns)}"
+
+    def reverse(self, before: SchemaState) -> Operation:
+        return DropPrimaryKey(self.table_name, schema=self.schema)
+
+    def source(self) -> Call:
+        call = Call(
+            "ops.CreatePrimaryKey", [literal(self.table_name), serializer.names(self.columns)]
+        )
+        if self.name:
+            call.kwargs.append(("name", literal(self.name)))
+        return _schema_kw(call, self.schema)
+
+
+class DropPrimaryKey(_TableOperation):
+    """Drop the table's primary key; its columns stay, NOT NULL."""
+
+    def __init__(self, table: str, *, schema: str | None = None) -> None:
+        self.table_name = table
+        self.schema = schema
+
+    def _table(self, state: SchemaState) -> Table:
+        table = _require_table(state, self.key, "cannot drop the primary key")
+        if not table.primary_key:
+            raise GitmigError(f"cannot drop the primary key of {self.key}: it has none")
+        return table
+
+    def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
+        table = self._table(state)
+        cols = tuple(replace(c, primary_key=False) for c in table.columns)
+        return state.with_table(table.evolve(columns=cols, pk_name=None))
+
+    def describe(self) -> str:
+        return f"Drop the primary key of {self.key}"
+
+    def fragment(self) -> str:
+        return f"{self.table_name}_drop_primary_key"
+
+    def reverse(self, before: SchemaState) -> Operation:
+        table = self._table(before)
+        return CreatePrimaryKey(
+            self.table_name, table.primary_key, name=table.pk_name, schema=self.schema
+        )
+
+    def source(self) -> Call:
+        return _schema_kw(Call("ops.DropPrimaryKey", [literal(self.table_name)]), self.schema)
+
+
+class RenameConstraint(_TableOperation):
+    """Give a constraint another name (None: the name the database chooses).
+
+    An unnamed constraint is found by its kind and columns (or its check text), as
+    DropConstraint finds it; a primary key needs neither, a table has one.
+    """
+
+    def __init__(
+        self,
+        table: str,
+        old: str | None,
+        new: str | None,
+        *,
+        type_: str,
+        columns: Sequence[str] | None = None,
+        sqltext: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        if type_ not in CONSTRAINT_TYPES:
+            raise GitmigError(
+                f"RenameConstraint type_ must be one of {', '.join(CONSTRAINT_TYPES)}, "
+                f"not {type_!r}"
+            )
+        if old is None and type_ != "primary" and columns is None and sqltext is None:
+            raise GitmigError(
+                "RenameConstraint of an unnamed constraint needs its columns (or sqltext)"
+            )
+        self.table_name = table
+        self.old = old
+        self.new = new
+        self.type_ = type_
+        self.columns = tuple(columns) if columns is not None else None
+        self.sqltext = sqltext
+        self.schema = schema
+
+    @classmethod
+    def of(
+        cls, table: Table, c: Constraint | None, new: str | None
+    ) -> RenameConstraint:
+        """Rename constraint `c` (None: the primary key) of `table`."""
+        if c is None:
+            return cls(table.name, table.pk_name, new, type_="primary", schema=table.schema)
+        kind = _KIND[type(c)]
+        if c.name:
+            return cls(table.name, c.name, new, type_=kind, schema=table.schema)
+        if isinstance(c, Check):
+            return cls(table.name, None, new, type_=kind, sqltext=c.sqltext,
+                       schema=table.schema)
+        return cls(table.name, None, new, type_=kind, columns=c.columns, schema=table.schema)
+
+    def _identity(self) -> tuple[str, ...]:
+        if self.old:
+            return ("name", self.old)
+        if self.type_ == "check":
+            return ("check", self.sqltext or "")
+        return (self.type_, *(self.columns or ()))
+
+    def find(self, state: SchemaState) -> tuple[Table, Constraint | None]:
+        """The table and the constraint (None for the primary key) being renamed."""
+        table = _require_table(state, self.key, "cannot rename constraint")
+        if self.type_ == "primary":
+            if not table.primary_key:
+                raise GitmigError(f"cannot rename the primary key of {self.key}: it has none")
+            if table.pk_name != self.old:
+                raise GitmigError(
+                    f"cannot rename the primary key of {self.key}: it is named "
+                    f"{table.pk_name!r}, not {self.old!r}"
+                )
+            return table, None
+        found = table.find_constraint(self._identity())
+        if found is None or _KIND[type(found)] != self.type_:
+            raise GitmigError(f"cannot rename constraint {self._label()} on {self.key}: "
+                              "not found")
+        return table, found
+
+    def _label(self) -> str:
+        if self.old:
+            return self.old
+        return f"{self.type_}({', '.join(self.columns or ()) or self.sqltext or ''})"
+
+    def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
+        table, c = self.find(state)
+        if c is None:
+            return state.with_table(table.evolve(pk_name=self.new))
+        renamed = replace(c, name=self.new)
+        if table.find_constraint(constraint_identity(renamed)) is not None:
+            raise GitmigError(f"cannot rename {self._label()} on {self.key} to {self.new!r}: "
+                              "that name is taken")
+        return state.with_table(
+            table.without_constraint(constraint_identity(c)).with_constraint(renamed)
+        )
+
+    def describe(self) -> str:
+        what = "primary key" if self.type_ == "primary" else f"constraint {self._label()}"
+        if self.type_ == "primary" and self.old:
+            what = f"primary key {self.old}"
+        to = self.new or "the name the database chooses"
+        return f"Rename {what} on {self.key} to {to}"
+
+    def fragment(self) -> str:
+        if self.new:
+            return f"{self.table_name}_rename_{self.new}"
+        return f"{self.table_name}_unname_{self.old}"
+
+    def reverse(self, before: SchemaState) -> Operation:
+        table, c = self.find(before)
+        after_state = self.state_forwards(before, "")
+        return RenameConstraint.of(
+            after_state.table(self.key),
+            None if c is None else replace(c, name=self.new),
+            self.old,
+        )
+
+    def source(self) -> Call:
+        call = Call(
+            "ops.RenameConstraint",
+            [literal(self.table_name), literal(self.old), literal(self.new)],
+            [("type_", literal(self.type_))],
+        )
+        if self.old is None and self.columns is not None:
+            call.kwargs.append(("columns", serializer.names(self.columns)))
+        if self.old is None and self.sqltext is not None:
+            call.kwargs.append(("sqltext", literal(self.sqltext)))
+        return _schema_kw(call, self.schema)
+
+
+class RenameIndex(_TableOperation):
+    def __init__(self, table: str, old: str, new: str, *, schema: str | None = None) -> None:
+        self.table_name = table
+        self.old = old
+        self.new = new
+        self.schema = schema
+
+    def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
+        table = _require_table(state, self.key, f"cannot rename index {self.old!r}")
+        found = next((ix for ix in table.indexes if ix.name == self.old), None)
+        if found is None:
+            raise GitmigError(f"cannot rename index {self.old!r}: {self.key} has no such index")
+        if any(ix.name == self.new for ix in table.indexes):
+            raise GitmigError(f"cannot rename index {self.old!r} to {self.new!r}: it exists")
+        indexes = (table.indexes - {found}) | {replace(found, name=self.new)}
+        return state.with_table(table.evolve(indexes=indexes))
+
+    def describe(self) -> str:
+        return f"Rename index {self.old} on {self.key} to {self.new}"
+
+    def fragment(self) -> str:
+        return f"{self.table_name}_rename_{self.new}"
+
+    def reverse(self, before: SchemaState) -> Operation:
+        return RenameIndex(self.table_name, self.new, self.old, schema=self.schema)
+
+    def source(self) -> Call:
+        return _schema_kw(
+            Call("ops.RenameIndex",
+                 [literal(self.table_name), literal(self.old), literal(self.new)]),
+            self.schema,
+        )
