@@ -58,10 +58,16 @@ class Context:
     def quote(self, name: str) -> str:
         return str(self.dialect.identifier_preparer.quote(name))
 
-    @property
-    def family(self) -> str:
-        """sqlite, postgresql or mysql (MariaDB included)."""
-        return self.backend.name
+    def qualified(self, name: str, schema: str | None) -> str:
+        """A table's (or index's) name, quoted, with its schema when it has one."""
+        return f"{self.quote(schema)}.{self.quote(name)}" if schema else self.quote(name)
+
+    def select(self, expression: str, fallback: str) -> str:
+        """What the database answers to SELECT expression; fallback when only printing."""
+        if self.connection is None or self.as_sql:
+            return fallback
+        found = self.connection.execute(sa.text(f"SELECT {expression}")).scalar()
+        return str(found or fallback)
 
 
 def run(op: ops.Operation, ctx: Context) -> None:
@@ -240,7 +246,7 @@ def constraint_name(ctx: Context, table: Table, c: Constraint) -> str:
                 "was it dropped by hand? Recreate it, or give it a name in a new migration"
             )
     guess = ctx.backend.default_constraint_name(table, c)
-    ctx.note(f"{guess} is the name {ctx.family} gives an unnamed {_describe(c)} by default")
+    ctx.note(f"{guess} is the name {ctx.backend.name} gives an unnamed {_describe(c)} by default")
     return guess
 
 
@@ -350,5 +356,5 @@ def literal_sql(value: Any, typ: sa.types.TypeEngine[Any], dialect: Dialect) -> 
     raise GitmigError(f"cannot write {value!r} as an SQL value")
 
 
-# Key and rename operations register themselves here (moving into the backends).
+# Key, rename, enum and table-option operations register themselves here.
 from gitmig.db import ddl_enums, ddl_keys, ddl_tables  # noqa: E402, F401

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.db import ddl, ddl_keys
+from gitmig.db import ddl, ddl_enums, ddl_keys
+from gitmig.errors import GitmigError
 from gitmig.schema import materialize
 from gitmig.schema.state import Check, Column, Constraint, ForeignKey, Table, Unique
 
@@ -212,3 +213,98 @@ class Backend:
         ctx.operations.drop_constraint(name, table.name, type_=_KINDS[type(c)],
                                        schema=table.schema)
 
+    # -- primary keys (gitmig.db.ddl_keys) ---------------------------------------------
+
+    def primary_key_name(self, ctx: ddl.Context, table: Table) -> str:
+        """The key's name in the database: the models', or the one the database gave it."""
+        if table.pk_name:
+            return table.pk_name
+        if ctx.connection is not None and not ctx.as_sql:
+            found = sa.inspect(ctx.connection).get_pk_constraint(table.name, schema=table.schema)
+            if found.get("name"):
+                return str(found["name"])
+        return f"{table.name}_pkey"[:63]
+
+    def create_primary_key(self, op: ops.CreatePrimaryKey, ctx: ddl.Context) -> None:
+        before, after = ctx.before.table(op.key), ctx.after.table(op.key)
+        ctx.operations.create_primary_key(op.name, op.table_name, list(after.primary_key),
+                                          schema=op.schema)
+        ddl_keys.number_existing_column(ctx, before, after)
+
+    def drop_primary_key_op(self, op: ops.DropPrimaryKey, ctx: ddl.Context) -> None:
+        self.drop_primary_key(ctx, ctx.before.table(op.key))
+
+    def drop_primary_key(self, ctx: ddl.Context, table: Table) -> None:
+        ctx.operations.drop_constraint(self.primary_key_name(ctx, table), table.name,
+                                       type_="primary", schema=table.schema)
+
+    def add_column_to_key(self, op: ops.AddColumn, ctx: ddl.Context, new: sa.Column[Any]) -> None:
+        """Add a primary key column: the old key goes, the new one comes over it."""
+        before, after = ctx.before.table(op.key), ctx.after.table(op.key)
+        if before.primary_key:
+            self.drop_primary_key(ctx, before)
+        ctx.operations.add_column(op.table_name, new, schema=op.schema)
+        ctx.operations.create_primary_key(after.pk_name, op.table_name,
+                                          list(after.primary_key), schema=op.schema)
+
+    def key_recreated(self, ctx: ddl.Context, before: Table, after: Table) -> None:
+        """The key came back without a dropped column: number its column if it now has one."""
+        ddl_keys.number_existing_column(ctx, before, after)
+
+    def number_key_column(self, ctx: ddl.Context, table: Table, column: str) -> None:
+        """Number an existing column that becomes the key (nothing known to do here)."""
+
+    # -- renames (gitmig.db.ddl_keys) --------------------------------------------------
+
+    def rename_constraint(self, op: ops.RenameConstraint, ctx: ddl.Context) -> None:
+        before_t, c = op.find(ctx.before)
+        after_t = ctx.after.table(op.key)
+        if c is None:
+            old = self.primary_key_name(ctx, before_t)
+            new = after_t.pk_name or f"{after_t.name}_pkey"[:63]
+        else:
+            renamed = ddl_keys.renamed(op, c, after_t)
+            old = ddl.constraint_name(ctx, before_t, c)
+            new = renamed.name or self.default_constraint_name(after_t, renamed)
+        if old == new:
+            ctx.note(f"{op.describe()}: the database already calls it {new}")
+            return
+        self.rename_named_constraint(op, ctx, old, new)
+
+    def rename_named_constraint(self, op: ops.RenameConstraint, ctx: ddl.Context, old: str,
+                                new: str) -> None:
+        ctx.operations.execute(
+            f"ALTER TABLE {ctx.qualified(op.table_name, op.schema)} "
+            f"RENAME CONSTRAINT {ctx.quote(old)} TO {ctx.quote(new)}"
+        )
+
+    def rename_index(self, op: ops.RenameIndex, ctx: ddl.Context) -> None:
+        ctx.operations.execute(
+            f"ALTER INDEX {ctx.qualified(op.old, op.schema)} RENAME TO {ctx.quote(op.new)}"
+        )
+
+    # -- enums and tables (gitmig.db.ddl_enums, gitmig.db.ddl_tables) -------------------
+
+    def alter_enum(self, op: ops.AlterEnum, ctx: ddl.Context, old: tuple[str, ...]) -> None:
+        """New values for an enum: with no enum types, each column using it changes."""
+        ddl_enums.alter_columns(op, ctx, old)
+
+    def alter_table_options(self, op: ops.AlterTableOptions, ctx: ddl.Context,
+                            changed: set[str]) -> None:
+        """PostgreSQL's options (WITH, TABLESPACE...) are left to hand-written SQL."""
+        if any(k.startswith("postgresql_") for k in changed):
+            raise GitmigError(
+                f"table {op.key}: gitmig cannot change PostgreSQL table options "
+                f"({', '.join(sorted(changed))}) of an existing table; write the ALTER TABLE "
+                "with ops.RunSQL in a migration from `gitmig makemigrations --empty`"
+            )
+        ctx.note(f"{op.describe()}: nothing changes on PostgreSQL")
+
+    def set_table_schema(self, op: ops.SetTableSchema, ctx: ddl.Context) -> None:
+        """RENAME TABLE into the other schema (MySQL's form, whose schemas are databases)."""
+        old = op.schema or ctx.select("DATABASE()", "")
+        new = op.new_schema or ctx.select("DATABASE()", "")
+        ctx.operations.execute(
+            f"RENAME TABLE {ctx.quote(old)}.{ctx.quote(op.table_name)} "
+            f"TO {ctx.quote(new)}.{ctx.quote(op.table_name)}"
+        )

@@ -4,7 +4,10 @@ Each DDL statement commits on its own, so a migration cannot be rolled back whol
 (gitmig.db.executor tracks its progress instead). MySQL backs every foreign key with an
 index: it refuses to drop one a key uses, and keeps the one it made when the key goes;
 so drops here first give a key an index of its own, and take away MySQL's own after.
-ALTER rewrites a column's whole definition, so autoincrement is restated every time.
+ALTER rewrites a column's whole definition, so autoincrement is restated every time;
+AUTO_INCREMENT is allowed only on a key column, so it comes off before the key goes.
+Every primary key is called PRIMARY; indexes (unique constraints too) are renamed in
+place, foreign keys and checks dropped and added again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from gitmig import ops
-from gitmig.db import ddl
+from gitmig.db import ddl, ddl_keys
 from gitmig.db.backends.base import Backend
 from gitmig.schema import materialize
 from gitmig.schema.state import Column, Constraint, ForeignKey, Table, Unique, constraint_identity
@@ -134,6 +137,113 @@ class MySQLBackend(Backend):
             # the models never declared it.
             ctx.operations.drop_index(implicit_index, table_name=table.name,
                                       schema=table.schema)
+
+    # -- primary keys: PRIMARY, and AUTO_INCREMENT only on a key column ----------------
+
+    def primary_key_name(self, ctx: ddl.Context, table: Table) -> str:
+        return "PRIMARY"
+
+    def drop_primary_key(self, ctx: ddl.Context, table: Table) -> None:
+        auto = ddl_keys.auto_column(table)
+        if auto is not None:
+            # MySQL keeps AUTO_INCREMENT only on a key column: take it off first.
+            _set_auto_increment(ctx, table, auto, False)
+        super().drop_primary_key(ctx, table)
+
+    def add_column_to_key(self, op: ops.AddColumn, ctx: ddl.Context, new: sa.Column[Any]) -> None:
+        """One ALTER TABLE: MySQL refuses an AUTO_INCREMENT column that is not yet a key."""
+        before, after = ctx.before.table(op.key), ctx.after.table(op.key)
+        auto = ddl_keys.auto_column(before)
+        if before.primary_key and auto is not None:
+            _set_auto_increment(ctx, before, auto, False)
+        sa.Table(after.name, sa.MetaData(), new, schema=after.schema)
+        spec = str(sa.schema.CreateColumn(new).compile(dialect=ctx.dialect))
+        drop = "DROP PRIMARY KEY, " if before.primary_key else ""
+        cols = ", ".join(ctx.quote(c) for c in after.primary_key)
+        ctx.operations.execute(
+            f"ALTER TABLE {ctx.qualified(after.name, after.schema)} {drop}"
+            f"ADD COLUMN {spec}, ADD PRIMARY KEY ({cols})"
+        )
+
+    def key_recreated(self, ctx: ddl.Context, before: Table, after: Table) -> None:
+        auto = ddl_keys.auto_column(after)
+        if auto is not None and auto == ddl_keys.auto_column(before):
+            _set_auto_increment(ctx, after, auto, True)  # taken off to drop the key
+        else:
+            super().key_recreated(ctx, before, after)
+
+    def number_key_column(self, ctx: ddl.Context, table: Table, column: str) -> None:
+        _set_auto_increment(ctx, table, column, True)
+
+    # -- renames -----------------------------------------------------------------------
+
+    def rename_constraint(self, op: ops.RenameConstraint, ctx: ddl.Context) -> None:
+        before_t, c = op.find(ctx.before)
+        if c is None:
+            ctx.note(f"{op.describe()}: MySQL names every primary key PRIMARY")
+            return
+        if not isinstance(c, Unique):
+            # MySQL cannot rename a foreign key or a check: drop it and add it renamed.
+            after_t = ctx.after.table(op.key)
+            renamed = ddl_keys.renamed(op, c, after_t)
+            self.drop_constraint(ctx, before_t, c)
+            ddl_keys.add_constraint(ctx, after_t, renamed)
+            return
+        super().rename_constraint(op, ctx)
+
+    def rename_named_constraint(self, op: ops.RenameConstraint, ctx: ddl.Context, old: str,
+                                new: str) -> None:
+        _rename_index(ctx, op.table_name, op.schema, old, new)  # a unique one is an index
+
+    def rename_index(self, op: ops.RenameIndex, ctx: ddl.Context) -> None:
+        _rename_index(ctx, op.table_name, op.schema, op.old, op.new)
+
+    # -- table options: ENGINE= and the character set ----------------------------------
+
+    def alter_table_options(self, op: ops.AlterTableOptions, ctx: ddl.Context,
+                            changed: set[str]) -> None:
+        """ENGINE= and CONVERT TO CHARACTER SET (the columns follow the table's character
+        set, as they do in CREATE TABLE); an option taken away goes back to the server's."""
+        kw = materialize.dialect_kwargs(op.options)
+
+        def option(name: str) -> object:
+            return kw.get(f"mysql_{name}", kw.get(f"mariadb_{name}"))
+
+        parts = []
+        if {"mysql_engine", "mariadb_engine"} & changed:
+            engine = option("engine") or ctx.select("@@default_storage_engine", "InnoDB")
+            parts.append(f"ENGINE={engine}")
+        charset_keys = {f"{p}_{n}" for p in ("mysql", "mariadb")
+                        for n in ("charset", "default_charset", "collate")}
+        if charset_keys & changed:
+            charset = (option("charset") or option("default_charset")
+                       or ctx.select("@@character_set_database", "utf8mb4"))
+            text = f"CONVERT TO CHARACTER SET {charset}"
+            collate = option("collate")
+            if collate:
+                text += f" COLLATE {collate}"
+            parts.append(text)
+        if not parts:
+            ctx.note(f"{op.describe()}: nothing changes on MySQL")
+            return
+        ctx.operations.execute(
+            f"ALTER TABLE {ctx.qualified(op.table_name, op.schema)} {', '.join(parts)}"
+        )
+
+
+def _set_auto_increment(ctx: ddl.Context, table: Table, column: str, on: bool) -> None:
+    ctx.operations.alter_column(
+        table.name, column, autoincrement=on, schema=table.schema,
+        **{**ddl.existing(ctx, table, table.column(column)), "existing_autoincrement": not on},
+    )
+
+
+def _rename_index(ctx: ddl.Context, table: str, schema: str | None, old: str,
+                  new: str) -> None:
+    ctx.operations.execute(
+        f"ALTER TABLE {ctx.qualified(table, schema)} "
+        f"RENAME INDEX {ctx.quote(old)} TO {ctx.quote(new)}"
+    )
 
 
 def _is_autoincrement(table: Table, column: str) -> bool:

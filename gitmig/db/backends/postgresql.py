@@ -2,8 +2,11 @@
 
 An enum column needs its type created before the table and dropped after the last
 column using it goes (CREATE/DROP TABLE do neither, gitmig makes them explicit). A type
-change converts the rows with a USING cast; an enum whose values change is replaced
-under its column, since PostgreSQL cannot remove or reorder values.
+change converts the rows with a USING cast. An enum whose values are only added gets
+ALTER TYPE ... ADD VALUE, which rewrites nothing (PostgreSQL 12 and later run it in a
+transaction, but the value is usable only once that commits); any other change of
+values replaces the type under its columns, since PostgreSQL cannot remove or reorder
+values. An integer column that becomes the key is numbered by a sequence, as SERIAL.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gitmig import ops
 from gitmig.db import ddl
 from gitmig.db.backends.base import Backend
 from gitmig.errors import GitmigError
+from gitmig.ops.enums import users
 from gitmig.schema import materialize
 from gitmig.schema.state import Column, SchemaState, Table
 
@@ -108,6 +112,47 @@ class PostgreSQLBackend(Backend):
             return
         _alter_type(ctx, op, table, old, new)
         kw.pop("server_default", None)
+
+    def number_key_column(self, ctx: ddl.Context, table: Table, column: str) -> None:
+        """A sequence owned by the column, started past its rows, as SERIAL makes."""
+        seq = f"{table.name}_{column}_seq"[:63]
+        qseq = ctx.qualified(seq, table.schema)
+        qtable = ctx.qualified(table.name, table.schema)
+        literal = qseq.replace("'", "''")
+        ctx.operations.execute(f"CREATE SEQUENCE {qseq} OWNED BY {qtable}.{ctx.quote(column)}")
+        ctx.operations.execute(
+            f"SELECT setval('{literal}', COALESCE(MAX({ctx.quote(column)}), 0) + 1, false) "
+            f"FROM {qtable}"
+        )
+        ctx.operations.execute(
+            f"ALTER TABLE {qtable} ALTER COLUMN {ctx.quote(column)} "
+            f"SET DEFAULT nextval('{literal}'::regclass)"
+        )
+
+    def alter_enum(self, op: ops.AlterEnum, ctx: ddl.Context, old: tuple[str, ...]) -> None:
+        """Values renamed in place, added in place where only added, else a new type."""
+        type_name = ctx.qualified(op.name, op.schema)
+        for was, now in op.renames.items():
+            ctx.operations.execute(
+                f"ALTER TYPE {type_name} RENAME VALUE {_literal(was)} TO {_literal(now)}"
+            )
+        old = tuple(op.renames.get(v, v) for v in old)
+        if old == op.values:
+            return
+        added = _additions(old, op.values) if op.in_place else None
+        if added is not None:
+            for value, where, neighbour in added:
+                ctx.operations.execute(
+                    f"ALTER TYPE {type_name} ADD VALUE {_literal(value)} {where} "
+                    f"{_literal(neighbour)}"
+                )
+            return
+        _replace_enum(op, ctx, type_name)
+
+    def set_table_schema(self, op: ops.SetTableSchema, ctx: ddl.Context) -> None:
+        source = ctx.qualified(op.table_name, op.schema)
+        target = op.new_schema or ctx.select("current_schema()", "public")
+        ctx.operations.execute(f"ALTER TABLE {source} SET SCHEMA {ctx.quote(target)}")
 
 
 def _alter_type(ctx: ddl.Context, op: ops.AlterColumn, table: Table, old: Column,
@@ -199,3 +244,54 @@ def _alter_enum_values(ctx: ddl.Context, op: ops.AlterColumn, old: Column,
             **ddl.existing(ctx, table, old, type_=new.type, server_default=None),
         )
     return True
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _additions(old: tuple[str, ...], new: tuple[str, ...]) -> list[tuple[str, str, str]] | None:
+    """(value, BEFORE|AFTER, neighbour) for each new value, or None if not only additions."""
+    if not old or [v for v in new if v in old] != list(old):
+        return None
+    first = next(i for i, v in enumerate(new) if v in old)
+    # Values ahead of the first old one go in from the back, each before its successor.
+    lead = [(new[i], "BEFORE", new[i + 1]) for i in reversed(range(first))]
+    rest = [(v, "AFTER", new[i - 1]) for i, v in enumerate(new) if i > first and v not in old]
+    return lead + rest
+
+
+def _replace_enum(op: ops.AlterEnum, ctx: ddl.Context, type_name: str) -> None:
+    """A new type under the old name; every column cast to it through text, rows kept.
+
+    A row holding a removed value stops the migration (PostgreSQL names the value).
+    """
+    retired = f"{op.name}__gitmig_old"[:63]
+    ctx.operations.execute(f"ALTER TYPE {type_name} RENAME TO {ctx.quote(retired)}")
+    columns = users(ctx.after, op.name, op.schema)
+    new_type = next(
+        e for t, _ in columns[:1] for _, e in materialize.enum_types(t)
+        if materialize.enum_key(e) == (op.schema, op.name)
+    )
+    ctx.operations.execute(CreateEnumType(new_type))
+    for table, column in columns:
+        before = ctx.before.table(table.key).column(column)
+        after = ctx.after.table(table.key).column(column)
+        target = materialize.type_of(after.type)
+        qtable = ctx.qualified(table.name, table.schema)
+        qcol = ctx.quote(column)
+        if before.server_default is not None:
+            ctx.operations.execute(f"ALTER TABLE {qtable} ALTER COLUMN {qcol} DROP DEFAULT")
+        compiled = target.compile(dialect=ctx.dialect)
+        through = "text[]" if isinstance(target, sa.ARRAY) else "text"
+        ctx.operations.execute(
+            f"ALTER TABLE {qtable} ALTER COLUMN {qcol} TYPE {compiled} "
+            f"USING {qcol}::{through}::{compiled}"
+        )
+        if after.server_default is not None:
+            ctx.operations.alter_column(
+                table.name, column, schema=table.schema,
+                server_default=materialize.server_default(after.server_default),
+                **ddl.existing(ctx, table, after, server_default=None),
+            )
+    ctx.operations.execute(f"DROP TYPE {ctx.qualified(retired, op.schema)}")

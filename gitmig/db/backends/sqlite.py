@@ -176,6 +176,43 @@ class SQLiteBackend(Backend):
     def drop_constraint_op(self, op: ops.DropConstraint, ctx: ddl.Context) -> None:
         ddl.rebuild(ctx, op.key)
 
+    # Keys and constraint names live in CREATE TABLE: the table is rebuilt.
+
+    def create_primary_key(self, op: ops.CreatePrimaryKey, ctx: ddl.Context) -> None:
+        ddl.rebuild(ctx, op.key)
+
+    def drop_primary_key_op(self, op: ops.DropPrimaryKey, ctx: ddl.Context) -> None:
+        ddl.rebuild(ctx, op.key)
+
+    def rename_constraint(self, op: ops.RenameConstraint, ctx: ddl.Context) -> None:
+        ddl.rebuild(ctx, op.key)
+
+    def rename_index(self, op: ops.RenameIndex, ctx: ddl.Context) -> None:
+        """SQLite cannot rename an index: it is dropped and created under its new name."""
+        table = ctx.after.table(op.key)
+        ix = next(i for i in table.indexes if i.name == op.new)
+        ctx.operations.drop_index(op.old, table_name=op.table_name, schema=op.schema)
+        ctx.operations.create_index(
+            ix.name, op.table_name,
+            materialize.index_elements(ix, (c.name for c in table.columns)),
+            unique=ix.unique, schema=op.schema,
+        )
+
+    def alter_table_options(self, op: ops.AlterTableOptions, ctx: ddl.Context,
+                            changed: set[str]) -> None:
+        """AUTOINCREMENT and WITHOUT ROWID live in CREATE TABLE: a rebuild."""
+        if any(k.startswith("sqlite_") for k in changed):
+            ddl.rebuild(ctx, op.key)
+        else:
+            ctx.note(f"{op.describe()}: nothing changes on SQLite")
+
+    def set_table_schema(self, op: ops.SetTableSchema, ctx: ddl.Context) -> None:
+        raise GitmigError(
+            f"table {op.table_name}: SQLite has no schemas to move it between (only attached "
+            "databases); copy it with ops.RunSQL in a migration from "
+            "`gitmig makemigrations --empty`"
+        )
+
 
 def _text(exc: BaseException) -> str:
     """sqlite3's words on one line."""
