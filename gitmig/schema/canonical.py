@@ -7,23 +7,18 @@ text that rebuilds them, which is both their canonical form and what the writer 
 
 from __future__ import annotations
 
-import ast
 import datetime
 import decimal
 import enum
-import io
 import math
-import tokenize
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import functions as sa_functions
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.elements import ClauseElement, False_, TextClause, True_
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from gitmig.errors import GitmigError
-from gitmig.schema.serializer import literal
 from gitmig.schema.state import (
     Check,
     Column,
@@ -34,81 +29,7 @@ from gitmig.schema.state import (
     Unique,
     table_key,
 )
-
-# Module prefixes used in type source text; the writer imports what a file uses.
-DIALECT_PREFIXES = {
-    "sqlalchemy.dialects.postgresql": "postgresql",
-    "sqlalchemy.dialects.mysql": "mysql",
-    "sqlalchemy.dialects.sqlite": "sqlite",
-}
-_SA_TYPE_NAMES = {
-    n
-    for n in dir(sa)
-    if isinstance(getattr(sa, n), type) and issubclass(getattr(sa, n), TypeEngine)
-}
-
-
-def _prefix_for(cls: type) -> str:
-    module = cls.__module__
-    if module.startswith("sqlalchemy.") and getattr(sa, cls.__name__, None) is cls:
-        return "sa"
-    for mod, prefix in DIALECT_PREFIXES.items():
-        if module.startswith(mod):
-            return prefix
-    if module.startswith("sqlalchemy."):
-        return "sa"
-    return module
-
-
-def _storage_type(t: TypeEngine[Any]) -> TypeEngine[Any]:
-    """A TypeDecorator is stored as its impl; migrations must not import project code."""
-    while isinstance(t, TypeDecorator):
-        t = t.impl_instance
-    return t
-
-
-def type_source(t: TypeEngine[Any] | type[TypeEngine[Any]]) -> str:
-    if isinstance(t, type):
-        t = t()
-    t = _storage_type(t)
-    prefix = _prefix_for(type(t))
-    text = _double_quoted(repr(t))
-    if text.count("(") > 1:
-        text = _prefix_nested(text)
-    return f"{prefix}.{text}"
-
-
-def _double_quoted(text: str) -> str:
-    """Strings in a type's repr written as everywhere else in a migration file."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return text
-    if any(tok.start[0] != 1 or tok.end[0] != 1 for tok in tokens if tok.string):
-        return text
-    for tok in reversed(tokens):
-        if tok.type == tokenize.STRING:
-            value = ast.literal_eval(tok.string)
-            if isinstance(value, str):
-                text = text[: tok.start[1]] + literal(value) + text[tok.end[1] :]
-    return text
-
-
-def _prefix_nested(text: str) -> str:
-    """Qualify type names nested in a repr: ARRAY(Integer()) -> ARRAY(sa.Integer())."""
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    inserts = []
-    for i, tok in enumerate(tokens[1:-1], start=1):
-        if (
-            tok.type == tokenize.NAME
-            and tokens[i + 1].string == "("
-            and tokens[i - 1].string != "."
-            and tok.string in _SA_TYPE_NAMES
-        ):
-            inserts.append(tok.start[1])
-    for col in reversed(inserts):
-        text = text[:col] + "sa." + text[col:]
-    return text
+from gitmig.schema.typesource import DIALECT_PREFIXES, type_source
 
 
 def server_default_of(col: sa.Column[Any]) -> ServerDefault | None:
@@ -302,5 +223,6 @@ __all__ = [
     "table_state",
     "table_of",
     "type_source",
+    "DIALECT_PREFIXES",
     "table_key",
 ]
