@@ -68,11 +68,16 @@ class Context:
 def run(op: ops.Operation, ctx: Context) -> None:
     """Run one operation, taking the database from ctx.before to ctx.after."""
     enums = ctx.family == "postgresql" and bool(op.tables())
+    sequences = bool(op.tables()) and bool(ctx.dialect.supports_sequences)
     if enums:
         _create_enum_types(op, ctx)
+    if sequences:
+        _create_sequences(op, ctx)
     _run(op, ctx)
     if enums:
         _drop_enum_types(op, ctx)
+    if sequences:
+        _drop_sequences(op, ctx)
 
 
 @functools.singledispatch
@@ -133,6 +138,7 @@ def _add_column(op: ops.AddColumn, ctx: Context) -> None:
     new = sa.Column(
         col.name,
         typ,
+        *(g for g in materialize.generated(col) if not isinstance(g, sa.Sequence)),
         nullable=col.nullable,
         server_default=default if backfill is None else backfill,
         comment=col.comment,
@@ -165,6 +171,9 @@ def _add_column_sqlite(
     foreign key).
     """
     col = op.column
+    if col.computed is not None:
+        _rebuild(ctx, op.key)  # SQLite adds no STORED column; the rebuild computes it
+        return
     nullable = col.nullable
     default: Any = materialize.server_default(col.server_default)
     fill: Any = None
@@ -239,7 +248,7 @@ def _alter_column(op: ops.AlterColumn, ctx: Context) -> None:
             .values({new.name: sa.literal(op.backfill, typ)})
         )
     if ctx.family == "sqlite":
-        if _differs(old, new, "type", "nullable", "server_default"):
+        if _differs(old, new, "type", "nullable", "server_default", "identity"):
             _rebuild(ctx, op.key)
         else:
             ctx.note(f"{op.describe()}: nothing to do on SQLite")
@@ -254,6 +263,8 @@ def _alter_column(op: ops.AlterColumn, ctx: Context) -> None:
         kw["comment"] = new.comment
     if ctx.family == "mysql" and old.autoincrement != new.autoincrement:
         kw["autoincrement"] = _is_autoincrement(after_t, new.name)
+    if ctx.family == "postgresql" and old.identity != new.identity:
+        _alter_identity(ctx, op, before_t, old, new)
     if old.type != new.type:
         if ctx.family == "postgresql" and _alter_enum_values(ctx, op, old, new):
             pass
@@ -273,6 +284,18 @@ def _alter_column(op: ops.AlterColumn, ctx: Context) -> None:
         **kw,
         **_existing(ctx, before_t, old, nullable=new.nullable, type_=new.type),
     )
+
+
+def _alter_identity(ctx: Context, op: ops.AlterColumn, table: Table, old: Column,
+                    new: Column) -> None:
+    """ADD GENERATED ... AS IDENTITY, SET its options, or DROP IDENTITY (PostgreSQL)."""
+    def identity(c: Column) -> sa.Identity | None:
+        return next((g for g in materialize.generated(c) if isinstance(g, sa.Identity)), None)
+
+    existing = _existing(ctx, table, old)
+    existing["existing_server_default"] = identity(old)
+    ctx.operations.alter_column(op.table_name, old.name, server_default=identity(new),
+                                schema=op.schema, **existing)
 
 
 def _differs(a: Column, b: Column, *fields: str) -> bool:
@@ -585,8 +608,12 @@ def _rebuild(ctx: Context, key: str) -> None:
     copy_from = materialize.table(t)
     with ctx.operations.batch_alter_table(
         t.name, schema=t.schema, copy_from=copy_from, recreate="always"
-    ):
-        pass
+    ) as batch:
+        for col in t.columns:
+            if col.computed is not None:
+                # Generated values are computed again by the new table, never copied.
+                batch.drop_column(col.name)
+                batch.add_column(materialize.column(col))
 
 
 # -- raw SQL and Python ------------------------------------------------------------------
@@ -613,6 +640,41 @@ def _run_python(op: ops.RunPython, ctx: Context) -> None:
         ctx.note(f"{op.describe()} (Python code, runs only under `gitmig migrate`)")
         return
     op.code(ctx.connection)
+
+
+# -- sequences (PostgreSQL, MariaDB) -------------------------------------------------------
+
+
+def _sequences(tables: Iterable[Table | None]) -> dict[tuple[str | None, str], sa.Sequence]:
+    out: dict[tuple[str | None, str], sa.Sequence] = {}
+    for t in tables:
+        for col in t.columns if t is not None else ():
+            for g in materialize.generated(col):
+                if isinstance(g, sa.Sequence):
+                    out[(g.schema, str(g.name))] = g
+    return out
+
+
+def _create_sequences(op: ops.Operation, ctx: Context) -> None:
+    """Create the sequences the operation brings into use, as create_all does."""
+    before = _sequences(_touched(op, ctx.before))
+    existing = _sequences(ctx.before.tables.values())
+    for k, seq in sorted(_sequences(_touched(op, ctx.after)).items(), key=str):
+        if k not in before and k not in existing and not (
+            seq.optional and ctx.dialect.sequences_optional
+        ):
+            ctx.operations.execute(sa.schema.CreateSequence(seq))
+
+
+def _drop_sequences(op: ops.Operation, ctx: Context) -> None:
+    """Drop the sequences nothing uses any more, as drop_all does."""
+    after = _sequences(_touched(op, ctx.after))
+    still = _sequences(ctx.after.tables.values())
+    for k, seq in sorted(_sequences(_touched(op, ctx.before)).items(), key=str):
+        if k not in after and k not in still and not (
+            seq.optional and ctx.dialect.sequences_optional
+        ):
+            ctx.operations.execute(sa.schema.DropSequence(seq))
 
 
 # -- PostgreSQL enum types ---------------------------------------------------------------

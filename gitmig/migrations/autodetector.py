@@ -224,7 +224,8 @@ class _AppDiff:
             ]
             inline += fks
             backfill = ops.UNSET
-            if not col.nullable and col.server_default is None and not col.primary_key:
+            fills_itself = col.identity is not None or col.computed is not None
+            if not (col.nullable or col.server_default or col.primary_key or fills_itself):
                 backfill = self.q.backfill(new, col)
             self.emit(
                 ops.AddColumn(name, col, schema=schema, backfill=backfill, foreign_keys=fks)
@@ -286,6 +287,16 @@ class _AppDiff:
             kw["comment"] = new.comment
         if old.autoincrement != new.autoincrement:
             kw["autoincrement"] = new.autoincrement
+        if old.identity != new.identity:
+            kw["identity"] = new.identity
+        if old.sequence != new.sequence:
+            kw["sequence"] = new.sequence
+        if old.computed != new.computed:
+            # A generated column cannot be altered; its values are derived, so nothing
+            # is lost by dropping it and adding it again.
+            self.emit(ops.DropColumn(table.name, old.name, schema=table.schema))
+            self.emit(ops.AddColumn(table.name, new, schema=table.schema))
+            return
         if old.primary_key != new.primary_key:
             kw.setdefault("nullable", new.nullable)
         backfill = ops.UNSET

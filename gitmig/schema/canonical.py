@@ -22,8 +22,11 @@ from gitmig.errors import GitmigError
 from gitmig.schema.state import (
     Check,
     Column,
+    Computed,
     ForeignKey,
+    Identity,
     Index,
+    Sequence,
     ServerDefault,
     Table,
     Unique,
@@ -97,7 +100,53 @@ def column_state(col: sa.Column[Any]) -> Column:
         autoincrement=col.autoincrement if col.autoincrement in (True, False) else "auto",
         server_default=server_default_of(col),
         comment=col.comment,
+        identity=identity_of(col),
+        computed=computed_of(col),
+        sequence=sequence_of(col),
         default=_scalar_default(col),
+    )
+
+
+IDENTITY_OPTIONS = ("on_null", "start", "increment", "minvalue", "maxvalue", "nominvalue",
+                    "nomaxvalue", "cycle", "cache", "order")
+SEQUENCE_OPTIONS = (*IDENTITY_OPTIONS[1:], "optional")
+
+
+def _options(obj: Any, names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, (bool, int, float)) and not (name == "optional" and not value):
+            out.append((name, value))
+    return tuple(out)
+
+
+def identity_of(col: sa.Column[Any]) -> Identity | None:
+    ident = col.identity
+    if ident is None:
+        return None
+    return Identity(always=bool(ident.always), options=_options(ident, IDENTITY_OPTIONS))
+
+
+def computed_of(col: sa.Column[Any]) -> Computed | None:
+    comp = col.computed
+    if comp is None:
+        return None
+    text = comp.sqltext
+    sql = text if isinstance(text, str) else text.text if isinstance(text, TextClause) else str(
+        text.compile(compile_kwargs={"literal_binds": True, "include_table": False})
+    )
+    return Computed(sqltext=sql, persisted=comp.persisted)
+
+
+def sequence_of(col: sa.Column[Any]) -> Sequence | None:
+    seq = col.default
+    if not isinstance(seq, sa.Sequence):
+        return None
+    return Sequence(
+        name=str(seq.name),
+        schema=str(seq.schema) if seq.schema else None,
+        options=_options(seq, SEQUENCE_OPTIONS),
     )
 
 

@@ -102,6 +102,7 @@ def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) 
     return sa.Column(
         col.name,
         type_of(col.type),
+        *generated(col),
         *fks,
         primary_key=col.primary_key,
         nullable=col.nullable,
@@ -109,6 +110,19 @@ def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) 
         server_default=server_default(col.server_default),
         comment=col.comment,
     )
+
+
+def generated(col: state.Column) -> list[Any]:
+    """A column's Sequence, Identity and Computed, fresh objects every call."""
+    items: list[Any] = []
+    if col.sequence is not None:
+        seq = col.sequence
+        items.append(sa.Sequence(seq.name, schema=seq.schema, **dict(seq.options)))
+    if col.identity is not None:
+        items.append(sa.Identity(always=col.identity.always, **dict(col.identity.options)))
+    if col.computed is not None:
+        items.append(sa.Computed(col.computed.sqltext, persisted=col.computed.persisted))
+    return items
 
 
 def foreign_key(fk: state.ForeignKey) -> sa.ForeignKeyConstraint:

@@ -100,7 +100,7 @@ def stored_type(t: TypeEngine[Any], dialect: Dialect) -> TypeEngine[Any]:
             t = t._variant_mapping[dialect.name]
         elif _decorator(t):
             try:
-                impl = t.load_dialect_impl(dialect)
+                impl = t.load_dialect_impl(dialect)  # type: ignore[attr-defined]
             except Exception as exc:
                 raise GitmigError(
                     f"type {type(t).__name__}: its load_dialect_impl failed for "
