@@ -13,7 +13,7 @@ from gitmig.atomic import write_new_files
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.source import open_source
-from gitmig.migrations import autodetector, naming, writer
+from gitmig.migrations import autodetector, naming, portability, writer
 from gitmig.migrations.loader import parse_migration
 from gitmig.migrations.questioner import Questioner
 from gitmig.ops import Operation
@@ -71,9 +71,11 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
         _refuse_unused_answers(questioner)
         _refuse_missing_dependencies(changes, selected, before, after)
 
+    dialect = portability.configured_dialect(_configured_url(config)) if changes else None
     for app in _dependency_order(changes):
         change = changes[app]
         outcome.warnings += change.warnings
+        outcome.warnings += portability.unbuildable_columns(change.operations, dialect)
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
         for other in sorted(change.depends_on):
@@ -102,6 +104,13 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
     return outcome
+
+
+def _configured_url(config: Config) -> str | None:
+    try:
+        return config.database_url()
+    except GitmigError:
+        return None
 
 
 def _keep_locks(config: Config, outcome: Outcome) -> None:

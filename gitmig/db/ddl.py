@@ -765,8 +765,11 @@ def _alter_enum_values(ctx: Context, op: ops.AlterColumn, old: Column, new: Colu
 def _no_type_events(items: list[Any]) -> list[Any]:
     """Keep CREATE TABLE from creating enum types itself: _create_enum_types does that."""
     for item in items:
-        if isinstance(item, sa.Column) and isinstance(item.type, sa.Enum):
-            item.type.create_type = False
+        if not isinstance(item, sa.Column):
+            continue
+        for typ in (item.type, getattr(item.type, "item_type", None)):  # ARRAY(ENUM)
+            if isinstance(typ, sa.Enum):
+                typ.create_type = False
     return items
 
 

@@ -210,7 +210,7 @@ def metadata(s: state.SchemaState) -> sa.MetaData:
 def enum_types(t: state.Table) -> Iterator[tuple[str, sa.Enum]]:
     """(column name, type) of each native, named enum a table uses (PostgreSQL types)."""
     for col in t.columns:
-        if "Enum" not in col.type:
+        if "enum" not in col.type.lower():
             continue
         typ = type_of(col.type)
         item = getattr(typ, "item_type", None)  # ARRAY(Enum(...))

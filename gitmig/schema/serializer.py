@@ -111,7 +111,7 @@ def _from_node(node: ast.expr) -> Arg:
         isinstance(a, ast.Starred) for a in node.args
     ):
         return Call(
-            ast.unparse(node.func),
+            _callee(node.func),
             [_from_node(a) for a in node.args],
             [(str(k.arg), _from_node(k.value)) for k in node.keywords],
         )
@@ -119,6 +119,13 @@ def _from_node(node: ast.expr) -> Arg:
         return literal(node.value)
     if isinstance(node, ast.List):
         return ListOf([_from_node(e) for e in node.elts])
+    return ast.unparse(node)
+
+
+def _callee(node: ast.expr) -> str:
+    """`sa.JSON().with_variant`: the call before the dot written like any other call."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call):
+        return f"{flat(_from_node(node.value))}.{node.attr}"
     return ast.unparse(node)
 
 
