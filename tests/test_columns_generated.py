@@ -73,8 +73,9 @@ class Box(Base):
     width: Mapped[int] = mapped_column()
     height: Mapped[int] = mapped_column()
 '''
-AREA_STORED = '''    area = mapped_column(sa.Integer(), sa.Computed("width * height", persisted=True))
-'''
+AREA_STORED = """    area = mapped_column(sa.Integer(),
+                         sa.Computed("width * height", persisted=True))
+"""
 AREA_VIRTUAL = '''    perimeter = mapped_column(sa.Integer(), sa.Computed("2 * (width + height)",
                               persisted=False))
 '''
