@@ -55,6 +55,14 @@ def dialects() -> dict[str, Dialect]:
 
 
 @functools.cache
+def _default_dialect() -> Dialect:
+    """No database in particular: what a type is when no variant applies."""
+    from sqlalchemy.engine.default import DefaultDialect
+
+    return DefaultDialect()
+
+
+@functools.cache
 def _dialect_modules() -> tuple[Any, ...]:
     from sqlalchemy.dialects import mysql, postgresql, sqlite
 
@@ -157,10 +165,8 @@ def type_source(t: TypeEngine[Any] | type[TypeEngine[Any]]) -> str:
     texts = {name: plain_source(stored_type(t, d)) for name, d in dialects().items()}
     default: str | None
     try:
-        from sqlalchemy.engine.default import DefaultDialect
-
-        default = plain_source(stored_type(t, DefaultDialect()))
-    except Exception:
+        default = plain_source(stored_type(t, _default_dialect()))
+    except Exception:  # a decorator that knows only real databases
         default = None
     counts = Counter(texts.values())
 
