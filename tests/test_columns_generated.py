@@ -268,3 +268,25 @@ class Post(Base):
     made = project.gitmig("makemigrations", "--no-input")
     assert made.exit_code == 0, made.output
     assert "warning" not in made.stderr
+
+
+EXPRESSION_DEFAULTS = BASE + '''
+class Stock(Base):
+    __tablename__ = "stock"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count = mapped_column(sa.Integer(), server_default=sa.cast("5", sa.Integer()),
+                          nullable=True)
+    code = mapped_column(sa.String(10), server_default=sa.func.lower("AB"), nullable=True)
+'''
+
+
+def test_expression_server_defaults_are_spelled_by_each_database(
+    project: Project, database_url: str
+) -> None:
+    # MySQL casts to SIGNED INTEGER, others to INTEGER: the file keeps the expression
+    text = migrate_and_compare(project, database_url, EXPRESSION_DEFAULTS)
+    assert 'server_default=sa.cast("5", sa.Integer())' in text
+    assert "server_default=sa.text(\"lower('AB')\")" in text  # the same everywhere
+    rows(database_url, "INSERT INTO stock (id) VALUES (1)")
+    assert rows(database_url, "SELECT count, code FROM stock") == [(5, "ab")]
+    migrate_zero_leaves_nothing(project, database_url)

@@ -19,6 +19,7 @@ from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.elements import ClauseElement, False_, TextClause, True_
 
 from gitmig.errors import GitmigError
+from gitmig.schema import expressions
 from gitmig.schema.state import (
     Check,
     Column,
@@ -46,9 +47,11 @@ def server_default_of(col: sa.Column[Any]) -> ServerDefault | None:
         return ServerDefault("sql", arg.text)
     if isinstance(arg, ClauseElement):
         portable = _portable_expression(arg)
+        if portable is None and not expressions.spelled_alike(arg):
+            portable = expressions.source(arg)
         if portable is not None:
             return ServerDefault("expr", portable)
-        return ServerDefault("sql", str(arg.compile(compile_kwargs={"literal_binds": True})))
+        return ServerDefault("sql", expressions.compiled(arg))
     return ServerDefault("literal", str(arg))
 
 

@@ -80,7 +80,8 @@ def server_default(
     if sd is None:
         return None
     if sd.kind == "expr":
-        value = eval(sd.text, {"__builtins__": {}, "sa": sa})  # canonical source, see canonical
+        # canonical source (gitmig.schema.expressions); casts may name dialect types
+        value = eval(sd.text, {"__builtins__": {}, **_BASE_NAMESPACE})  # noqa: S307
         if not isinstance(value, ColumnElement):
             raise GitmigError(f"server default {sd.text!r} is not a SQL expression")
         return value
