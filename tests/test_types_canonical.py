@@ -141,3 +141,34 @@ def test_a_guid_column_written_as_char_by_an_older_gitmig_is_corrected_by_a_new_
         'ops.AlterColumn("recipe", "id", '
         'type_=sa.CHAR(length=32).with_variant(sa.Uuid(), "postgresql")),'
     ) in text
+
+
+def test_a_decorator_that_needs_a_connection_is_named_with_its_column(
+    project: Project,
+) -> None:
+    project.write("blog/models.py", BASE + '''
+from sqlalchemy.types import TypeDecorator
+
+
+class Versioned(TypeDecorator):
+    impl = sa.String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.server_version_info >= (10,):
+            return sa.String(40)
+        return sa.String(20)
+
+
+class Item(Base):
+    __tablename__ = "item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code = mapped_column(Versioned(), nullable=True)
+''')
+    before = project.snapshot()
+    made = project.gitmig("makemigrations", "--no-input")
+    assert made.exit_code == 2
+    assert made.stderr.startswith("gitmig: error: column item.code: type Versioned: ")
+    assert "load_dialect_impl failed for sqlite: TypeError" in made.stderr
+    assert "Traceback" not in made.output
+    assert project.snapshot() == before

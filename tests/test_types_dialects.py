@@ -380,3 +380,18 @@ def test_written_types_are_byte_identical_for_the_same_models(
     assert 'with_variant(sa.Uuid(), "postgresql")' in text
     assert 'sa.JSON().with_variant(sqlite.JSON(), "sqlite")' in text
     assert project.gitmig("makemigrations", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("dialect", "column"),
+    [("postgresql", "id UUID NOT NULL"), ("mysql", "id CHAR(32) NOT NULL"),
+     ("sqlite", "id CHAR(32) NOT NULL")],
+)
+def test_sqlmigrate_prints_each_databases_own_type_for_a_decorator(
+    project: Project, dialect: str, column: str
+) -> None:
+    project.write("blog/models.py", GUID)
+    assert project.gitmig("makemigrations", "--no-input").exit_code == 0
+    sql = project.gitmig("sqlmigrate", "blog", "0001", "--dialect", dialect)
+    assert sql.exit_code == 0, sql.output
+    assert column in sql.stdout, sql.stdout

@@ -44,6 +44,7 @@ def unbuildable_columns(operations: Sequence[Operation], dialect: Any) -> list[s
         return []
     import sqlalchemy as sa
     from sqlalchemy.schema import CreateColumn
+    from sqlalchemy.schema import CreateTable as CreateTable_
 
     from gitmig.errors import GitmigError
     from gitmig.schema import materialize
@@ -56,10 +57,21 @@ def unbuildable_columns(operations: Sequence[Operation], dialect: Any) -> list[s
             sa.Table(table, sa.MetaData(), column, schema=schema)
             CreateColumn(column).compile(dialect=dialect)
         except (sa.exc.CompileError, GitmigError) as exc:
-            reason = str(exc).splitlines()[0]
-            out.append(
-                f"{table}.{col.name}: {name} (the configured database) cannot create this "
-                f"column: {reason}; migrate will fail there until the model says more "
-                "(e.g. a length: sa.String(200))"
-            )
+            out.append(f"{table}.{col.name}: {name} (the configured database) cannot create "
+                       f"this column: {_reason(exc)}; {_FAILS}")
+    for op in operations:  # what only the whole table shows (a composite autoincrement key)
+        if isinstance(op, CreateTable) and not any(w.startswith(f"{op.table.name}.")
+                                                   for w in out):
+            try:
+                CreateTable_(materialize.table(op.table)).compile(dialect=dialect)
+            except (sa.exc.CompileError, GitmigError) as exc:
+                out.append(f"{op.table.name}: {name} (the configured database) cannot create "
+                           f"this table: {_reason(exc)}; {_FAILS}")
     return out
+
+
+_FAILS = "migrate will fail there, as create_all would, until the models say otherwise"
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).splitlines()[0].rstrip(".")

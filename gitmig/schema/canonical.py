@@ -95,9 +95,19 @@ def _scalar_default(col: sa.Column[Any]) -> Any:
 def column_state(col: sa.Column[Any]) -> Column:
     if col.type is None or isinstance(col.type, sqltypes.NullType):
         raise GitmigError(f"column {col.name!r} has no type; give it one such as sa.Integer()")
+    try:
+        typ = type_source(col.type)
+    except GitmigError as exc:
+        table = getattr(col, "table", None)
+        where = f"{table.name}.{col.name}" if isinstance(table, sa.Table) else str(col.name)
+        raise GitmigError(
+            f"column {where}: {exc.message}; gitmig asks each database's dialect without "
+            "a connection, so load_dialect_impl must not need one (server_version_info "
+            "is None)"
+        ) from None
     return Column(
         name=str(col.name),
-        type=type_source(col.type),
+        type=typ,
         nullable=bool(col.nullable),
         primary_key=bool(col.primary_key),
         autoincrement=col.autoincrement if col.autoincrement in (True, False) else "auto",
