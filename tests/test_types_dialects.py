@@ -395,3 +395,24 @@ def test_sqlmigrate_prints_each_databases_own_type_for_a_decorator(
     sql = project.gitmig("sqlmigrate", "blog", "0001", "--dialect", dialect)
     assert sql.exit_code == 0, sql.output
     assert column in sql.stdout, sql.stdout
+
+
+def test_string_ids_become_the_guid_recipe_with_their_rows(
+    project: Project, database_url: str
+) -> None:
+    """VARCHAR(36) -> UUID on PostgreSQL needs USING id::UUID; elsewhere CHAR(32)."""
+    before = GUID.replace("GUID(), primary_key=True", "sa.String(36), primary_key=True")
+    migrate_and_compare(project, database_url, before)
+    key = uuid.uuid4()
+    value = str(key) if family(database_url) == "postgresql" else key.hex
+    rows_sql = "INSERT INTO recipe (id, title) VALUES (:id, 'soup')"
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text(rows_sql), {"id": value})
+    text = migrate_and_compare(project, database_url, GUID)
+    assert 'type_=sa.CHAR(length=32).with_variant(sa.Uuid(), "postgresql")' in text
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT id, title FROM recipe")).one()
+    engine.dispose()
+    assert (uuid.UUID(str(stored[0])), stored[1]) == (key, "soup")
+    migrate_zero_leaves_nothing(project, database_url)
