@@ -59,14 +59,19 @@ def unbuildable_columns(operations: Sequence[Operation], dialect: Any) -> list[s
         except (sa.exc.CompileError, GitmigError) as exc:
             out.append(f"{table}.{col.name}: {name} (the configured database) cannot create "
                        f"this column: {_reason(exc)}; {_FAILS}")
+        except sa.exc.SQLAlchemyError:
+            continue  # not a question of what the database can do: migrate will say
     for op in operations:  # what only the whole table shows (a composite autoincrement key)
         if isinstance(op, CreateTable) and not any(w.startswith(f"{op.table.name}.")
                                                    for w in out):
             try:
-                CreateTable_(materialize.table(op.table)).compile(dialect=dialect)
+                whole = materialize.table(op.table, indexes=False, constraints=False)
+                CreateTable_(whole).compile(dialect=dialect)
             except (sa.exc.CompileError, GitmigError) as exc:
                 out.append(f"{op.table.name}: {name} (the configured database) cannot create "
                            f"this table: {_reason(exc)}; {_FAILS}")
+            except sa.exc.SQLAlchemyError:
+                continue
     return out
 
 
