@@ -295,3 +295,17 @@ def test_expression_server_defaults_are_spelled_by_each_database(
     rows(database_url, "INSERT INTO stock (id) VALUES (1)")
     assert rows(database_url, "SELECT count, code FROM stock") == [(5, "ab")]
     migrate_zero_leaves_nothing(project, database_url)
+
+
+def test_sequence_given_to_an_existing_column_and_taken_away(
+    project: Project, database_url: str
+) -> None:
+    plain = SEQUENCE.replace('mapped_column(sa.Sequence("invoice_number_seq"))',
+                             "mapped_column()")
+    migrate_and_compare(project, database_url, plain)
+    text = migrate_and_compare(project, database_url, SEQUENCE)
+    assert 'sequence=sa.Sequence("invoice_number_seq")' in text
+    migrate_and_compare(project, database_url, plain)
+    back = project.gitmig("migrate", "blog", "0002", "--database", database_url)
+    assert back.exit_code == 0, back.output
+    migrate_zero_leaves_nothing(project, database_url)
