@@ -102,16 +102,14 @@ def _column(c: Column) -> dict[str, Any]:
 
 
 def _generated(c: Column) -> dict[str, Any]:
-    """Identity, Computed and Sequence, written only when a column has them."""
-    out: dict[str, Any] = {}
-    if c.identity is not None:
-        out["identity"] = {"always": c.identity.always, "options": c.identity.options}
-    if c.computed is not None:
-        out["computed"] = {"sqltext": c.computed.sqltext, "persisted": c.computed.persisted}
-    if c.sequence is not None:
-        out["sequence"] = {"name": c.sequence.name, "schema": c.sequence.schema,
-                           "options": c.sequence.options}
-    return out
+    """Identity, Computed and Sequence (None when a column has none)."""
+    i, g, q = c.identity, c.computed, c.sequence
+    return {
+        "identity": None if i is None else {"always": i.always, "options": i.options},
+        "computed": None if g is None else {"sqltext": g.sqltext, "persisted": g.persisted},
+        "sequence": (None if q is None else
+                     {"name": q.name, "schema": q.schema, "options": q.options}),
+    }
 
 
 def _pairs(items: Any) -> tuple[tuple[str, Any], ...]:
