@@ -446,6 +446,8 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
                         reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
                                       "(--fake): it is recorded as applied only if the target "
                                       "includes it")
+                applied = _upgrade_checksums(graph, recorder, applied, not read_only,
+                                             reporter.warn)
                 applied = _follow_renames(graph, recorder, applied, not read_only,
                                           reporter.warn)
                 if options.app and options.target is not None:  # may unapply what only git has
@@ -505,6 +507,28 @@ def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Appl
     from gitmig.db.historyrows import check_apps
 
     check_apps(config, applied)
+
+
+def _upgrade_checksums(
+    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
+    warn: Callable[[str], None],
+) -> dict[Key, Applied]:
+    """Rows an older gitmig recorded (format 1 checksums) whose files are unchanged get
+    today's checksum (gitmig.migrations.loader.upgrade_recorded); migrate stores it."""
+    from gitmig.migrations.loader import upgrade_recorded
+
+    applied, upgraded = upgrade_recorded(graph, applied)
+    if upgraded and write:
+        conn = recorder.connection
+        if conn.in_transaction():
+            conn.commit()
+        with conn.begin():
+            for key in upgraded:
+                recorder.record_checksum(key, applied[key].checksum)
+        warn(f"upgraded the checksums of {len(upgraded)} applied migration"
+             f"{'s' if len(upgraded) != 1 else ''} in {_table()} to the format that covers "
+             "the whole file (they were unchanged)")
+    return applied
 
 
 def _follow_renames(

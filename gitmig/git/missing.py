@@ -245,10 +245,11 @@ def hook_warnings(config: Config, previous: str | None = None) -> list[str]:
         return [f"not checking for applied migrations this branch lacks: {exc}"]
     if not applied:
         return []
-    from gitmig.migrations.loader import load_graph
+    from gitmig.migrations.loader import load_graph, upgrade_recorded
 
     try:
         graph = load_graph(config)
+        applied = upgrade_recorded(graph, applied)[0]
         missing = applied_missing(config, graph, applied)
     except Exception:
         return []  # the migrations do not load: conflict_warnings says so

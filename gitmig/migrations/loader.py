@@ -11,16 +11,22 @@ import ast
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.migrations import statecache
-from gitmig.migrations.graph import MigrationFile, MigrationGraph
+from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
+
+if TYPE_CHECKING:
+    from gitmig.db.historyrows import Applied
 
 FILE_RE = re.compile(r"^(\d{4,})_(\w+)\.py$")
+
+CHECKSUM_FORMAT = "v2:"  # checksums without this prefix are format 1 (operations only)
 
 
 def parse_parent(ref: str, app: str) -> tuple[str, str]:
@@ -66,7 +72,8 @@ def parse_migration(app: str, name: str, source: str | bytes, path: str) -> Migr
         parents=tuple(parents),
         path=path,
         parents_line=parents_line,
-        checksum=_checksum(tree, operations_node),
+        checksum=checksum(tree),
+        legacy_checksum=_legacy_checksum(tree, operations_node),
     )
 
 
@@ -80,13 +87,102 @@ def assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
     return None, None
 
 
-def _checksum(tree: ast.Module, operations: ast.expr) -> str:
-    """Normalised operations and the functions they may call; formatting never counts."""
+def checksum(tree: ast.Module) -> str:
+    """Everything the module runs, so that any edit but renumbering and re-parenting
+    (`gitmig resolve`) or rewording the docstring is one.
+
+    The syntax tree is written out in a form of its own rather than with ast.dump, whose
+    text changes between Python versions; layout and comments never count. The docstring
+    and the `parents` assignment are left out, unless the module reads them by name
+    (then they are part of what it runs).
+    """
+    body = list(tree.body)
+    names = _names_read(tree)
+    if body and _is_docstring(body[0]) and "__doc__" not in names:
+        body = body[1:]
+    if "parents" not in names:
+        body = [n for n in body if assignment(n)[0] != "parents"]
+    text = _canonical(body)
+    return CHECKSUM_FORMAT + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+def _names_read(tree: ast.Module) -> set[str]:
+    """Names the module reads (as a variable or an attribute): `parents`, `__doc__`..."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            out.add(node.attr)
+        elif isinstance(node, ast.Constant) and node.value in ("parents", "__doc__"):
+            out.add(node.value)  # globals()["parents"] and the like
+    return out
+
+
+_SKIPPED_FIELDS = frozenset({"kind", "type_comment"})  # u"" prefixes, `# type:` comments
+
+
+def _canonical(node: object) -> str:
+    """A node as text that only its meaning decides. Empty fields are left out so that a
+    field a newer Python adds (type_params, say) does not change the text."""
+    if isinstance(node, ast.AST):
+        parts = [type(node).__name__]
+        for name in node._fields:
+            if name in _SKIPPED_FIELDS:
+                continue
+            value = getattr(node, name, None)
+            if value is None or value == []:
+                continue
+            parts.append(f"{name}={_canonical(value)}")
+        return "(" + " ".join(parts) + ")"
+    if isinstance(node, list):
+        return "[" + ",".join(_canonical(v) for v in node) + "]"
+    return f"{type(node).__name__}:{node!r}"
+
+
+def _legacy_checksum(tree: ast.Module, operations: ast.expr) -> str:
+    """Format 1, kept to recognise what older versions of gitmig recorded: the operations
+    and the module's functions and classes only."""
     parts = [ast.dump(operations, annotate_fields=False)]
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             parts.append(ast.dump(node, annotate_fields=False))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def is_legacy(recorded: str) -> bool:
+    return not recorded.startswith(CHECKSUM_FORMAT)
+
+
+def upgrade_recorded(
+    graph: MigrationGraph, applied: Mapping[Key, Applied]
+) -> tuple[dict[Key, Applied], list[Key]]:
+    """History rows recorded by an older gitmig (format 1 checksums) with the checksum of
+    today's format, where the file's format 1 checksum is still the one recorded: the
+    file is unchanged. A row whose file changed keeps its old checksum, which no file
+    matches, so it reads as edited. Also matched: a file `gitmig resolve` renumbered
+    (same app, same name after the number, same format 1 checksum)."""
+    out: dict[Key, Applied] = {}
+    upgraded: list[Key] = []
+    by_slug: dict[tuple[str, str, str], list[MigrationFile]] = {}
+    for f in graph.nodes.values():
+        by_slug.setdefault((f.app, f.name.partition("_")[2], f.legacy_checksum), []).append(f)
+    for key, row in applied.items():
+        if is_legacy(row.checksum):
+            f = graph.nodes.get(key)
+            if f is None:
+                same = by_slug.get((key[0], key[1].partition("_")[2], row.checksum), [])
+                f = same[0] if len(same) == 1 else None
+            if f is not None and f.legacy_checksum == row.checksum:
+                row = replace(row, checksum=f.checksum)
+                upgraded.append(key)
+        out[key] = row
+    return out, upgraded
 
 
 def migration_files(folder: Path) -> Iterable[tuple[str, Path]]:

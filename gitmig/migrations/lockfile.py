@@ -38,6 +38,7 @@ MISSING = "missing"  # no lock file: an older project, not an error
 CONFLICTED = "conflicted"  # git's conflict markers: two branches added migrations
 STALE = "stale"  # readable, but it does not match the migrations
 UNDECIDED = "undecided"  # several latest migrations (or none): no single lock to expect
+OLD_FORMAT = "old-format"  # matches, over the checksums an older gitmig computed
 
 _MARKERS = (b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")
 
@@ -66,6 +67,13 @@ def expected(files: Sequence[MigrationFile], leaves: Sequence[str]) -> Lock | No
     if len(leaves) != 1:
         return None
     return Lock(leaves[0], chain((f.name, f.checksum) for f in files))
+
+
+def legacy_expected(files: Sequence[MigrationFile], leaves: Sequence[str]) -> Lock | None:
+    """The lock an older gitmig wrote for these very files (format 1 checksums)."""
+    if len(leaves) != 1 or any(not f.legacy_checksum for f in files):
+        return None
+    return Lock(leaves[0], chain((f.name, f.legacy_checksum) for f in files))
 
 
 def render(app: str, lock: Lock) -> str:
@@ -113,7 +121,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.state in (OK, MISSING, UNDECIDED)
+        return self.state in (OK, MISSING, UNDECIDED, OLD_FORMAT)
 
 
 def verify(files: Sequence[MigrationFile], leaves: Sequence[str], data: bytes | None) -> Verdict:
@@ -127,6 +135,8 @@ def verify(files: Sequence[MigrationFile], leaves: Sequence[str], data: bytes | 
     if wanted is None:
         return Verdict(UNDECIDED, recorded, None)
     if recorded != wanted:
+        if recorded is not None and recorded == legacy_expected(files, leaves):
+            return Verdict(OLD_FORMAT, recorded, wanted)
         return Verdict(STALE, recorded, wanted)
     return Verdict(OK, recorded, wanted)
 
@@ -248,7 +258,7 @@ def explain(
         commit = repo.revparse_single(start).peel(pygit2.Commit)
     except (KeyError, ValueError, pygit2.GitError):
         return Explanation(added=sorted(now), at_head=True)  # no commit yet: all drafts
-    checksums: dict[str, str] = {}
+    checksums: dict[str, tuple[str, str]] = {}
     seen_trees: set[str] = set()
     at_head = True
     for _ in range(HISTORY_DEPTH):
@@ -261,6 +271,7 @@ def explain(
         if str(tree.id) not in seen_trees:
             seen_trees.add(str(tree.id))
             files: dict[str, str] = {}
+            legacy: dict[str, str] = {}
             lock_data: bytes | None = None
             for entry in tree:
                 name = str(entry.name)
@@ -272,16 +283,17 @@ def explain(
                     key = str(entry.id)
                     if key not in checksums:
                         try:
-                            checksums[key] = parse_migration(app, name[:-3], entry.data,
-                                                             name).checksum
+                            f = parse_migration(app, name[:-3], entry.data, name)
+                            checksums[key] = (f.checksum, f.legacy_checksum)
                         except GitmigError:
-                            checksums[key] = ""
-                    files[name[:-3]] = checksums[key]
+                            checksums[key] = ("", "")
+                    files[name[:-3]], legacy[name[:-3]] = checksums[key]
             if lock_data is None and at_head:
                 # The lock was never committed: what HEAD has is all it can have recorded.
                 return _compare(files, now, str(commit.short_id), at_head)
             recorded = parse(lock_data) if lock_data is not None else None
-            if recorded is not None and recorded.chain == chain(files.items()):
+            if recorded is not None and recorded.chain in (chain(files.items()),
+                                                           chain(legacy.items())):
                 return _compare(files, now, str(commit.short_id), at_head)
         if not commit.parents:
             break
@@ -330,6 +342,11 @@ def refresh(
             continue
         path = path_of(config, app)
         shown = _shown(path)
+        if verdict.state == OLD_FORMAT:
+            write(path, render(app, verdict.wanted))
+            lines.append(f"Upgraded {shown} to the checksums that cover whole migration "
+                         "files (the migrations are unchanged)")
+            continue
         if verdict.state == MISSING:
             write(path, render(app, verdict.wanted))
             if app not in written:
