@@ -170,8 +170,9 @@ def upgrade_recorded(
     out: dict[Key, Applied] = {}
     upgraded: list[Key] = []
     by_slug: dict[tuple[str, str, str], list[MigrationFile]] = {}
-    for f in graph.nodes.values():
-        by_slug.setdefault((f.app, f.name.partition("_")[2], f.legacy_checksum), []).append(f)
+    for node in graph.nodes.values():
+        slug = node.name.partition("_")[2]
+        by_slug.setdefault((node.app, slug, node.legacy_checksum), []).append(node)
     for key, row in applied.items():
         if is_legacy(row.checksum):
             f = graph.nodes.get(key)
