@@ -453,8 +453,10 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
                 if options.app and options.target is not None:  # may unapply what only git has
                     from gitmig.git.missing import with_files_from_git
 
+                    mode = ("--plan" if options.plan else "--check" if options.check
+                            else "--fake" if options.fake else None)
                     graph = with_files_from_git(config, graph, applied, options.app,
-                                                options.target, reporter.warn)
+                                                options.target, reporter.warn, mode)
                     executor = Executor(graph)
                 _execute_plan(config, graph, executor, conn, applied, options, reporter,
                               outcome)
