@@ -489,8 +489,12 @@ class Snapshot:
         except OSError as exc:
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
         try:
-            _write_tree(subtree, tmp)
+            _write_tree(subtree, tmp, ancestor)
             os.rename(tmp, final)
+        except UnsafeTree as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise GitmigError(f"gitmig does not write out {self.described}: {exc.message}; "
+                              "git would refuse to check it out too") from None
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if final.is_dir():  # another gitmig wrote the same tree meanwhile
@@ -522,27 +526,63 @@ def models_states(snapshots: list[Snapshot], missing_is_empty: bool = False) -> 
 
 
 _UNSAFE_NAME = re.compile(r"^(|\.|\.\.|\.git)$|[/\x00]", re.IGNORECASE)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
-def _write_tree(tree: pygit2.Tree, folder: Path) -> None:
+def _write_tree(tree: pygit2.Tree, folder: Path, where: str = "") -> None:
+    """A tree's files written into the new, empty `folder`; nothing is written elsewhere.
+
+    Git would refuse to check out what is refused here (a crafted tree can still arrive by
+    a plain fetch): names that are empty, `.`, `..`, `.git` or hold a slash, two entries
+    of one name, and symbolic links that lead out of the folder. Files are created with
+    O_EXCL and O_NOFOLLOW, so no write ever goes through a link.
+    """
+    _write_entries(tree, folder, where)
+    root = os.path.realpath(folder)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                real = os.path.realpath(path)
+                if real != root and not real.startswith(root + os.sep):
+                    shown = repo_path(where, os.path.relpath(path, folder))
+                    raise UnsafeTree(f"{shown!r} is a symbolic link that leads out of the "
+                                     "project's files")
+
+
+class UnsafeTree(GitmigError):
+    """A tree holds an entry git itself would not check out."""
+
+
+def _write_entries(tree: pygit2.Tree, folder: Path, where: str) -> None:
+    seen: set[str] = set()
     for entry in tree:
         name = str(entry.name)
+        shown = repo_path(where, name) if name not in ("", ".", "..") else f"{where}/{name}"
         if _UNSAFE_NAME.search(name):
-            continue  # git itself refuses to check such names out
+            raise UnsafeTree(f"it holds an entry named {shown!r}")
+        if name.lower() in seen:  # lower: the same file on a case-insensitive disk too
+            raise UnsafeTree(f"it holds two entries named {shown!r}")
+        seen.add(name.lower())
         path = folder / name
         if isinstance(entry, pygit2.Tree):
-            path.mkdir()
-            _write_tree(entry, path)
+            path.mkdir()  # fails on anything already there, a link included
+            _write_entries(entry, path, repo_path(where, name))
         elif isinstance(entry, pygit2.Blob):
             mode = entry.filemode
             if mode == pygit2.enums.FileMode.LINK:
-                os.symlink(entry.data.decode("utf-8", "surrogateescape"), path)
+                target = entry.data.decode("utf-8", "surrogateescape")
+                if "\x00" in target or os.path.isabs(target):
+                    raise UnsafeTree(f"{shown!r} is a symbolic link that leads out of the "
+                                     "project's files")
+                os.symlink(target, path)
                 continue
             if entry.size > BIG_BLOB and not name.endswith(SOURCE_SUFFIXES):
                 continue
-            path.write_bytes(entry.data)
-            if mode == pygit2.enums.FileMode.BLOB_EXECUTABLE:
-                path.chmod(0o755)
+            executable = mode == pygit2.enums.FileMode.BLOB_EXECUTABLE
+            fd = os.open(path, _WRITE_FLAGS, 0o755 if executable else 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(entry.data)
         # submodules (commits) are not part of the snapshot's own files
 
 
