@@ -82,6 +82,11 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise GitmigError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 text, always
+        raise GitmigError(
+            f"{path} is not valid TOML: it is not UTF-8 text (byte "
+            f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise GitmigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -90,7 +95,8 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.gitmig] section, walking up from start."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "gitmig" in read_pyproject(candidate).get("tool", {}):
+        tool = read_pyproject(candidate).get("tool") if candidate.is_file() else None
+        if isinstance(tool, dict) and "gitmig" in tool:
             return candidate
     return None
 

@@ -64,7 +64,24 @@ def open_repository(start: Path) -> pygit2.Repository:
             f"{found.rstrip('/')} is a bare repository; gitmig needs a working tree with the "
             "project's pyproject.toml (clone it, or use `git worktree add`)"
         )
+    _check_head(repo)
     return repo
+
+
+def _check_head(repo: pygit2.Repository) -> None:
+    """HEAD naming a branch git could never create stops here, not in a traceback later."""
+    try:
+        head = repo.references["HEAD"]
+        target = head.target
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise GitmigError(f"cannot read HEAD of the git repository at {repo.path.rstrip('/')}: "
+                          f"{exc}") from None
+    if isinstance(target, str) and not pygit2.reference_is_valid_name(target):
+        raise GitmigError(
+            f"HEAD of the git repository at {str(repo.workdir).rstrip('/')} points at "
+            f"{target!r}, which is not a valid branch name; check out a branch "
+            "(`git checkout main`)"
+        )
 
 
 def common_dir(repo: pygit2.Repository) -> Path:
