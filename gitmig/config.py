@@ -18,6 +18,8 @@ from gitmig.errors import GitmigError
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 DATABASE_ENV = "GITMIG_DATABASE_URL"
+MODELS_TIMEOUT_ENV = "GITMIG_MODELS_TIMEOUT"
+MODELS_TIMEOUT = 60.0  # seconds an import of another revision's models may take
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,20 @@ class Config:
     apps: dict[str, AppConfig]
     pythonpath: tuple[Path, ...] = field(default=())
     lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.migrations.lockfile)
+    models_timeout: float = MODELS_TIMEOUT  # seconds; importing models in a child process
+
+    def models_time_limit(self) -> float:
+        """The configured limit, unless GITMIG_MODELS_TIMEOUT says otherwise."""
+        raw = os.environ.get(MODELS_TIMEOUT_ENV)
+        if not raw:
+            return self.models_timeout
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise GitmigError(f"{MODELS_TIMEOUT_ENV}={raw!r} must be a number of seconds")
+        return value
 
     @property
     def root(self) -> Path:
@@ -140,6 +156,9 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
     lockfile = section.get("lockfile", True)
     if not isinstance(lockfile, bool):
         raise GitmigError(f"[tool.gitmig] lockfile in {path} must be true or false")
+    timeout = section.get("models_timeout", MODELS_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise GitmigError(f"[tool.gitmig] models_timeout in {path} must be a number of seconds")
     raw_apps = section.get("apps", {})
     if not isinstance(raw_apps, dict):
         raise GitmigError(f"[tool.gitmig.apps] in {path} must be a table of LABEL = \"module\"")
@@ -151,7 +170,7 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
             f"no apps in [tool.gitmig.apps] of {path}; add one, e.g. blog = \"blog.models\""
         )
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
-                  lockfile=lockfile)
+                  lockfile=lockfile, models_timeout=float(timeout))
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

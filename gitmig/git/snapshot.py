@@ -276,7 +276,15 @@ class Snapshot:
             obj: pygit2.Object = self.tree[path]
         except KeyError:
             return None
+        except (ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
         return obj
+
+    def _damaged(self, exc: Exception) -> GitmigError:
+        """A tree that names objects the repository lacks (or cannot parse)."""
+        detail = str(exc).strip("'\"")
+        return GitmigError(f"cannot read {self.described} from git: {detail}; its objects "
+                           "are missing or damaged (`git fsck` says more)")
 
     def read(self, path: str) -> bytes | None:
         """A file's bytes, or None when the snapshot has no such file."""
@@ -286,7 +294,10 @@ class Snapshot:
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 return None
         obj = self._entry(path)
-        return obj.data if isinstance(obj, pygit2.Blob) else None
+        try:
+            return obj.data if isinstance(obj, pygit2.Blob) else None
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
 
     def is_dir(self, path: str) -> bool:
         if self.tree is None:
@@ -303,7 +314,10 @@ class Snapshot:
         obj = self._entry(path)
         if not isinstance(obj, pygit2.Tree):
             return []
-        return sorted(str(e.name) for e in obj if isinstance(e, pygit2.Blob))
+        try:
+            return sorted(str(e.name) for e in obj if isinstance(e, pygit2.Blob))
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
 
     # -- configuration -----------------------------------------------------------------
 
@@ -441,21 +455,36 @@ class Snapshot:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (here, os.environ.get("PYTHONPATH", "")) if p
         )
+        if self.kind == REVISION and not self._is_head():
+            what = "models and migrations" if replay else "models"
+            commit = f"{self.commit[:7]} ({self.label})" if self.commit else self.described
+            print(f"gitmig: importing the {what} of {commit} to read their schema",
+                  file=sys.stderr, flush=True)
+        limit = self.project.config.models_time_limit()
         try:
-            proc = subprocess.run(
-                command, cwd=root, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                check=False,
-            )
+            proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise GitmigError(f"cannot start {sys.executable}: {exc.strerror}") from None
         try:
-            result: dict[str, Any] = json.loads(proc.stdout)
-        except ValueError:
-            result = {}
-        if proc.returncode != 0 or not isinstance(result, dict):
-            lines = proc.stderr.decode(errors="replace").strip().splitlines()
-            last = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise GitmigError(f"gitmig could not read {self.described}: {last}")
+            stdout, stderr = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            app = _last_app(stdout)
+            where = f" (app {app!r} did not finish)" if app else ""
+            raise GitmigError(
+                f"importing the models of {self.described} did not finish within {limit:g} "
+                f"s{where}; models that wait (a loop, input(), a server) cannot be checked. "
+                "Set models_timeout in [tool.gitmig] (or GITMIG_MODELS_TIMEOUT) to allow "
+                "more time"
+            ) from None
+        result = _answer(stdout)
+        if result is None:
+            raise GitmigError(self._unfinished(proc.returncode, stdout, stderr))
+        if stderr:  # what the models printed: the user's to see, never part of an answer
+            sys.stderr.write(stderr.decode(errors="replace"))
+            sys.stderr.flush()
         error = result.get("error")
         if error:
             message = self._shown(str(error["message"]), exported)
@@ -463,6 +492,32 @@ class Snapshot:
             raise GitmigError(f"cannot {'import' if what == 'the models' else 'replay'} "
                               f"{what} of {self.described}: {message}")
         return result
+
+    def _is_head(self) -> bool:
+        """Whether this revision is the commit checked out (its code is the user's own)."""
+        repo = self.project.repo
+        try:
+            return not repo.head_is_unborn and str(repo.head.target) == self.commit
+        except (KeyError, ValueError, pygit2.GitError):
+            return False
+
+    def _unfinished(self, status: int, stdout: bytes, stderr: bytes) -> str:
+        """Why the child gave no answer: the models exited, crashed or were killed."""
+        import signal
+
+        app = _last_app(stdout)
+        where = f" while importing app {app!r}" if app else ""
+        if status < 0:
+            try:
+                how = f"was killed by {signal.Signals(-status).name}"
+            except ValueError:
+                how = f"was killed by signal {-status}"
+        else:
+            how = f"exited with status {status} without finishing"
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        last = f"; its last words: {lines[-1].strip()}" if lines else ""
+        return (f"gitmig could not read {self.described}: the process importing its models "
+                f"{how}{where} (os._exit(), sys.exit() or a crash in the models?){last}")
 
     def _shown(self, message: str, exported: Path) -> str:
         """A child's message with paths of the exported copy written as the snapshot's."""
@@ -512,6 +567,9 @@ class Snapshot:
             shutil.rmtree(tmp, ignore_errors=True)
             raise GitmigError(f"gitmig does not write out {self.described}: {exc.message}; "
                               "git would refuse to check it out too") from None
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise self._damaged(exc) from None
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if final.is_dir():  # another gitmig wrote the same tree meanwhile
@@ -601,6 +659,27 @@ def _write_entries(tree: pygit2.Tree, folder: Path, where: str) -> None:
             with os.fdopen(fd, "wb") as f:
                 f.write(entry.data)
         # submodules (commits) are not part of the snapshot's own files
+
+
+def _last_app(stdout: bytes) -> str | None:
+    """The app whose models the child was importing last (its `app LABEL` lines)."""
+    apps = [line[4:] for line in stdout.decode(errors="replace").splitlines()
+            if line.startswith("app ")]
+    return apps[-1] if apps else None
+
+
+def _answer(stdout: bytes) -> dict[str, Any] | None:
+    """The child's JSON answer, only when it said it finished (its last line is DONE)."""
+    from gitmig.git.worker import DONE
+
+    lines = stdout.decode(errors="replace").splitlines()
+    if len(lines) < 2 or lines[-1] != DONE:
+        return None
+    try:
+        result = json.loads(lines[-2])
+    except ValueError:
+        return None
+    return result if isinstance(result, dict) else None
 
 
 def _prune(cache: Path, keep: Path) -> None:

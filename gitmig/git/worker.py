@@ -2,9 +2,13 @@
 
 Run by gitmig.git.snapshot as `python -P -m gitmig.git.worker PYPROJECT [--replay]
 [--missing-is-empty] [--section JSON]` on an exported copy of a snapshot, so that no file
-of another revision is ever executed in the gitmig process. Prints one JSON object on
-stdout: {"models": state, "replayed": state} or {"error": {"stage", "message"}}; anything
-the user's code prints goes to stderr. Exit status 0 unless the worker itself breaks.
+of another revision is ever executed in the gitmig process. Its answer goes to the file
+descriptor that was stdout; stdout itself becomes stderr first, so that whatever the
+user's code prints (even with os.write(1, ...)) never mixes with it. The answer is lines:
+`app LABEL` before each app's models are imported (so a time limit can name the app that
+did not finish), then one JSON object, {"models": state, "replayed": state} or {"error":
+{"stage", "message"}}, then the line DONE. Without DONE the import did not finish: the
+models exited, crashed or were killed, and gitmig says so.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+DONE = "gitmig-worker: done"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,17 +33,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", help="[tool.gitmig] as JSON, when the file has none")
     args = parser.parse_args(argv)
 
-    out = sys.stdout
-    sys.stdout = sys.stderr  # the models' own prints must not corrupt the answer
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # the models' own output, at any level, goes to stderr
+    sys.stdout = sys.stderr
     sys.dont_write_bytecode = True  # the exported copy stays exactly the snapshot's files
-    out.write(json.dumps(run(args)))
+    try:
+        answer = run(args, out)
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() or Ctrl-C in the user's code
+        answer = {"error": {"stage": "models",
+                            "message": f"the models raised {type(exc).__name__}: {exc}"}}
+    out.write(json.dumps(answer) + "\n" + DONE + "\n")
     out.flush()
     return 0
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, out: IO[str] | None = None) -> dict[str, Any]:
     from gitmig.config import load_config, parse_section
     from gitmig.errors import GitmigError
+
+    if out is not None:
+        _announce_apps(out)
 
     stage = "models"
     try:
@@ -63,6 +80,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return result
     except GitmigError as exc:
         return {"error": {"stage": stage, "message": exc.render()}}
+
+
+def _announce_apps(out: IO[str]) -> None:
+    """Say which app's models are being imported, before importing them."""
+    from gitmig.schema import models
+
+    import_app = models._import_app
+
+    def announced(app: Any) -> Any:
+        out.write(f"app {app.label}\n")
+        out.flush()
+        return import_app(app)
+
+    models._import_app = announced
 
 
 def _exists(module: str) -> bool:
