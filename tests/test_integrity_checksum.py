@@ -186,3 +186,30 @@ def test_an_old_format_checksum_of_an_edited_file_is_an_edit(repo: Repo) -> None
     assert "upgraded the checksums of 1 applied migration " in out.output, out.output
     assert stored(repo)["0002_seed"] == legacy  # kept: it still reads as edited
     assert "blog.0002_seed was edited after it was applied" in out.output
+
+
+def test_the_upgrade_of_recorded_checksums_on_every_database(
+    repo: Repo, database_url: str
+) -> None:
+    import sqlalchemy as sa
+
+    repo.write("pyproject.toml", repo.read("pyproject.toml").replace(
+        'database = "sqlite:///db.sqlite3"', f'database = "{database_url}"'))
+    repo.write("blog/migrations/0002_seed.py", SEED)
+    ok(repo, "migrate")
+    files = {n: parsed((repo.root / f"blog/migrations/{n}.py").read_text(), n)
+             for n in ("0001_initial", "0002_seed")}
+    engine = sa.create_engine(database_url)
+    table = sa.table("gitmig_migrations", sa.column("name"), sa.column("checksum"))
+    with engine.begin() as conn:
+        for name, f in files.items():
+            conn.execute(table.update().where(table.c.name == name)
+                         .values(checksum=f.legacy_checksum))
+    check = repo.gitmig("migrate", "--check")
+    assert check.exit_code == 0, check.output
+    out = ok(repo, "migrate")
+    assert "upgraded the checksums of 2 applied migrations" in out
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(table.c.name, table.c.checksum)).all())
+    engine.dispose()
+    assert rows == {n: f.checksum for n, f in files.items()}
