@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
@@ -96,13 +96,16 @@ def checksum(tree: ast.Module) -> str:
     and the `parents` assignment are left out, unless the module reads them by name
     (then they are part of what it runs).
     """
-    body = list(tree.body)
-    names = _names_read(tree)
-    if body and _is_docstring(body[0]) and "__doc__" not in names:
-        body = body[1:]
-    if "parents" not in names:
-        body = [n for n in body if assignment(n)[0] != "parents"]
-    text = _canonical(body)
+    seen: set[str] = set()
+    texts = [_serialized(node, seen) for node in tree.body]
+    keep = [True] * len(texts)
+    if tree.body and _is_docstring(tree.body[0]) and "__doc__" not in seen:
+        keep[0] = False
+    if "parents" not in seen:
+        for i, node in enumerate(tree.body):
+            if assignment(node)[0] == "parents":
+                keep[i] = False
+    text = "[" + ",".join(t for t, k in zip(texts, keep, strict=True) if k) + "]"
     return CHECKSUM_FORMAT + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
@@ -111,38 +114,57 @@ def _is_docstring(node: ast.stmt) -> bool:
             and isinstance(node.value.value, str))
 
 
-def _names_read(tree: ast.Module) -> set[str]:
-    """Names the module reads (as a variable or an attribute): `parents`, `__doc__`..."""
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            out.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            out.add(node.attr)
-        elif isinstance(node, ast.Constant) and node.value in ("parents", "__doc__"):
-            out.add(node.value)  # globals()["parents"] and the like
-    return out
+_WATCHED = frozenset({"parents", "__doc__"})  # read by name: then they count
+# Left out: u"" prefixes, `# type:` comments, and ctx (where a name stands says it).
+_SKIPPED_FIELDS = frozenset({"kind", "type_comment", "ctx"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-_SKIPPED_FIELDS = frozenset({"kind", "type_comment"})  # u"" prefixes, `# type:` comments
+def _serialized(root: ast.AST, seen: set[str]) -> str:
+    """A node as text that only its meaning decides, noting reads of watched names (as a
+    variable, an attribute or a string such as globals()["parents"]) in `seen`. Empty
+    fields are left out so that a field a newer Python adds (type_params, say) changes
+    nothing. Written for speed: a cold run parses every migration."""
+    out: list[str] = []
+    append = out.append
+    fields_of = _FIELDS
 
-
-def _canonical(node: object) -> str:
-    """A node as text that only its meaning decides. Empty fields are left out so that a
-    field a newer Python adds (type_params, say) does not change the text."""
-    if isinstance(node, ast.AST):
-        parts = [type(node).__name__]
-        for name in node._fields:
-            if name in _SKIPPED_FIELDS:
-                continue
+    def write(node: Any) -> None:
+        cls = node.__class__
+        if cls is list:
+            append("[")
+            for i, item in enumerate(node):
+                if i:
+                    append(",")
+                write(item)
+            append("]")
+            return
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(node, ast.AST):
+                append(f"{cls.__name__}:{node!r}")
+                return
+            fields = fields_of[cls] = tuple(f for f in cls._fields if f not in _SKIPPED_FIELDS)
+        if cls is ast.Name:
+            if node.id in _WATCHED and node.ctx.__class__ is not ast.Store:
+                seen.add(node.id)
+        elif cls is ast.Attribute:
+            if node.attr in _WATCHED:
+                seen.add(node.attr)
+        elif cls is ast.Constant and node.value.__class__ is str and node.value in _WATCHED:
+            seen.add(node.value)
+        append("(")
+        append(cls.__name__)
+        for name in fields:
             value = getattr(node, name, None)
             if value is None or value == []:
                 continue
-            parts.append(f"{name}={_canonical(value)}")
-        return "(" + " ".join(parts) + ")"
-    if isinstance(node, list):
-        return "[" + ",".join(_canonical(v) for v in node) + "]"
-    return f"{type(node).__name__}:{node!r}"
+            append(" " + name + "=")
+            write(value)
+        append(")")
+
+    write(root)
+    return "".join(out)
 
 
 def _legacy_checksum(tree: ast.Module, operations: ast.expr) -> str:
