@@ -14,12 +14,10 @@ import contextlib
 import json
 import os
 import posixpath
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +28,8 @@ import pygit2
 
 from gitmig.config import Config, parse_section
 from gitmig.errors import GitmigError
+from gitmig.git.export import UnsafeTree, prune, write_tree
+from gitmig.git.worker import answer, last_app
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
 from gitmig.migrations.loader import FILE_RE, load_graph, parse_migration
 
@@ -40,9 +40,6 @@ WORKTREE = "worktree"
 INDEX = "index"
 REVISION = "revision"
 
-CACHE_KEEP = 16  # exported trees kept; older ones are removed when a new one is written
-BIG_BLOB = 1 << 20  # non-Python files larger than this are not exported
-SOURCE_SUFFIXES = (".py", ".pyi", ".toml")
 
 
 def open_repository(start: Path) -> pygit2.Repository:
@@ -471,7 +468,7 @@ class Snapshot:
         except subprocess.TimeoutExpired:
             proc.kill()
             stdout, stderr = proc.communicate()
-            app = _last_app(stdout)
+            app = last_app(stdout)
             where = f" (app {app!r} did not finish)" if app else ""
             raise GitmigError(
                 f"importing the models of {self.described} did not finish within {limit:g} "
@@ -479,7 +476,7 @@ class Snapshot:
                 "Set models_timeout in [tool.gitmig] (or GITMIG_MODELS_TIMEOUT) to allow "
                 "more time"
             ) from None
-        result = _answer(stdout)
+        result = answer(stdout)
         if result is None:
             raise GitmigError(self._unfinished(proc.returncode, stdout, stderr))
         if stderr:  # what the models printed: the user's to see, never part of an answer
@@ -505,7 +502,7 @@ class Snapshot:
         """Why the child gave no answer: the models exited, crashed or were killed."""
         import signal
 
-        app = _last_app(stdout)
+        app = last_app(stdout)
         where = f" while importing app {app!r}" if app else ""
         if status < 0:
             try:
@@ -561,7 +558,7 @@ class Snapshot:
         except OSError as exc:
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
         try:
-            _write_tree(subtree, tmp, ancestor)
+            write_tree(subtree, tmp, ancestor)
             os.rename(tmp, final)
         except UnsafeTree as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -575,7 +572,7 @@ class Snapshot:
             if final.is_dir():  # another gitmig wrote the same tree meanwhile
                 return final
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
-        _prune(cache, keep=final)
+        prune(cache, keep=final)
         return final
 
 
@@ -598,112 +595,6 @@ def models_states(snapshots: list[Snapshot], missing_is_empty: bool = False) -> 
             state = futures[i].result()[0] if i in futures else s.models_state(missing_is_empty)
             out.append(state)
     return out
-
-
-_UNSAFE_NAME = re.compile(r"^(|\.|\.\.|\.git)$|[/\x00]", re.IGNORECASE)
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-
-
-def _write_tree(tree: pygit2.Tree, folder: Path, where: str = "") -> None:
-    """A tree's files written into the new, empty `folder`; nothing is written elsewhere.
-
-    Git would refuse to check out what is refused here (a crafted tree can still arrive by
-    a plain fetch): names that are empty, `.`, `..`, `.git` or hold a slash, two entries
-    of one name, and symbolic links that lead out of the folder. Files are created with
-    O_EXCL and O_NOFOLLOW, so no write ever goes through a link.
-    """
-    _write_entries(tree, folder, where)
-    root = os.path.realpath(folder)
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in [*dirnames, *filenames]:
-            path = os.path.join(dirpath, name)
-            if os.path.islink(path):
-                real = os.path.realpath(path)
-                if real != root and not real.startswith(root + os.sep):
-                    shown = repo_path(where, os.path.relpath(path, folder))
-                    raise UnsafeTree(f"{shown!r} is a symbolic link that leads out of the "
-                                     "project's files")
-
-
-class UnsafeTree(GitmigError):
-    """A tree holds an entry git itself would not check out."""
-
-
-def _write_entries(tree: pygit2.Tree, folder: Path, where: str) -> None:
-    seen: set[str] = set()
-    for entry in tree:
-        name = str(entry.name)
-        shown = repo_path(where, name) if name not in ("", ".", "..") else f"{where}/{name}"
-        if _UNSAFE_NAME.search(name):
-            raise UnsafeTree(f"it holds an entry named {shown!r}")
-        if name.lower() in seen:  # lower: the same file on a case-insensitive disk too
-            raise UnsafeTree(f"it holds two entries named {shown!r}")
-        seen.add(name.lower())
-        path = folder / name
-        if isinstance(entry, pygit2.Tree):
-            path.mkdir()  # fails on anything already there, a link included
-            _write_entries(entry, path, repo_path(where, name))
-        elif isinstance(entry, pygit2.Blob):
-            mode = entry.filemode
-            if mode == pygit2.enums.FileMode.LINK:
-                target = entry.data.decode("utf-8", "surrogateescape")
-                if "\x00" in target or os.path.isabs(target):
-                    raise UnsafeTree(f"{shown!r} is a symbolic link that leads out of the "
-                                     "project's files")
-                os.symlink(target, path)
-                continue
-            if entry.size > BIG_BLOB and not name.endswith(SOURCE_SUFFIXES):
-                continue
-            executable = mode == pygit2.enums.FileMode.BLOB_EXECUTABLE
-            fd = os.open(path, _WRITE_FLAGS, 0o755 if executable else 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(entry.data)
-        # submodules (commits) are not part of the snapshot's own files
-
-
-def _last_app(stdout: bytes) -> str | None:
-    """The app whose models the child was importing last (its `app LABEL` lines)."""
-    apps = [line[4:] for line in stdout.decode(errors="replace").splitlines()
-            if line.startswith("app ")]
-    return apps[-1] if apps else None
-
-
-def _answer(stdout: bytes) -> dict[str, Any] | None:
-    """The child's JSON answer, only when it said it finished (its last line is DONE)."""
-    from gitmig.git.worker import DONE
-
-    lines = stdout.decode(errors="replace").splitlines()
-    if len(lines) < 2 or lines[-1] != DONE:
-        return None
-    try:
-        result = json.loads(lines[-2])
-    except ValueError:
-        return None
-    return result if isinstance(result, dict) else None
-
-
-def _prune(cache: Path, keep: Path) -> None:
-    """Keep the most recently used exported trees; drop abandoned temporary folders."""
-    try:
-        entries = [p for p in cache.iterdir() if p.is_dir()]
-    except OSError:
-        return
-    now = time.time()
-    trees = []
-    for p in entries:
-        try:
-            mtime = p.stat().st_mtime
-        except OSError:
-            continue
-        if p.name.startswith(".tmp-"):
-            if now - mtime > 3600:
-                shutil.rmtree(p, ignore_errors=True)
-        else:
-            trees.append((mtime, p))
-    trees.sort(reverse=True)
-    for _, p in trees[CACHE_KEEP:]:
-        if p != keep:
-            shutil.rmtree(p, ignore_errors=True)
 
 
 def _section_of(raw: bytes, where: str) -> dict[str, Any] | None:

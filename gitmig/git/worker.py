@@ -39,11 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr
     sys.dont_write_bytecode = True  # the exported copy stays exactly the snapshot's files
     try:
-        answer = run(args, out)
-    except BaseException as exc:  # noqa: BLE001 - sys.exit() or Ctrl-C in the user's code
-        answer = {"error": {"stage": "models",
+        result = run(args, out)
+    except BaseException as exc:  # sys.exit() or Ctrl-C in the user's code: an answer too
+        result = {"error": {"stage": "models",
                             "message": f"the models raised {type(exc).__name__}: {exc}"}}
-    out.write(json.dumps(answer) + "\n" + DONE + "\n")
+    out.write(json.dumps(result) + "\n" + DONE + "\n")
     out.flush()
     return 0
 
@@ -104,6 +104,25 @@ def _exists(module: str) -> bool:
         return not (exc.name and module.startswith(exc.name))
     except Exception:
         return True
+
+
+def last_app(stdout: bytes) -> str | None:
+    """The app whose models the child was importing last (its `app LABEL` lines)."""
+    apps = [line[4:] for line in stdout.decode(errors="replace").splitlines()
+            if line.startswith("app ")]
+    return apps[-1] if apps else None
+
+
+def answer(stdout: bytes) -> dict[str, Any] | None:
+    """The child's JSON answer, only when it said it finished (its last line is DONE)."""
+    lines = stdout.decode(errors="replace").splitlines()
+    if len(lines) < 2 or lines[-1] != DONE:
+        return None
+    try:
+        result = json.loads(lines[-2])
+    except ValueError:
+        return None
+    return result if isinstance(result, dict) else None
 
 
 if __name__ == "__main__":
