@@ -157,8 +157,8 @@ def test_a_file_git_never_had_cannot_be_unapplied(tmp_path: Path) -> None:
         "gitmig: error: cannot unapply blog.0002_post_add_slug, which is applied to the "
         "database: its file is in neither the working tree nor git (searched every branch, "
         "tag and the reflog); nothing was changed. Check out a branch that has its file and "
-        "run `gitmig migrate blog 0001` there, or restore the file into the migrations "
-        "folder\n")
+        "run `gitmig migrate blog 0001` there, or restore the file, as it was applied, to "
+        "blog/migrations/0002_post_add_slug.py\n")
     assert repo.snapshot() == before  # the database file included
     run = repo.run_python("-m", "gitmig", "hooks", "run", "post-checkout", "a", "b", "1")
     assert run.exit_code == 0

@@ -22,8 +22,9 @@ class MigrationFile:
     parents: tuple[tuple[str, str], ...]  # (app, name)
     path: str
     parents_line: int
-    checksum: str  # of what the migration does, not of its name, number or parents
+    checksum: str  # of what the migration runs, not of its name, number or parents
     digest: str = ""  # of the file's bytes, when read from disk (keys the state cache)
+    legacy_checksum: str = ""  # format 1 (operations only): to upgrade what was recorded
 
     @property
     def key(self) -> tuple[str, str]:
