@@ -7,14 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from .gitrepo import POST, SLUG, Repo, add_slug, gitmig_on_a_terminal, make_repo
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
+from .conftest import assert_refused
+from .gitrepo import POST, SLUG, Repo, add_slug, gitmig_on_a_terminal
 
 
 def commit_all(repo: Repo, message: str = "change") -> None:
@@ -30,12 +24,7 @@ def diff(repo: Repo, *args: str) -> str:
 
 
 def refused(repo: Repo, *args: str, cwd: Path | None = None) -> str:
-    result = repo.gitmig("diff", *args, cwd=cwd)
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
+    return assert_refused(repo.gitmig("diff", *args, cwd=cwd))
 
 
 def test_no_changes_between_head_and_the_working_tree(repo: Repo) -> None:

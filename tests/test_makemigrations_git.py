@@ -6,17 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from .conftest import Project
+from .conftest import Project, assert_refused
 from .gitrepo import SLUG, Repo, add_slug, make_repo
 
 VIEWS = "    views: Mapped[int | None]\n"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 def user_files(project: Project) -> dict[str, bytes]:
@@ -36,12 +29,7 @@ def refused(repo: Repo, *args: str, cwd: Path | None = None) -> str:
     """makemigrations must stop with exit 2, one line, and no file changed."""
     before = user_files(repo)
     result = repo.gitmig("makemigrations", "--no-input", *args, cwd=cwd)
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert user_files(repo) == before
-    return lines[0]
+    return assert_refused(result, before, user_files(repo))
 
 
 def header(repo: Repo, name: str) -> str:

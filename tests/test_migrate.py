@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from gitmig.config import load_config
 from gitmig.migrations.loader import load_graph
 
-from .conftest import BASE, Project, Result
+from .conftest import BASE, Project, Result, assert_refused
 from .schema_compare import reflected_schema
 
 POST = """
@@ -98,10 +98,7 @@ def database_state(url: str) -> Any:
 
 def error(result: Result) -> str:
     """The one error line of a failed command (exit 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    return lines[0]
+    return assert_refused(result)
 
 
 def two_migrations(project: Project) -> None:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,11 +31,6 @@ from gitmig.schema.state import (
 )
 
 from .gitrepo import Repo, add_slug, make_repo
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 def git_project(repo: Repo) -> GitProject:

@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from .conftest import Project
-from .gitrepo import SLUG, Repo, add_slug, gitmig_on_a_terminal, make_repo
+from .gitrepo import SLUG, Repo, add_slug, gitmig_on_a_terminal
 
 VIEWS = "    views: Mapped[int | None]\n"
 CLEAN = "Nothing to do: models, migrations and the database agree.\n"
 SECOND = ('from gitmig import ops\n\nparents = ["0001_initial"]\n'
           "operations: list[ops.Operation] = []\n")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 def status(repo: Project, *args: str, code: int = 1) -> str:
