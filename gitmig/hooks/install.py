@@ -1,10 +1,11 @@
 """gitmig's git hooks: installing them without breaking the user's own, and what the
 post-merge and post-checkout hooks say.
 
-The scripts live in gitmig/hook_scripts (copied byte for byte to the repository's top-level
-hooks/ folder). They are the same files for every user: what differs per repository, the
-Python to run and the project's pyproject.toml, is recorded in git's config (gitmig.python,
-gitmig.config), so a hook works outside the virtual environment it was installed from.
+The scripts live once, in the repository's top-level hooks/ folder, installed as the package
+gitmig._hook_scripts (setup.py maps it). They are the same files for every user: what
+differs per repository, the Python to run and the project's pyproject.toml, is recorded in
+git's config (gitmig.python, gitmig.config), so a hook works outside the virtual environment
+it was installed from.
 A hook that was there before is renamed NAME.gitmig-orig, keeps every byte, runs first,
 and is put back by uninstall.
 """
@@ -38,7 +39,7 @@ FOREIGN = "foreign hook present"
 
 
 def script(name: str) -> bytes:
-    return (resources.files("gitmig") / "hook_scripts" / name).read_bytes()
+    return (resources.files("gitmig._hook_scripts") / name).read_bytes()
 
 
 def hooks_dir(repo: pygit2.Repository) -> Path:
