@@ -468,7 +468,7 @@ def assert_one_line(result: Result, code: int) -> str:
         return assert_refused(result)
     assert "Traceback" not in result.output, result.output
     lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint: ")), result.stderr
     prefix = "gitmig: error: " if code == 2 else "gitmig: "
     assert lines[0].startswith(prefix), lines[0]
     return lines[0]

@@ -151,9 +151,9 @@ def test_several_leaves_are_refused_with_what_to_do(project: Any) -> None:
     assert result.exit_code == 1, result.output  # a conflict is a failed check
     assert project.snapshot() == before
     assert result.stderr == (
-        "gitmig: app 'blog' has conflicting migrations, several are latest (0002_a, 0002_b); "
-        "run `gitmig resolve blog` (renumbers this branch's new migrations after the other "
-        "branch's) or `gitmig makemigrations --merge blog` (writes a merge migration)\n")
+        "gitmig: app 'blog' has conflicting migrations, several are latest (0002_a, 0002_b)\n"
+        "hint: run `gitmig resolve blog` (renumbers this branch's new migrations after the "
+        "other branch's; `--strategy merge` writes a merge migration instead)\n")
 
 
 def test_operation_that_fails_on_replay_names_the_file(project: Any) -> None:

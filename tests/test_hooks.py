@@ -207,8 +207,8 @@ def test_post_merge_warns_about_conflicting_migrations(repo: Repo) -> None:
     assert run.exit_code == 0
     assert ("gitmig: warning: app 'blog' has conflicting migrations, several are latest "
             "(0002_mine, 0002_other); run `gitmig resolve blog` (renumbers this branch's new "
-            "migrations after the other branch's) or `gitmig makemigrations --merge blog` "
-            "(writes a merge migration)\n") in run.stderr
+            "migrations after the other branch's; `--strategy merge` writes a merge migration "
+            "instead)\n") in run.stderr
 
 
 def test_post_checkout_warns_on_a_branch_with_conflicts_only(repo: Repo) -> None:

@@ -116,8 +116,8 @@ def test_conflicting_staged_migrations_are_refused(repo: Repo) -> None:
     assert refused(repo) == [
         "gitmig: app 'blog': the staged migrations conflict, several are latest (0002_left, "
         "0002_right); run `gitmig resolve blog` (renumbers this branch's new migrations after "
-        "the other branch's) or `gitmig makemigrations --merge blog` (writes a merge "
-        "migration), then stage the result",
+        "the other branch's; `--strategy merge` writes a merge migration instead), then "
+        "stage the result",
         REFUSED,
     ]
 

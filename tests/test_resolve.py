@@ -32,7 +32,7 @@ from .twobranches import (
 )
 
 FIX = ("run `gitmig resolve blog` (renumbers this branch's new migrations after the other "
-       "branch's) or `gitmig makemigrations --merge blog` (writes a merge migration)")
+       "branch's; `--strategy merge` writes a merge migration instead)")
 
 
 def assert_schema_is_the_models(repo: Repo, url: str) -> None:
@@ -78,7 +78,7 @@ def test_a_merge_is_predicted_refused_then_resolved_by_renumbering(
         refused = repo.gitmig(*args)
         assert refused.exit_code == 1, refused.output
         assert refused.stderr == ("gitmig: app 'blog' has conflicting migrations, several are "
-                                  f"latest (0002_post_add_slug, 0002_tag_add_color); {FIX}\n")
+                                  f"latest (0002_post_add_slug, 0002_tag_add_color)\nhint: {FIX}\n")
 
     result = ok(repo, "resolve")
     assert result.stdout.splitlines() == [
