@@ -479,7 +479,7 @@ operations: list[ops.Operation] = []
     result = project.gitmig("migrate", "--database", sqlite_url)
     assert result.exit_code == 1, result.output  # a conflict is a failed check
     assert result.stderr.startswith("gitmig: app 'blog' has conflicting migrations, several "
-                                    "are latest (0002_other, 0002_post_add_slug); run "
+                                    "are latest (0002_other, 0002_post_add_slug)\nhint: run "
                                     "`gitmig resolve blog`")
     assert database_state(sqlite_url) == "no database file"
 
