@@ -575,6 +575,7 @@ def test_init_with_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> 
         assert project.snapshot() == before
 
 
+@pytest.mark.slow
 def test_a_read_only_project_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
     """makemigrations in a project the user may not write to (as root: as nobody)."""
     folder = Path(tempfile.mkdtemp(prefix="gitmig-ro-"))

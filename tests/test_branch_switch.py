@@ -7,6 +7,7 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from .gitrepo import SLUG, Repo, add_slug, make_repo
@@ -63,6 +64,7 @@ def metadata(repo: Repo) -> sa.MetaData:
     return md
 
 
+@pytest.mark.slow
 def test_switching_back_reports_the_migration_and_unapplies_it_from_git(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import assert_refused
 from .gitrepo import POST, SLUG, Repo, add_slug, gitmig_on_a_terminal
 
@@ -59,6 +61,7 @@ def test_the_operations_are_what_makemigrations_writes(repo: Repo) -> None:
         assert op["source"] in flat, op["source"]
 
 
+@pytest.mark.slow
 def test_staged_compares_head_with_the_index_only(repo: Repo) -> None:
     add_slug(repo)
     repo.git("add", "blog/models.py")
@@ -68,6 +71,7 @@ def test_staged_compares_head_with_the_index_only(repo: Repo) -> None:
     assert "between HEAD and the index" in diff(repo, "--cached")
 
 
+@pytest.mark.slow
 def test_one_revision_against_the_working_tree_and_two_revisions(repo: Repo) -> None:
     add_slug(repo)
     commit_all(repo, "slug")
@@ -143,6 +147,7 @@ def _models(body: str) -> str:
     return BASE.lstrip("\n") + body
 
 
+@pytest.mark.slow
 def test_colours_on_a_terminal_plain_when_piped(repo: Repo) -> None:
     repo.write("blog/models.py", repo.read("blog/models.py").replace(
         "    title: Mapped[str] = mapped_column(sa.String(200))\n", "") + SLUG)
@@ -207,6 +212,7 @@ def test_usage_errors(repo: Repo) -> None:
     assert "--staged compares one revision" in refused(repo, "--staged", "HEAD", "HEAD")
 
 
+@pytest.mark.slow
 def test_a_src_layout_is_read_from_each_revision(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "proj", tmp_path / "home")
     repo.git("init", "-q", "-b", "main")

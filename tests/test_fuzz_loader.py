@@ -288,6 +288,7 @@ def one_thing_wrong(draw: st.DrawFn) -> dict[str, Any]:
     return section
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(section=one_thing_wrong())
 def test_a_valid_configuration_with_one_thing_wrong(section: dict[str, Any]) -> None:

@@ -146,6 +146,7 @@ def test_install_refuses_to_overwrite_a_kept_hook(repo: Repo) -> None:
                                              "`gitmig hooks install` again")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
 def test_core_hooks_path_is_respected(repo: Repo, tmp_path: Path, absolute: bool) -> None:
     where = tmp_path / "shared hooks" if absolute else repo.root / ".githooks"
@@ -158,6 +159,7 @@ def test_core_hooks_path_is_respected(repo: Repo, tmp_path: Path, absolute: bool
         refused_model_change(repo))
 
 
+@pytest.mark.slow
 def test_a_linked_worktree_uses_the_common_hooks(repo: Repo, tmp_path: Path) -> None:
     linked = Repo(tmp_path / "feature tree", repo.home)
     repo.git("worktree", "add", "-q", "-b", "feature", str(linked.root))
@@ -203,6 +205,7 @@ def two_branches_adding_migrations(repo: Repo) -> None:
     repo.git("commit", "-q", "--no-verify", "-m", "mine")
 
 
+@pytest.mark.slow
 def test_post_merge_warns_about_conflicting_migrations(repo: Repo) -> None:
     gitmig_ok(repo, "hooks", "install")
     two_branches_adding_migrations(repo)
@@ -214,6 +217,7 @@ def test_post_merge_warns_about_conflicting_migrations(repo: Repo) -> None:
             "instead)\n") in run.stderr
 
 
+@pytest.mark.slow
 def test_post_checkout_warns_on_a_branch_with_conflicts_only(repo: Repo) -> None:
     two_branches_adding_migrations(repo)
     repo.git("merge", "-q", "--no-edit", "other")  # no hooks yet: nothing said
@@ -255,6 +259,7 @@ def framework_hook() -> dict[str, str]:
     return hook
 
 
+@pytest.mark.slow
 def test_the_pre_commit_framework_runs_the_same_check(repo: Repo) -> None:
     hook = framework_hook()
     assert hook["id"] == "gitmig"
@@ -290,6 +295,7 @@ def _files(repo: Repo) -> dict[str, bytes]:
     return out
 
 
+@pytest.mark.slow
 def test_no_hook_changes_the_index_or_the_working_tree_in_any_state(tmp_path: Path) -> None:
     """Each hook script, run as git runs it, in a folder whose name would run commands in a
     careless script: refused commits, accepted ones, conflicts, and a merge half done."""

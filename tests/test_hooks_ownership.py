@@ -6,6 +6,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from .conftest import assert_refused
 from .gitrepo import Repo, add_slug
 
@@ -46,6 +48,7 @@ def test_lines_a_user_added_below_gitmigs_are_kept(repo: Repo) -> None:
     assert stat.S_IMODE(hook.stat().st_mode) == mode
 
 
+@pytest.mark.slow
 def test_lines_added_between_gitmigs_lines_are_kept_and_run(repo: Repo) -> None:
     ok(repo, "hooks", "install")
     hook = hooks(repo) / "pre-commit"
@@ -105,6 +108,7 @@ def test_uninstall_refuses_to_drop_a_users_lines(repo: Repo) -> None:
     assert repo.git("config", "--get", "gitmig.python", check=False).exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_foreign_hook_mentioning_the_marker_is_not_gitmigs(repo: Repo) -> None:
     folder = hooks(repo)
     theirs = (b"#!/bin/sh\n# gitmig-hook: pre-commit -- borrowed a line from gitmig\n"

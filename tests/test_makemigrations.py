@@ -638,6 +638,7 @@ def test_the_same_change_gives_byte_identical_files_in_two_projects(tmp_path: Pa
         assert a == b
 
 
+@pytest.mark.slow
 def test_files_do_not_depend_on_the_processes_hash_seed(tmp_path: Path) -> None:
     later = FULL_MODELS.replace(
         'sa.Index("ix_post_multi", "author_id", "created"),',

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .conftest import Project, assert_refused
 from .gitrepo import SLUG, Repo, add_slug, make_repo
 
@@ -48,6 +50,7 @@ def commit_without_hooks(repo: Repo, message: str = "change") -> None:
 # -- --staged -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_staged_writes_the_migration_for_what_is_staged_and_the_commit_goes_through(
     repo: Repo,
 ) -> None:
@@ -178,6 +181,7 @@ def test_rev_refuses_a_migration_edited_since_that_commit(repo: Repo) -> None:
     assert f"(git checkout slug -- {path})" in line
 
 
+@pytest.mark.slow
 def test_check_and_dry_run_with_a_revision_write_nothing(repo: Repo) -> None:
     add_slug(repo)
     commit_without_hooks(repo)

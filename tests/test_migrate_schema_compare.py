@@ -89,6 +89,7 @@ def _made_the_long_way(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_schemas_made_differently_compare_equal(database_url: str) -> None:
     _made_the_long_way(database_url)
     with scratch_database(database_url) as scratch:
@@ -117,6 +118,7 @@ CHANGES: dict[str, tuple[Callable[[], sa.MetaData], str | tuple[str, ...]]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_every_difference_is_reported(database_url: str, change: str) -> None:
     make, path = CHANGES[change]

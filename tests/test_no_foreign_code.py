@@ -68,6 +68,7 @@ def branches(tmp_path: Path) -> tuple[Repo, Path]:
     return repo, folder
 
 
+@pytest.mark.slow
 def test_diff_against_another_branch_never_imports_its_migrations(
     branches: tuple[Repo, Path],
 ) -> None:
@@ -99,6 +100,7 @@ def test_conflicts_never_imports_another_branchs_migrations(
     assert sentinels(folder) == {}
 
 
+@pytest.mark.slow
 def test_the_pre_commit_check_runs_staged_code_only_in_its_child(
     branches: tuple[Repo, Path],
 ) -> None:

@@ -59,6 +59,7 @@ def applied(url: str) -> list[str]:
     return names
 
 
+@pytest.mark.slow
 def test_a_merge_is_predicted_refused_then_resolved_by_renumbering(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -112,6 +113,7 @@ def test_a_merge_is_predicted_refused_then_resolved_by_renumbering(
     assert_schema_is_the_models(repo, database_url)
 
 
+@pytest.mark.slow
 def test_a_rebase_renumbers_the_whole_chain_commit_by_commit(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -151,6 +153,7 @@ def test_a_rebase_renumbers_the_whole_chain_commit_by_commit(
     assert_schema_is_the_models(repo, database_url)
 
 
+@pytest.mark.slow
 def test_the_merge_strategy_writes_a_merge_migration(tmp_path: Path, database_url: str) -> None:
     repo = two_branches(tmp_path, hooks=True)
     ok(repo, "migrate", "--database", database_url)
@@ -179,6 +182,7 @@ def test_the_merge_strategy_writes_a_merge_migration(tmp_path: Path, database_ur
     assert_schema_is_the_models(repo, database_url)
 
 
+@pytest.mark.slow
 def test_makemigrations_merge_after_a_merge_git_let_through(tmp_path: Path) -> None:
     """A project from before lock files: git merges without a word, the post-merge hook
     says so at once, and `makemigrations --merge` joins the leaves."""

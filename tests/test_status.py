@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import Project
 from .gitrepo import SLUG, Repo, add_slug, gitmig_on_a_terminal
 
@@ -182,6 +184,7 @@ def test_outside_a_git_repository(project: Project) -> None:
     assert data["branch"] is None and data["staged_model_changes"] is None
 
 
+@pytest.mark.slow
 def test_colours_on_a_terminal_plain_when_piped(repo: Repo) -> None:
     add_slug(repo)
     code, output = gitmig_on_a_terminal("status", cwd=repo.root)
