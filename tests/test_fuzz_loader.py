@@ -249,6 +249,7 @@ def check_section(section: dict[str, Any]) -> None:
         assert code in (0, 2)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(section=SECTIONS)
 def test_random_shapes_of_the_configuration(section: dict[str, Any]) -> None:

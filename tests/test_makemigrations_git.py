@@ -141,6 +141,7 @@ def test_staged_before_the_first_commit(tmp_path: Path) -> None:
 # -- --rev --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rev_writes_the_migration_for_a_commit_made_without_one(repo: Repo) -> None:
     add_slug(repo)
     commit_without_hooks(repo, "slug, no migration")

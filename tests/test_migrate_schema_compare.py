@@ -129,6 +129,7 @@ def test_every_difference_is_reported(database_url: str, change: str) -> None:
     assert diff and all(line.startswith(path) for line in diff), diff
 
 
+@pytest.mark.slow
 def test_comments_and_leftover_enum_types_are_reported(database_url: str) -> None:
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
     with scratch_database(database_url) as scratch:
