@@ -1,45 +1,51 @@
-"""Writing new files so that none is ever half-written or overwritten.
+"""Writing files so that none is ever half-written, and no batch is ever half-done.
 
-The one place gitmig creates files in a user's tree. A batch either lands whole or
-leaves the tree as it was: files created before a failure are removed again. The one
-sanctioned rewrite, `makemigrations --amend` of the user's own uncommitted, unapplied
-draft, also lives here (rewrite_files): the old file is never lost.
+The one place gitmig writes files in a user's tree, and the one "put everything back"
+for changes that span several files (`makemigrations --amend`, `resolve` and git's
+index). A single file is written beside its target and moved over it, so a reader sees
+the old text or the new, never a mix. A batch (Transaction) first records, in an intent
+journal, every file it will touch as it was and a digest of what it will be; only then
+does it write. If it fails, everything is put back at once; if the process is killed,
+the next gitmig command finds the journal and finishes the job (gitmig.git.projectlock):
+done if every file already holds its new text, otherwise rolled back.
+
+Errors name the user's file, never the temporary one.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import json
+import math
 import os
-import secrets
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitmig.errors import GitmigError
 
+# -- fault injection: where the crash tests kill gitmig --------------------------------------
 
-def _write_new(path: Path, text: str) -> None:
-    folder = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a new file should follow umask
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)  # fails if path exists: never overwrite
-        except FileExistsError:
-            raise GitmigError(f"{path} already exists; gitmig never overwrites a file") from None
-        except OSError:
-            if path.exists():
-                raise GitmigError(
-                    f"{path} already exists; gitmig never overwrites a file"
-                ) from None
-            os.replace(tmp, path)  # no hard links on this filesystem
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+_FAULT = os.environ.get("GITMIG_FAULT")  # "STEP:N" (or "*:N"): exit at the N-th such step
+_fault_hits: dict[str, int] = {}
+
+
+def fault(step: str) -> None:
+    """A point where a crash test may kill the process (GITMIG_FAULT); free otherwise."""
+    if _FAULT is None:
+        return
+    wanted, _, count = _FAULT.rpartition(":")
+    if wanted not in ("*", step):
+        return
+    _fault_hits[wanted] = _fault_hits.get(wanted, 0) + 1
+    if str(_fault_hits[wanted]) == count:
+        os._exit(137)
+
+
+# -- one file ---------------------------------------------------------------------------------
 
 
 def _umask() -> int:
@@ -48,107 +54,330 @@ def _umask() -> int:
     return mask
 
 
-def write_new_files(files: Sequence[tuple[Path, str]]) -> None:
-    """Create every file or none of them."""
-    created: list[Path] = []
-    made_dirs: list[Path] = []
-    try:
-        for path, text in files:
-            if not path.parent.exists():
-                missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
-                path.parent.mkdir(parents=True)
-                made_dirs += missing
-            _write_new(path, text)
-            created.append(path)
-    except PermissionError as exc:
-        _undo(created, made_dirs)
-        raise GitmigError(
-            f"cannot write {exc.filename or path}: permission denied; nothing was written"
-        ) from None
-    except OSError as exc:
-        _undo(created, made_dirs)
-        raise GitmigError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
-    except BaseException:
-        _undo(created, made_dirs)
-        raise
-
-
-def _undo(created: list[Path], made_dirs: list[Path]) -> None:
-    for path in reversed(created):
-        with contextlib.suppress(OSError):
-            path.unlink()
-    for folder in made_dirs:
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
-def rewrite_files(changes: Sequence[tuple[Path, Path, str]]) -> None:
-    """Replace files by new versions, all or none: each (old, new, text) puts `text` at
-    `new` (the same path as `old`, or a new name that must not exist) and removes `old`.
-
-    The new text is written first, beside its target; only then is each old file moved
-    aside (a hidden `.NAME.*.gitmig-old` in its folder) and the new one put in place.
-    If anything fails, every step is undone and the old files are back as they were.
-    """
-    staged: list[tuple[Path, Path, Path]] = []  # (old, new, tmp)
-    done: list[tuple[Path, Path, Path]] = []  # (old, new, moved-aside old)
-    try:
-        for old, new, text in changes:
-            staged.append((old, new, _staged_copy(new, text)))
-        for old, new, tmp in staged:
-            if new != old and os.path.lexists(new):
-                raise GitmigError(f"{new} already exists; gitmig never overwrites a file")
-            aside = old.with_name(f".{old.name}.{secrets.token_hex(4)}.gitmig-old")
-            os.rename(old, aside)
-            done.append((old, new, aside))
-            if new == old:
-                os.rename(tmp, new)  # the name is free: the old file was moved aside
-            else:
-                _link_new(tmp, new)
-    except BaseException as exc:
-        for old, new, aside in reversed(done):
-            with contextlib.suppress(OSError):
-                if os.path.lexists(new) and new != old:
-                    new.unlink()
-                os.replace(aside, old)
-        for _, _, tmp in staged:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        if isinstance(exc, OSError):
-            where = exc.filename or (changes[0][0] if changes else "")
-            raise GitmigError(f"cannot rewrite {where}: {exc.strerror}; nothing was "
-                              "changed") from None
-        raise
-    for _, _, aside in done:
-        with contextlib.suppress(OSError):
-            aside.unlink()
-    for _, _, tmp in staged:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-def _link_new(tmp: Path, path: Path) -> None:
-    try:
-        os.link(tmp, path)  # fails if path exists: never overwrite
-    except FileExistsError:
-        raise GitmigError(f"{path} already exists; gitmig never overwrites a file") from None
-    except OSError:
-        if os.path.lexists(path):
-            raise GitmigError(f"{path} already exists; gitmig never overwrites a file") from None
-        os.rename(tmp, path)  # no hard links on this filesystem
-
-
-def _staged_copy(path: Path, text: str) -> Path:
-    """`text` in a new hidden file beside `path`, with the mode a new file gets."""
+def _temp_copy(path: Path, data: bytes, mode: int | None, durable: bool) -> Path:
+    """`data` in a new hidden file beside `path` (mode: `mode`, or what a new file gets)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data[: len(data) // 2])
+            fault("half-written")
+            f.write(data[len(data) // 2:])
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
+        fault("temp-written")
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return Path(tmp)
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make a rename in `folder` survive a power cut (where the system allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _as_bytes(data: bytes | str) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """The same error, naming the user's file instead of a temporary one."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def write_file(path: Path, data: bytes | str, *, durable: bool = True) -> None:
+    """Create or replace `path` atomically. A file that exists keeps its mode; a new one
+    follows the umask. `durable=False` (caches) skips the fsyncs. Raises OSError naming
+    `path`."""
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = None
+    try:
+        tmp = _temp_copy(path, _as_bytes(data), mode, durable)
+        try:
+            os.replace(tmp, path)
+            fault("replaced")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise _named(exc, path) from None
+    if durable:
+        _sync_dir(path.parent)
+
+
+def _exists_error(path: Path) -> GitmigError:
+    return GitmigError(f"{path} already exists; gitmig never overwrites a file")
+
+
+def write_new_file(path: Path, data: bytes | str) -> None:
+    """Create `path`, which must not exist: never an overwrite, even in a race."""
+    try:
+        tmp = _temp_copy(path, _as_bytes(data), None, True)
+    except OSError as exc:
+        raise _named(exc, path) from None
+    try:
+        try:
+            os.link(tmp, path)  # fails if path exists: never overwrite
+        except FileExistsError:
+            raise _exists_error(path) from None
+        except OSError:
+            if os.path.lexists(path):
+                raise _exists_error(path) from None
+            os.rename(tmp, path)  # no hard links on this filesystem
+        fault("linked")
+    except OSError as exc:
+        raise _named(exc, path) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _sync_dir(path.parent)
+
+
+def _write_git_index(path: Path, data: bytes) -> None:
+    """Replace a file git guards with `NAME.lock` (its index) the way git does: through the
+    lock file, so a git command running at the same time is refused rather than lost."""
+    lock = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise GitmigError(f"cannot update git's index: {lock} exists (another git command "
+                          "is running; if none is, remove that file); nothing was changed"
+                          ) from None
+    try:
+        fault("locked")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data[: len(data) // 2])
+            fault("half-written")
+            f.write(data[len(data) // 2:])
+            f.flush()
+            os.fsync(f.fileno())
+        fault("temp-written")
+        os.replace(lock, path)
+        fault("replaced")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        raise
+    _sync_dir(path.parent)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+# -- several files: all or nothing ------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """One file of a batch: `data` at `path` (None: the file is removed)."""
+
+    path: Path
+    data: bytes | None
+    new_file: bool = False  # the path must not exist yet (never an overwrite)
+    git_index: bool = False  # git's index: written through index.lock, as git does
+
+
+def write_new_files(files: Sequence[tuple[Path, str]]) -> None:
+    """Create every file or none of them (with their missing folders)."""
+    made_dirs: list[Path] = []
+    for path, _ in files:
+        missing = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
+        if missing:
+            try:
+                path.parent.mkdir(parents=True)
+            except OSError as exc:
+                _remove_dirs(made_dirs)
+                raise _cannot(exc, path, "write") from None
+            made_dirs += missing
+    try:
+        Transaction().apply([Change(p, text.encode(), new_file=True) for p, text in files])
+    except BaseException:
+        _remove_dirs(made_dirs)
+        raise
+
+
+def _remove_dirs(folders: list[Path]) -> None:
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def rewrite_files(changes: Sequence[tuple[Path, Path, str]], journal: Path | None = None,
+                  extra: Sequence[Change] = (), label: str = "gitmig") -> None:
+    """Replace files by new versions, all or none: each (old, new, text) puts `text` at
+    `new` (the same path as `old`, or a new name that must not exist) and removes `old`.
+    The new file is in place before the old one goes, so a crash loses neither."""
+    batch = []
+    for old, new, text in changes:
+        batch.append(Change(new, text.encode(), new_file=new != old))
+    for old, new, _ in changes:
+        if new != old:
+            batch.append(Change(old, None))
+    Transaction(journal, label).apply([*batch, *extra])
+
+
+def _cannot(exc: OSError, path: Path, verb: str) -> GitmigError:
+    where = exc.filename or path
+    reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
+    return GitmigError(f"cannot {verb} {where}: {reason}; nothing was changed")
+
+
+class Transaction:
+    """Files changed together or not at all. With a journal path, the intent is recorded
+    there first so that a killed process can be finished by the next one (recover)."""
+
+    def __init__(self, journal: Path | None = None, label: str = "gitmig") -> None:
+        self.journal = journal
+        self.label = label
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        for c in changes:
+            if c.new_file and os.path.lexists(c.path):
+                raise _exists_error(c.path)
+        fault("begin")
+        try:
+            saved = {c.path: _read(c.path) for c in changes}
+        except OSError as exc:
+            raise _cannot(exc, changes[0].path, "read") from None
+        if self.journal is not None:
+            _write_journal(self.journal, self.label, changes, saved)
+        try:
+            for c in changes:  # every new text is in place before anything is removed
+                if c.data is None:
+                    continue
+                fault("write")
+                if c.git_index:
+                    _write_git_index(c.path, c.data)
+                elif c.new_file:
+                    write_new_file(c.path, c.data)
+                else:
+                    write_file(c.path, c.data)
+            for c in changes:
+                if c.data is None:
+                    fault("remove")
+                    c.path.unlink(missing_ok=True)
+                    fault("removed")
+            fault("commit")
+        except BaseException as exc:
+            _put_back(saved, math.inf)  # its own git lock is gone
+            self._close()
+            if isinstance(exc, OSError):
+                raise _cannot(exc, changes[0].path, "write") from None
+            raise
+        self._close()
+
+    def _close(self) -> None:
+        if self.journal is not None:
+            fault("close")
+            with contextlib.suppress(FileNotFoundError):
+                self.journal.unlink()
+            _sync_dir(self.journal.parent)
+
+
+def _put_back(saved: dict[Path, bytes | None], since: float) -> None:
+    """Every file as it was: the one way back, after a failure and after a crash. A git
+    lock file newer than `since` (the batch's start) is the batch's own."""
+    for path, data in saved.items():
+        with contextlib.suppress(OSError):
+            if data is None:
+                path.unlink(missing_ok=True)
+            elif _read(path) != data:
+                write_file(path, data)
+    for path in saved:
+        _remove_leftovers(path, since)
+
+
+def _remove_leftovers(path: Path, since: float) -> None:
+    """The temporary files a killed write leaves beside `path`."""
+    with contextlib.suppress(OSError):
+        for stray in path.parent.glob(f".{path.name}.*.tmp"):
+            stray.unlink(missing_ok=True)
+    lock = path.with_name(path.name + ".lock")
+    with contextlib.suppress(OSError):
+        if lock.stat().st_mtime >= since:
+            lock.unlink()
+
+
+# -- the journal ------------------------------------------------------------------------------
+
+JOURNAL_VERSION = 1
+
+
+def _write_journal(journal: Path, label: str, changes: Sequence[Change],
+                   saved: dict[Path, bytes | None]) -> None:
+    entries = []
+    for c in changes:
+        old = saved[c.path]
+        entries.append({
+            "path": str(c.path),
+            "old": None if old is None else base64.b64encode(old).decode("ascii"),
+            "new": _digest(c.data),
+        })
+    text = json.dumps({"version": JOURNAL_VERSION, "command": label, "files": entries})
+    try:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        write_file(journal, text)
+    except OSError as exc:
+        raise GitmigError(f"cannot write gitmig's journal {journal}: {exc.strerror}; "
+                          "nothing was changed") from None
+    fault("journal")
+
+
+@dataclass(frozen=True)
+class Recovered:
+    command: str
+    completed: bool  # True: it had finished writing; False: it was rolled back
+    files: int
+
+
+def recover(journal: Path) -> Recovered | None:
+    """Finish what an interrupted batch left: None when there is no journal. The caller
+    holds the project lock, so the journal's writer is gone."""
+    try:
+        record = json.loads(journal.read_bytes())
+        command = str(record["command"])
+        files = [(Path(e["path"]), e["old"], e["new"]) for e in record["files"]]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise GitmigError(
+            f"gitmig's journal {journal} of an interrupted command cannot be read; "
+            "check the files it names, then remove it"
+        ) from None
+    saved = {path: None if old is None else base64.b64decode(old) for path, old, _ in files}
+    now = {path: _read(path) for path in saved}
+    since = journal.stat().st_mtime
+    if all(_digest(now[path]) == new for path, _, new in files):
+        for path in saved:
+            _remove_leftovers(path, since)
+        Transaction(journal)._close()
+        return Recovered(command, True, len(files))
+    for path, _, new in files:
+        current = _digest(now[path])
+        if current not in (_digest(saved[path]), new):
+            raise GitmigError(
+                f"an interrupted `{command}` left {path} changed since; gitmig will not "
+                f"overwrite it. What each file held before that command is recorded in "
+                f"{journal}; once the files are as you want them, remove that journal"
+            )
+    _put_back(saved, since)
+    Transaction(journal)._close()
+    return Recovered(command, False, len(files))

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from gitmig import hints
 from gitmig.errors import GitmigError
@@ -19,6 +20,40 @@ from gitmig.errors import GitmigError
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 DATABASE_ENV = "GITMIG_DATABASE_URL"
+TIMEOUT_ENV = {"connect_timeout": "GITMIG_CONNECT_TIMEOUT", "read_timeout": "GITMIG_READ_TIMEOUT"}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds a database may take to accept a connection, and to answer a statement
+    (None: no limit; a migration may rightly run for hours, so reads have none unless
+    asked). [tool.gitmig] connect_timeout / read_timeout, then GITMIG_CONNECT_TIMEOUT /
+    GITMIG_READ_TIMEOUT; hooks pass shorter ones of their own."""
+
+    connect: float | None = 10
+    read: float | None = None
+
+    def from_env(self) -> Timeouts:
+        values = {"connect_timeout": self.connect, "read_timeout": self.read}
+        for key, var in TIMEOUT_ENV.items():
+            text = os.environ.get(var)
+            if text is not None:
+                values[key] = seconds(text.strip(), var)
+        return Timeouts(values["connect_timeout"], values["read_timeout"])
+
+
+def seconds(value: object, where: str) -> float | None:
+    """A timeout as written: a number of seconds, 0 (or "none") for no limit."""
+    if isinstance(value, str) and value.lower() in ("none", "0", ""):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = -1.0
+    if isinstance(value, bool) or not number >= 0 or number == float("inf"):
+        raise GitmigError(f"{where} must be a number of seconds (0 for no limit), "
+                          f"not {value!r}")
+    return number or None
 
 
 @dataclass(frozen=True)
@@ -35,6 +70,7 @@ class Config:
     apps: dict[str, AppConfig]
     pythonpath: tuple[Path, ...] = field(default=())
     lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.migrations.lockfile)
+    timeouts: Timeouts = field(default=Timeouts())
 
     @property
     def root(self) -> Path:
@@ -66,14 +102,31 @@ class Config:
         return sqlite_relative_to(url, self.root)
 
 
+_SQLITE = re.compile(r"^sqlite(\+\w+)?:///")
+
+
 def sqlite_relative_to(url: str, root: Path) -> str:
-    """sqlite:///db.sqlite3 means next to pyproject.toml, not the current folder."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix):
-        rest = url[len(prefix) :]
-        path, sep, query = rest.partition("?")
-        if path and path != ":memory:" and not os.path.isabs(path):
-            return prefix + str(root / path) + sep + query
+    """sqlite:///db.sqlite3 means next to pyproject.toml, not the current folder.
+
+    The folder goes into the URL escaped (a `?` or `%` in its name is a character of
+    the path, not a query or an escape); the user's own part is kept as written. A
+    SQLite URI filename (`sqlite:///file:db?mode=ro&uri=true`) gets the folder inside
+    the URI.
+    """
+    prefix = _SQLITE.match(url)
+    if prefix is None:
+        return url
+    rest = url[prefix.end():]
+    path, sep, query = rest.partition("?")
+    folder = quote(str(root), safe="/")
+    if path.startswith("file:") and "uri=true" in query.lower().split("&"):
+        inner = path[len("file:"):]
+        if inner and not inner.startswith("/"):
+            # escaped twice: SQLAlchemy decodes the URL, then SQLite decodes the URI
+            return f"{prefix[0]}file:{quote(folder, safe='/')}/{inner}{sep}{query}"
+        return url
+    if path and path != ":memory:" and not os.path.isabs(path):
+        return f"{prefix[0]}{folder}/{path}{sep}{query}"
     return url
 
 
@@ -143,8 +196,13 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
         raise GitmigError(
             f"no apps in [tool.gitmig.apps] of {path}; add one, e.g. blog = \"blog.models\""
         )
+    timeouts = Timeouts(*(
+        seconds(section[key], f"[tool.gitmig] {key} in {path}") if key in section else default
+        for key, default in (("connect_timeout", Timeouts.connect),
+                             ("read_timeout", Timeouts.read))
+    ))
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
-                  lockfile=lockfile)
+                  lockfile=lockfile, timeouts=timeouts)
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

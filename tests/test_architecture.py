@@ -35,15 +35,16 @@ RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 # Imports that go up a layer today, (importer, imported): other work is removing them. A new
 # one fails the test; one that is gone is reported, to be struck from this list.
 KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("gitmig.actions.status", "gitmig.hooks.precommit"),
-    ("gitmig.db.executor", "gitmig.git.missing"),
-    ("gitmig.git.source", "gitmig.hooks.precommit"),
-    ("gitmig.migrations.lockfile", "gitmig.git.snapshot"),
     ("gitmig.schema.models", "gitmig.migrations.statecache"),
 }
 
 # Import cycles today, each as the set of modules in it; the same rule applies.
-KNOWN_CYCLES: list[frozenset[str]] = []
+KNOWN_CYCLES: list[frozenset[str]] = [
+    # gitmig/ops/__init__.py re-exports ops.moves, which imports the base classes from it.
+    frozenset({"gitmig.ops", "gitmig.ops.moves"}),
+    # the backends call ddl's helpers, and ddl asks the backend of its context.
+    frozenset({"gitmig.db.backends.base", "gitmig.db.ddl"}),
+]
 
 
 def modules() -> dict[str, Path]:

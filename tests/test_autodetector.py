@@ -437,14 +437,30 @@ def test_columns_are_known_by_their_database_name_not_their_python_key() -> None
     assert {fk.columns for fk in fks} == {("author_id",), ("editor_id",)}
 
 
-def test_a_table_moving_to_another_app_is_refused_rather_than_dropped() -> None:
+def test_a_table_moving_to_another_app_without_an_answer_is_refused_rather_than_dropped(
+) -> None:
     before = state(table("post"), app="blog")
     after = state(table("post"), app="cms")
     with pytest.raises(GitmigError) as info:
         detect(before, after, ["blog", "cms"], Questioner())
     assert info.value.message.startswith(
-        "table post moved from app 'blog' to app 'cms'; gitmig cannot move a table"
+        "table post moved from app 'blog' to app 'cms'; pass --move post=cms"
     )
+
+
+def test_a_table_moving_to_another_app_moves_in_the_state_only() -> None:
+    before = state(table("post"), app="blog")
+    after = state(table("post"), app="cms")
+    answers = Answers()
+    answers.add_moves(["post=cms"])
+    changes = detect(before, after, ["blog", "cms"], Questioner(answers))
+    assert [op.describe() for op in changes["blog"].operations] == [
+        "Move table post to app 'cms' (state only: no SQL, rows kept)"
+    ]
+    assert [op.describe() for op in changes["cms"].operations] == [
+        "Move table post from app 'blog' (state only: no SQL, rows kept)"
+    ]
+    assert changes["cms"].depends_on == {"blog"}
 
 
 @pytest.mark.parametrize("answer", ["entry=log", "audit.entry=log"])

@@ -8,8 +8,9 @@ migration that is committed (in HEAD) or applied to the database is history and 
 refused, as is one edited by hand (gitmig will not rewrite what it did not write), and one
 that other apps' migrations build on. Every refusal says what to do instead.
 
-The rewrite is all or nothing (gitmig.atomic.rewrite_files): the new file is written
-first, the old one is removed last, and a failure puts everything back.
+The rewrite is all or nothing (gitmig.atomic.rewrite_files): the new file and the lock
+file are written first, the old file is removed last, and a failure puts everything back;
+the batch is journaled in the git dir, so a killed run is finished by the next command.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitmig.actions.makemigrations import NewMigration, Options, _read_back, make_migrations
+from gitmig.atomic import Change
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.migrations import naming, writer
@@ -64,7 +66,19 @@ class Outcome:
 def amend_migrations(
     config: Config, options: Options, questioner: Questioner, database: str | None = None
 ) -> Outcome:
-    """Fold the pending model changes into each changed app's latest migration."""
+    """Fold the pending model changes into each changed app's latest migration (holding
+    the project lock: no other command writes migrations meanwhile)."""
+    from gitmig.git.projectlock import project_lock
+
+    if options.dry_run:
+        return _amend(config, options, questioner, database)
+    with project_lock(config.root):
+        return _amend(config, options, questioner, database)
+
+
+def _amend(
+    config: Config, options: Options, questioner: Questioner, database: str | None
+) -> Outcome:
     if options.staged or options.rev is not None:
         raise GitmigError("--amend rewrites a migration of the working tree; it cannot be "
                           "combined with --staged or --rev")
@@ -75,6 +89,11 @@ def amend_migrations(
     outcome = Outcome(warnings=pending.warnings)
     if not pending.migrations:
         return outcome
+    apps = [m.app for m in pending.migrations]
+    if len(set(apps)) != len(apps):  # foreign keys between apps both ways: a second one
+        raise GitmigError("these changes need two new migrations in one app (new foreign keys "
+                          "between apps point both ways); write them with `gitmig "
+                          "makemigrations`, without --amend")
 
     from gitmig.git.source import Source
     from gitmig.migrations.loader import load_graph
@@ -114,27 +133,52 @@ def amend_migrations(
         return outcome
 
     from gitmig.atomic import rewrite_files
+    from gitmig.git.projectlock import journal_path
 
-    old_texts = [a.old_path.read_text(encoding="utf-8") for a in outcome.amended]
-    rewrite_files([(a.old_path, a.new.path, a.new.text) for a in outcome.amended])
-    try:
-        notes, warnings = _keep_locks(config, {a.app for a in outcome.amended})
-    except BaseException:  # the lock files must follow; if they cannot, nothing changes
-        rewrite_files([(a.new.path, a.old_path, text)
-                       for a, text in zip(outcome.amended, old_texts, strict=True)])
-        raise
+    locks = _lock_changes(config, graph, outcome.amended)
+    rewrite_files([(a.old_path, a.new.path, a.new.text) for a in outcome.amended],
+                  journal_path(config.root), locks, label="gitmig makemigrations --amend")
+    notes, warnings = _keep_locks(config, {a.app for a in outcome.amended})
     outcome.notes = notes + outcome.notes
     outcome.warnings += warnings
     outcome.written = True
     return outcome
 
 
-def _keep_locks(config: Config, apps: set[str]) -> tuple[list[str], list[str]]:
-    """The apps' lock files (gitmig.migrations.lockfile) name the amended migrations."""
+def _lock_changes(config: Config, graph: MigrationGraph, amended: list[Amended]) -> list[Change]:
+    """The amended apps' lock files (gitmig.migrations.lockfile) as they must be after the
+    rewrite, so that they change in the same batch as the migrations they name."""
     from gitmig.migrations import lockfile
+    from gitmig.migrations.loader import parse_migration
+
+    if not config.lockfile:
+        return []
+    doomed = {a.old.key for a in amended}
+    files = [f for k, f in graph.nodes.items() if k not in doomed]
+    files += [parse_migration(a.app, a.new.name, a.new.text, str(a.new.path)) for a in amended]
+    final = MigrationGraph(files, list(config.apps))
+    out = []
+    for app in sorted({a.app for a in amended}):
+        path = lockfile.path_of(config, app)
+        wanted = lockfile.expected(final.app_nodes(app), [n for _, n in final.leaves(app)])
+        if wanted is None:
+            continue
+        text = lockfile.render(app, wanted).encode()
+        try:
+            current = path.read_bytes()
+        except OSError:
+            current = None
+        if current != text:
+            out.append(Change(path, text))
+    return out
+
+
+def _keep_locks(config: Config, apps: set[str]) -> tuple[list[str], list[str]]:
+    """The other apps' lock files, and what to say about the amended apps' ones."""
+    from gitmig.git import lockhistory
     from gitmig.migrations.loader import load_graph
 
-    return lockfile.refresh(config, load_graph(config), apps)
+    return lockhistory.refresh(config, load_graph(config), apps)
 
 
 def _latest(graph: MigrationGraph, app: str) -> MigrationFile:
@@ -205,7 +249,7 @@ def _refuse_applied(
         url = config.database_url(database)
         if database_missing(url):
             return
-        from gitmig.db.recorder import Recorder
+        from gitmig.db.history.recorder import Recorder
 
         with connect(url) as conn:
             applied = Recorder(conn).applied()

@@ -22,6 +22,9 @@ class ReportQuestioner(Questioner):
     def ask_backfill(self, table: Table, column: Column) -> Any:
         return ops.UNSET
 
+    def ask_move(self, table: Table, to_app: str) -> bool:
+        return True
+
 
 @dataclass
 class SchemaDiff:

@@ -7,10 +7,10 @@ the section at its end.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitmig.atomic import write_file
 from gitmig.config import LABEL_RE, MODULE_RE, default_migrations_folder, read_pyproject
 from gitmig.errors import GitmigError
 
@@ -95,7 +95,11 @@ def init_project(root: Path, apps: list[AppSpec], database: str = DEFAULT_DATABA
     new = old + glue + section_text(apps, database).encode()
     folders = [default_migrations_folder(a.models, root, ()) for a in apps]
     created: list[Path] = []
-    _replace(pyproject, new)
+    try:
+        write_file(pyproject, new)
+    except OSError as exc:
+        raise GitmigError(f"cannot write {exc.filename}: {exc.strerror}; nothing was "
+                          "changed") from None
     for folder in folders:
         if not folder.exists():
             folder.mkdir(parents=True)
@@ -106,17 +110,19 @@ def init_project(root: Path, apps: list[AppSpec], database: str = DEFAULT_DATABA
     return created
 
 
-def _replace(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def apps_without_tables(root: Path) -> list[str]:
+    """Warnings for the apps just written whose models define no table (or fail to import).
+
+    init never fails for this: the section is written, and the user fixes the module path
+    or the models next.
+    """
+    from gitmig.actions.makemigrations import apps_without_tables as empty_apps
+    from gitmig.config import load_config
+    from gitmig.schema.models import models_state
+
+    config = load_config(root / "pyproject.toml")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        state = models_state(config)
+    except GitmigError as exc:
+        return [f"the models could not be imported: {exc.render()}"]
+    return empty_apps(config, state, list(config.apps))

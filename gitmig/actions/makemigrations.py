@@ -51,6 +51,18 @@ class Outcome:
 
 
 def make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
+    """New migrations for the pending model changes. One that writes holds the project
+    lock from reading the migrations to writing its own, so that a second run waits and
+    then numbers after the first."""
+    if options.check or options.dry_run:
+        return _make_migrations(config, options, questioner)
+    from gitmig.git.projectlock import project_lock
+
+    with project_lock(config.root):
+        return _make_migrations(config, options, questioner)
+
+
+def _make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
     selected = [a.label for a in config.select(options.apps)]
     if options.name is not None:
         naming.validate_name(options.name)
@@ -64,16 +76,23 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
     leaves = {app: graph.leaf(app) for app in config.apps}  # refuses several leaves
     outcome = Outcome()
 
+    later: dict[str, autodetector.AppChanges] = {}
     if options.empty:
         changes = {app: autodetector.AppChanges() for app in selected}
     else:
         before, after = source.states()
+        outcome.warnings += apps_without_tables(config, after, selected)
         changes = autodetector.detect(before, after, selected, questioner)
         _refuse_unused_answers(questioner)
         _refuse_missing_dependencies(changes, selected, before, after)
+        later = autodetector.split_cycles(changes, after, list(config.apps))
 
-    for app in _dependency_order(changes):
-        change = changes[app]
+    numbers: dict[str, int] = {}
+    # An app in a cycle of foreign keys with another gets a second migration, after the
+    # first of every app, holding its foreign keys to apps later in the cycle.
+    steps = [(app, changes[app]) for app in _dependency_order(changes)]
+    steps += [(app, later[app]) for app in config.apps if app in later]
+    for app, change in steps:
         outcome.warnings += change.warnings
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
@@ -81,7 +100,8 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
             other_leaf = leaves[other]
             if other_leaf is not None:
                 parents.append(f"{other}.{other_leaf[1]}")
-        number = graph.next_number(app)
+        number = numbers.get(app) or graph.next_number(app)
+        numbers[app] = number + 1
         slug = options.name or naming.suggest(change.operations, initial=leaf is None)
         name = naming.full_name(number, slug)
         path = config.apps[app].migrations / f"{name}.py"
@@ -105,14 +125,25 @@ def make_migrations(config: Config, options: Options, questioner: Questioner) ->
     return outcome
 
 
+def apps_without_tables(config: Config, models: SchemaState, apps: list[str]) -> list[str]:
+    """An app whose models module defines no table is most often a wrong module path."""
+    have = {t.app for t in models.tables.values()}
+    return [
+        f"app {app!r}: its models module {config.apps[app].models} defines no tables; "
+        "check that [tool.gitmig.apps] names the module that holds (or imports) its models"
+        for app in apps
+        if app not in have
+    ]
+
+
 def _keep_locks(config: Config, outcome: Outcome) -> None:
     """The lock files follow the migrations (gitmig.migrations.lockfile); if that fails, the files
     just written are removed again."""
-    from gitmig.migrations import lockfile
+    from gitmig.git import lockhistory
     from gitmig.migrations.loader import load_graph
 
     try:
-        notes, warnings = lockfile.refresh(config, load_graph(config),
+        notes, warnings = lockhistory.refresh(config, load_graph(config),
                                            {m.app for m in outcome.migrations})
     except GitmigError:
         if outcome.written:
@@ -138,6 +169,11 @@ class PendingChanges(CheckFailed):
 
 def _refuse_unused_answers(questioner: Questioner) -> None:
     unused = questioner.answers.unused()
+    if unused and unused[0].startswith("--move"):
+        raise GitmigError(
+            f"{unused[0]} matches no change: the table must be in another app in the "
+            "migrations than in the models"
+        )
     if unused:
         raise GitmigError(
             f"{unused[0]} matches no change: it must name a new NOT NULL column that has no "

@@ -3,8 +3,8 @@
 Read-only: it never creates the history table or a SQLite file, and takes no lock.
 A row whose file is gone (another branch's migration) or whose file changed since it
 was applied is reported as such, not hidden. A SQLite file is read without SQLAlchemy
-(gitmig.db.sqlitehistory), so listing a thousand migrations costs little more than reading
-their files; other databases are read through SQLAlchemy (gitmig.db.recorder).
+(gitmig.db.history.read_applied), so listing a thousand migrations costs little more
+than reading their files.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
-from gitmig.db.historyrows import Applied
+from gitmig.db.history import read_applied
+from gitmig.db.history.rows import Applied
 from gitmig.migrations.graph import Key, MigrationGraph
 
 if TYPE_CHECKING:
@@ -105,11 +106,11 @@ class History:
 
 def read_history(config: Config, database: str | None = None) -> History:
     """The graph and the applied migrations, checked: unknown apps in the history fail."""
-    from gitmig.db.historyrows import check_apps
+    from gitmig.db.history.rows import check_apps
     from gitmig.migrations.loader import load_graph
 
     graph = load_graph(config)
-    url, applied = read_applied(config.database_url(database))
+    url, applied = read_applied(config.database_url(database), config.timeouts)
     history = History(url, graph, applied)
     if any(k not in graph.nodes for k in applied):  # renumbered, or applied elsewhere
         history.applied = renumbered(graph, applied)
@@ -120,24 +121,6 @@ def read_history(config: Config, database: str | None = None) -> History:
         missing = applied_missing(config, graph, history.applied)
         history.elsewhere = {m.key: m for m in missing}
     return history
-
-
-def read_applied(url: str) -> tuple[str, dict[Key, Applied]]:
-    """(the URL as it may be printed, the applied migrations); nothing when the SQLite
-    file does not exist yet."""
-    from gitmig.db import sqlitehistory
-
-    found = sqlitehistory.read(url)
-    if found is not None:
-        return found
-    from gitmig.db.connection import connect, database_missing, display_url
-    from gitmig.db.recorder import Recorder
-
-    shown = display_url(url)
-    if database_missing(url):
-        return shown, {}
-    with connect(url) as conn:
-        return shown, Recorder(conn).applied()
 
 
 def renumbered(graph: MigrationGraph, applied: dict[Key, Applied]) -> dict[Key, Applied]:

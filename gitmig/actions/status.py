@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.project import project_or_none
 from gitmig.migrations.graph import Key, MigrationGraph
 
 if TYPE_CHECKING:
-    from gitmig.db.recorder import Applied
+    from gitmig.db.history.recorder import Applied
     from gitmig.git.missing import Missing
     from gitmig.git.snapshot import GitProject, Snapshot
     from gitmig.ops import Operation
@@ -76,7 +77,7 @@ class Report:
 
 def status(config: Config, database: str | None = None) -> Report:
     report = Report()
-    project = _project(config)
+    project = project_or_none(config)
     if project is not None:
         report.branch = _branch(project)
     graph = _graph(config, report)
@@ -93,15 +94,6 @@ def status(config: Config, database: str | None = None) -> Report:
     if applied is not None and graph is not None:
         _history(config, graph, applied, report)
     return report
-
-
-def _project(config: Config) -> GitProject | None:
-    from gitmig.git.snapshot import GitProject
-
-    try:
-        return GitProject(config)
-    except GitmigError:
-        return None
 
 
 def _branch(project: GitProject) -> str:
@@ -158,7 +150,7 @@ def _staged_changes(
     """What the next commit holds, judged as the pre-commit hook judges it. When the
     index holds what the working tree does (for every file that matters), the working
     tree's answer is the index's too, and no child process is needed."""
-    from gitmig.hooks.precommit import relevant
+    from gitmig.git.closure import relevant
 
     report.staged = {}
     try:
@@ -178,8 +170,8 @@ def _staged_changes(
 
 
 def _same_project_files(a: Snapshot, b: Snapshot) -> bool:
+    from gitmig.git.closure import import_closure
     from gitmig.git.snapshot import repo_path
-    from gitmig.hooks.precommit import import_closure
     from gitmig.migrations.loader import FILE_RE
 
     if a.layout != b.layout:
@@ -200,7 +192,7 @@ def _applied(config: Config, database: str | None, report: Report) -> dict[Key, 
         report.database = display_url(url)
         if database_missing(url):
             return {}
-        from gitmig.db.recorder import Recorder
+        from gitmig.db.history.recorder import Recorder
 
         with connect(url, timeout=10) as conn:
             return Recorder(conn).applied()
@@ -212,7 +204,7 @@ def _applied(config: Config, database: str | None, report: Report) -> dict[Key, 
 def _history(
     config: Config, graph: MigrationGraph, applied: dict[Key, Applied], report: Report
 ) -> None:
-    from gitmig.db.executor import check_history
+    from gitmig.actions.migrate import check_history
     from gitmig.git.missing import applied_missing
 
     try:

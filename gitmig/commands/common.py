@@ -31,4 +31,16 @@ def load(config_path: str | None) -> Config:
         root = ctx.find_root() if ctx else None
         if root is not None and isinstance(root.obj, dict):
             config_path = root.obj.get("config_path")
-    return load_config(config_path)
+    config = load_config(config_path)
+    finish_interrupted(config)
+    return config
+
+
+def finish_interrupted(config: Config) -> None:
+    """A multi-file change a killed command left half-done is finished (or undone) before
+    anything else reads the project (gitmig.git.projectlock); said in one line."""
+    from gitmig.git.projectlock import recover
+
+    line = recover(config.root)
+    if line is not None:
+        click.echo(f"gitmig: {line}", err=True)

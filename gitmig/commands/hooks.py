@@ -106,12 +106,14 @@ def _pre_commit(explicit: str | None) -> None:
     import os
 
     from gitmig import console
+    from gitmig.commands.common import finish_interrupted
     from gitmig.errors import CheckFailed
     from gitmig.hooks.install import hook_config
     from gitmig.hooks.precommit import check
 
     cwd = Path.cwd()
     config = hook_config(cwd, explicit)
+    finish_interrupted(config)  # an interrupted resolve or --amend, before judging the index
     index_file = os.environ.get("GIT_INDEX_FILE")  # git's temporary index for commit -a
     lines = check(config, os.path.abspath(index_file) if index_file else None, cwd)
     if not lines:

@@ -40,6 +40,8 @@ def command(apps: tuple[str, ...], database: str | None, no_input: bool, folder:
         console.say(f"  {s.label} = {s.models}")
     for path in created:
         console.say(f"Created {path}")
+    for warning in scaffold.apps_without_tables(root):
+        console.warn(warning)
     console.say("Next: run `gitmig makemigrations` to write the first migrations.")
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from gitmig.commands.common import config_option, load
+from gitmig.git.project import shown_path
 
 
 @click.command("makemigrations")
@@ -18,7 +17,7 @@ from gitmig.commands.common import config_option, load
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
 @click.option(
-    "--no-input", is_flag=True, help="Never ask; use --rename and --default answers only."
+    "--no-input", is_flag=True, help="Never ask; use --rename, --default and --move answers only."
 )
 @click.option(
     "--rename",
@@ -32,6 +31,13 @@ from gitmig.commands.common import config_option, load
     multiple=True,
     metavar="TABLE.COLUMN=VALUE",
     help="Value for existing rows of a new NOT NULL column.",
+)
+@click.option(
+    "--move",
+    "moves",
+    multiple=True,
+    metavar="TABLE=APP",
+    help="A table moved to another app's models: move it in the migrations only (no SQL).",
 )
 @click.option("--staged", is_flag=True,
               help="Read the models and migrations as staged in git's index.")
@@ -54,6 +60,7 @@ def command(
     no_input: bool,
     rename: tuple[str, ...],
     defaults: tuple[str, ...],
+    moves: tuple[str, ...],
     staged: bool,
     rev: str | None,
     amend: bool,
@@ -64,8 +71,9 @@ def command(
 ) -> None:
     """Compare the models with the migrations and write what is missing.
 
-    Renames and values for existing rows are asked on a terminal; with --no-input (or
-    without a terminal) only --rename and --default answer them.
+    Renames, values for existing rows and tables moved to another app are asked on a
+    terminal; with --no-input (or without a terminal) only --rename, --default and
+    --move answer them.
 
     --staged and --rev read the models and migrations from git (the index, a commit);
     the new files still go to the working tree's migrations folders, whose migrations
@@ -74,7 +82,8 @@ def command(
     committed or applied to the database.
     """
     config = load(config_path)
-    plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run)
+    plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run
+                 or moves)
     if plain:
         from gitmig.migrations.insync import nothing_pending
 
@@ -98,6 +107,7 @@ def command(
                staged=staged, rev=rev)
         return
     answers = Answers.parse(rename, defaults)
+    answers.add_moves(moves)
     questioner: Questioner
     if check:
         questioner = CheckQuestioner(answers)
@@ -151,9 +161,9 @@ def _report_amended(outcome: object, verbosity: int, apps: tuple[str, ...],
     for a in outcome.amended:
         console.say(f"Amended migration for '{a.app}':" if not dry_run
                     else f"Would amend the migration for '{a.app}':", style="bold")
-        where = _relative(a.new.path)
+        where = shown_path(a.new.path)
         if a.renamed:
-            where = f"{_relative(a.old_path)} -> {where}"
+            where = f"{shown_path(a.old_path)} -> {where}"
         console.say(f"  {where}", style="cyan")
         kept = len(a.new.operations) - len(a.added)
         for i, op in enumerate(a.new.operations):
@@ -197,7 +207,7 @@ def report(outcome: object, verbosity: int, check: bool = False, dry_run: bool =
     for m in outcome.migrations:
         console.say(f"Migrations for '{m.app}':", style="bold")
         verb = "would write" if check or dry_run else ""
-        console.say(f"  {_relative(m.path)}" + (f"  ({verb})" if verb else ""), style="cyan")
+        console.say(f"  {shown_path(m.path)}" + (f"  ({verb})" if verb else ""), style="cyan")
         for op in m.operations:
             if op.destructive:
                 console.say(f"    - {op.describe()}  (destructive: data is lost)", style="red")
@@ -208,11 +218,3 @@ def report(outcome: object, verbosity: int, check: bool = False, dry_run: bool =
         if dry_run and verbosity >= 3:
             console.say()
             console.say(m.text)
-
-
-def _relative(path: object) -> str:
-    text = str(path)
-    try:
-        return os.path.relpath(text)
-    except ValueError:
-        return text

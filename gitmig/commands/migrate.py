@@ -10,7 +10,8 @@ import click
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
-    from gitmig.db.executor import Prepared, Reporter
+    from gitmig.actions.migrate import Reporter
+    from gitmig.db.executor import Prepared
 
 
 @click.command("migrate")
@@ -46,7 +47,7 @@ def command(
     the migrations of other apps that depend on them.
     """
     from gitmig import console
-    from gitmig.db.executor import Options, migrate
+    from gitmig.actions.migrate import Options, migrate
 
     config = load(config_path)
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
@@ -64,7 +65,7 @@ def command(
 def _reporter(ask: bool) -> Reporter:
     """Progress lines as migrate goes, and the question before data is dropped."""
     from gitmig import console
-    from gitmig.db.executor import Reporter
+    from gitmig.actions.migrate import Reporter
 
     class Printer(Reporter):
         def waiting(self) -> None:

@@ -30,7 +30,7 @@ def command(
     comments, since they are Python code.
     """
     from gitmig import console
-    from gitmig.db.executor import render_sql
+    from gitmig.db.sqlrender import render_sql
 
     config = load(config_path)
     sql = render_sql(config, app, migration, backwards=backwards, dialect=dialect,

@@ -7,16 +7,19 @@ line; nothing here changes the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from gitmig.config import Timeouts
+from gitmig.db.backends import backend_for
+from gitmig.db.history.rows import UnreadableRow, printable
 from gitmig.errors import GitmigError
 
 DRIVERS = {"postgresql": "psycopg", "mysql": "PyMySQL", "mariadb": "PyMySQL"}
@@ -33,14 +36,67 @@ def parse_url(url: str) -> URL:
         ) from None
 
 
+# Query-string options that carry a secret, whatever the driver calls them
+# (password, passwd, pwd, sslpassword, auth_token, client_secret...).
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+_QUERY_ITEM = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
+
+
 def display_url(url: str | URL) -> str:
-    """The URL as it may be printed: the password replaced by ***."""
-    if isinstance(url, str):
-        try:
-            url = sa.engine.make_url(url)
-        except Exception:
-            return "<invalid URL>"
-    return url.render_as_string(hide_password=True)
+    """The URL as it may be printed: every password replaced by ***.
+
+    That is the password before the host (also one with an unencoded `@`, which a
+    parser takes for part of the host) and any query-string option that holds a secret.
+    """
+    if not isinstance(url, str):
+        url = url.render_as_string(hide_password=False)
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:
+        return "<invalid URL>"
+    if parsed.host and "@" in parsed.host:  # user:p@ss@host: the password runs to the last @
+        parsed = parsed.set(password="*", host=parsed.host.rpartition("@")[2])
+    shown = parsed.render_as_string(hide_password=True)
+    return _QUERY_ITEM.sub(_hide_secret, shown)
+
+
+def _hide_secret(match: re.Match[str]) -> str:
+    sep, key, value = match.groups()
+    return f"{sep}{key}=***" if _SECRET_KEY.search(key) else match[0]
+
+
+def _secrets(url: str) -> list[str]:
+    """Every secret a URL holds, as written and as decoded, longest first."""
+    found: set[str] = set()
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception:
+        return []
+    if parsed.password:
+        found.add(str(parsed.password))
+        if parsed.host and "@" in parsed.host:  # the tail of a password with an unencoded @
+            tail = parsed.host.rpartition("@")[0]
+            found |= {tail, f"{parsed.password}@{tail}"}
+    for key, value in parsed.query.items():
+        if _SECRET_KEY.search(key):
+            found.update([value] if isinstance(value, str) else value)
+    found |= {quote(s, safe="") for s in found} | {quote(s) for s in found}
+    # A secret of a character or two would blank out every word holding it.
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def _at_hint(url: str) -> str:
+    host = parse_url(url).host or ""
+    if "@" not in host:
+        return ""
+    return "; the password seems to hold an unencoded @: write it as %40 in the URL"
+
+
+def scrub(text: str, url: str) -> str:
+    """A message that may quote the URL (a driver's error), its secrets hidden."""
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -65,55 +121,46 @@ def db_error_text(exc: BaseException) -> str:
     text = str(orig if orig is not None else exc).strip()
     text = text.split("\n[SQL:")[0].split("\n(Background on this error")[0]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return "; ".join(lines) if lines else type(exc).__name__
+    return printable("; ".join(lines)) if lines else type(exc).__name__
 
 
-def create_engine(url: str, timeout: int | None = None) -> Engine:
+def create_engine(url: str, timeout: Timeouts | float | None = None) -> Engine:
     """An engine without a pool: closing a connection really closes it (and its locks).
 
-    On SQLite, pysqlite's own transaction handling is switched off so that DDL runs
-    inside real transactions (SQLAlchemy's documented recipe). `timeout`: seconds to
-    wait for a server to answer (or for SQLite's lock), for callers that must not hang.
+    The backend prepares it (on SQLite, DDL inside real transactions). `timeout`: the
+    configured Timeouts (GITMIG_CONNECT_TIMEOUT and GITMIG_READ_TIMEOUT override them), or
+    seconds for both, for callers that must give up soon (hooks); a timeout the URL
+    itself sets wins.
     """
     parsed = parse_url(url)
+    limits = timeouts(timeout)
     try:
-        connect_args = _timeout_args(parsed, timeout) if timeout is not None else {}
+        backend = backend_for(parsed.get_backend_name())
+        connect_args = {k: v for k, v in backend.timeout_args(parsed, limits).items()
+                        if k not in parsed.query}
         engine = sa.create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
     except ImportError as exc:
-        backend = parsed.get_backend_name()
-        package = DRIVERS.get(backend, exc.name or "the database driver")
+        package = DRIVERS.get(parsed.get_backend_name(), exc.name or "the database driver")
         raise GitmigError(
             f"cannot use {display_url(parsed)}: the driver is not installed "
             f"({exc}); install it with `pip install {package}`"
         ) from None
     except Exception as exc:
-        raise GitmigError(f"cannot use {display_url(parsed)}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        _transactional_sqlite(engine)
+        raise GitmigError(f"cannot use {display_url(parsed)}: {scrub(str(exc), url)}") from None
+    backend.prepare_engine(engine)
     return engine
 
 
-def _timeout_args(url: URL, timeout: int) -> dict[str, Any]:
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        return {"timeout": timeout}
-    if backend in ("postgresql", "mysql", "mariadb"):
-        return {"connect_timeout": timeout}
-    return {}
-
-
-def _transactional_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+def timeouts(timeout: Timeouts | float | None) -> Timeouts:
+    if timeout is None:
+        return Timeouts().from_env()
+    if isinstance(timeout, Timeouts):
+        return timeout.from_env()
+    return Timeouts(timeout, timeout)
 
 
 @contextmanager
-def connect(url: str, timeout: int | None = None) -> Iterator[Connection]:
+def connect(url: str, timeout: Timeouts | float | None = None) -> Iterator[Connection]:
     """A connection to the database; failing to connect is the user's error (exit 2)."""
     engine = create_engine(url, timeout)
     try:
@@ -121,18 +168,23 @@ def connect(url: str, timeout: int | None = None) -> Iterator[Connection]:
             conn = engine.connect()
         except sa.exc.DBAPIError as exc:
             raise GitmigError(
-                f"cannot connect to the database {display_url(url)}: {db_error_text(exc)}"
+                f"cannot connect to the database {display_url(url)}: "
+                f"{scrub(db_error_text(exc), url)}{_at_hint(url)}"
             ) from None
         except Exception as exc:  # driver-specific failures (bad port, unknown host)
             raise GitmigError(
-                f"cannot connect to the database {display_url(url)}: {exc}"
+                f"cannot connect to the database {display_url(url)}: "
+                f"{scrub(printable(str(exc)), url)}{_at_hint(url)}"
             ) from None
         try:
             yield conn
         except sa.exc.DBAPIError as exc:  # reading the history, taking the lock...
             raise GitmigError(
-                f"error from the database {display_url(url)}: {db_error_text(exc)}"
+                f"error from the database {display_url(url)}: {scrub(db_error_text(exc), url)}"
             ) from None
+        except UnreadableRow as exc:
+            raise GitmigError(f"error from the database {display_url(url)}: {exc.message}",
+                              ) from None
         finally:
             try:
                 conn.close()
@@ -140,12 +192,6 @@ def connect(url: str, timeout: int | None = None) -> Iterator[Connection]:
                 pass
     finally:
         engine.dispose()
-
-
-def dialect_family(dialect: sa.engine.Dialect) -> str:
-    """sqlite, postgresql or mysql (MariaDB included); other names pass through."""
-    name = dialect.name
-    return "mysql" if name in ("mysql", "mariadb") else name
 
 
 def git_head(folder: Path) -> str | None:

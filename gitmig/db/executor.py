@@ -6,11 +6,13 @@ backwards plan the reverse of every operation. An irreversible migration therefo
 the plan before anything runs.
 
 A migration is applied whole or not at all where the database has transactional DDL
-(SQLite, PostgreSQL): its DDL and its history row commit together. MariaDB/MySQL commit
-each DDL statement on their own, so there the row records how far the migration got
-after every operation (gitmig.db.recorder), a failure says which operations already ran,
-and a run killed halfway is reported by the next one, which changes nothing until the
-user settles it (finish by hand, or undo by hand, then --fake).
+(its backend's transactional_ddl: SQLite, PostgreSQL): its DDL and its history row
+commit together, unless its own SQL or Python commits, which a failure then reports.
+MariaDB/MySQL commit each DDL statement on their own, so there the row records how far
+the migration got after every operation (gitmig.db.history.recorder), a failure says
+which operations already ran, and a run killed halfway is reported by the next one,
+which changes nothing until the user settles it (finish by hand, or undo by hand, then
+--fake). What `gitmig migrate` does around the runner is gitmig.actions.migrate's.
 """
 
 from __future__ import annotations
@@ -20,22 +22,22 @@ import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitmig.config import Config
-from gitmig.errors import CheckFailed, GitmigError
-from gitmig.migrations import plan as plans
+from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
 from gitmig.migrations.plan import Step
 from gitmig.migrations.replay import Replayer
-from gitmig.ops import Operation
+from gitmig.ops import Operation, RunPython, RunSQL
 from gitmig.schema.state import SchemaState
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Dialect
+    from sqlalchemy.engine import Connection
 
-    from gitmig.db.recorder import Applied, Recorder, Unfinished
+    from gitmig.db.backends.base import Backend
+    from gitmig.db.history.recorder import Recorder, Unfinished
 
 
 @dataclass(frozen=True)
@@ -186,12 +188,12 @@ class Executor:
         from alembic.runtime.migration import MigrationContext
 
         from gitmig.db import ddl
-        from gitmig.db.connection import dialect_family
-        from gitmig.db.recorder import Recorder
+        from gitmig.db.backends import backend_for
+        from gitmig.db.history.recorder import Recorder
 
         recorder = Recorder(conn)
         operations = Operations(MigrationContext.configure(connection=conn))
-        family = dialect_family(conn.dialect)
+        backend = backend_for(conn.dialect)
         progress = progress or Progress()
         if conn.in_transaction():
             conn.commit()
@@ -200,7 +202,7 @@ class Executor:
                 recorder.ensure_table()
 
         def run_action(action: Action, done: list[Action]) -> None:
-            ctx = ddl.Context(operations, family, conn.dialect, action.before,
+            ctx = ddl.Context(operations, backend, conn.dialect, action.before,
                               action.after, connection=conn)
             ddl.run(action.op, ctx)
             done.append(action)
@@ -209,21 +211,28 @@ class Executor:
             progress.start(p)
             started = time.perf_counter()
             done: list[Action] = []
+            mark: object | None = None
             try:
-                if family == "mysql" and not fake and p.actions:
+                if not backend.transactional_ddl and not fake and p.actions:
                     _run_tracked(conn, recorder, p, run_action, done, git_commit)
                 else:
                     with conn.begin():
                         if not fake:
+                            if _may_commit(p):
+                                mark = backend.mark_transaction(conn)
                             for action in p.actions:
                                 run_action(action, done)
+                            if mark is not None:
+                                backend.unmark_transaction(conn, mark)
+                                mark = None
                         if p.step.backwards:
                             recorder.record_unapplied(p.step.key)
                         else:
                             recorder.record_applied(p.step.key, p.file.checksum, git_commit)
             except Exception as exc:
                 progress.failed(p)
-                raise MigrationFailed(p, done, exc, transactional=family != "mysql") from None
+                committed = mark is not None and backend.committed_since(conn, mark)
+                raise MigrationFailed(p, done, exc, backend, committed) from None
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
 
 
@@ -287,9 +296,14 @@ def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[O
     return out
 
 
+def _may_commit(p: Prepared) -> bool:
+    """Only the user's own SQL or Python can commit in the middle of a migration."""
+    return any(isinstance(a.op, (RunSQL, RunPython)) for a in p.actions)
+
+
 class MigrationFailed(GitmigError):
     def __init__(self, p: Prepared, done: list[Action], exc: BaseException,
-                 transactional: bool) -> None:
+                 backend: Backend, committed: bool = False) -> None:
         from gitmig.db.connection import db_error_text
 
         failed = p.actions[len(done)] if len(done) < len(p.actions) else None
@@ -301,12 +315,21 @@ class MigrationFailed(GitmigError):
             where = f"{verb} {p.label} failed while recording it"
         reason = exc.message if isinstance(exc, GitmigError) else db_error_text(exc)
         message = f"{where}: {reason}. "
-        if transactional or not done:
+        if committed:
+            message += (
+                "The migration committed part of its own work (a COMMIT in its SQL or a "
+                "commit() in its Python): what it did up to that commit (on SQLite, after it "
+                "too) stays in the database, though the migration is not recorded as applied; "
+                "only the rest was rolled back. Check the database, undo that part by hand "
+                "(or finish the "
+                f"migration by hand and record it with `gitmig migrate {p.step.key[0]} "
+                f"{p.step.key[1]} --fake`), and take the commit out of the migration.")
+        elif backend.transactional_ddl or not done:
             message += "Its changes were rolled back; the migrations before it stay as they are."
         else:
             ran = "; ".join(f"{a.index}. {a.describe()}" for a in done)
             message += (
-                f"MariaDB/MySQL cannot roll back DDL, so the operations before it already ran "
+                f"{backend.label} cannot roll back DDL, so the operations before it already ran "
                 f"and stay: {ran}. {_table()} records the migration as interrupted, and migrate "
                 f"stops until that is settled: "
                 f"{way_out(p.step.key, p.file.parents, p.step.backwards)}."
@@ -372,194 +395,10 @@ class Progress:
     def failed(self, p: Prepared) -> None: ...
 
 
-# -- `gitmig migrate` as one call ----------------------------------------------------------
-
-
-@dataclass
-class Options:
-    app: str | None = None
-    target: str | None = None
-    database: str | None = None
-    fake: bool = False
-    plan: bool = False  # print only
-    check: bool = False
-
-
-class Reporter(Progress):
-    def waiting(self) -> None: ...
-
-    def warn(self, text: str) -> None: ...
-
-    def confirm(self, prepared: list[Prepared]) -> bool:
-        return True
-
-
-@dataclass
-class Outcome:
-    url: str
-    prepared: list[Prepared] = field(default_factory=list)
-    ran: bool = False
-    aborted: bool = False
-
-
-def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
-    """Bring the database to the target; raise for bad input before touching it."""
-    from gitmig.db.connection import connect, database_missing, display_url
-    from gitmig.db.lock import migration_lock
-    from gitmig.migrations.loader import load_graph
-
-    reporter = reporter or Reporter()
-    graph = load_graph(config)
-    apps = [options.app] if options.app else list(config.apps)
-    if options.app:
-        config.app(options.app)
-        if options.target is not None:
-            plans.resolve_target(graph, options.app, options.target)
-    elif options.target is not None:
-        raise GitmigError("a target needs its app: `gitmig migrate APP TARGET`")
-    for app in apps:
-        graph.leaf(app)  # several leaves: the user must merge first
-    url = config.database_url(options.database)
-    outcome = Outcome(display_url(url))
-    read_only = options.plan or options.check
-    executor = Executor(graph)
-    with project_on_path(config):
-        if read_only and database_missing(url):
-            _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
-            return outcome
-        with connect(url) as conn:
-            lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
-            with lock:
-                from gitmig.db.recorder import Recorder
-
-                recorder = Recorder(conn)
-                applied = recorder.applied()  # read afresh now that the lock is held
-                unfinished = recorder.unfinished()
-                if unfinished and not options.fake:
-                    raise Interrupted(executor, applied, unfinished[0])
-                if unfinished and not read_only:  # --fake settles it as the target says
-                    if conn.in_transaction():
-                        conn.commit()
-                    with conn.begin():
-                        recorder.forget_unfinished()
-                    for u in unfinished:
-                        reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
-                                      "(--fake): it is recorded as applied only if the target "
-                                      "includes it")
-                applied = _follow_renames(graph, recorder, applied, not read_only,
-                                          reporter.warn)
-                if options.app and options.target is not None:  # may unapply what only git has
-                    from gitmig.git.missing import with_files_from_git
-
-                    graph = with_files_from_git(config, graph, applied, options.app,
-                                                options.target, reporter.warn)
-                    executor = Executor(graph)
-                _execute_plan(config, graph, executor, conn, applied, options, reporter,
-                              outcome)
-    return outcome
-
-
-def _execute_plan(
-    config: Config,
-    graph: MigrationGraph,
-    executor: Executor,
-    conn: Connection | None,
-    applied: dict[Key, Applied],
-    options: Options,
-    reporter: Reporter,
-    outcome: Outcome,
-) -> None:
-    check_history(config, graph, applied)
-    edited = history_warnings(graph, applied, reporter.warn)
-    steps = plans.to_target(graph, set(applied), options.app, options.target)
-    outcome.prepared = executor.prepare(steps, set(applied), fake=options.fake)
-    if options.plan:
-        return
-    if options.check:
-        problems = []
-        if steps:
-            problems.append(f"{len(steps)} migration{'s' if len(steps) != 1 else ''} to "
-                            f"{'unapply' if steps[0].backwards else 'apply'}")
-        if edited:
-            problems.append(f"{len(edited)} edited after being applied")
-        if problems:
-            raise CheckFailed(f"the database is not up to date: {', '.join(problems)}; "
-                              "run `gitmig migrate`")
-        return
-    assert conn is not None
-    if not outcome.prepared:
-        return
-    if not reporter.confirm(outcome.prepared):
-        outcome.aborted = True
-        return
-    from gitmig.db.connection import git_head
-
-    commit = None if options.fake else git_head(config.root)
-    executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
-                 progress=reporter)
-    outcome.ran = True
-
-
-def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:
-    """Rows of apps that are not configured mean the wrong database or configuration."""
-    from gitmig.db.historyrows import check_apps
-
-    check_apps(config, applied)
-
-
-def _follow_renames(
-    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
-    warn: Callable[[str], None],
-) -> dict[Key, Applied]:
-    """Rows of migrations that `gitmig resolve` renumbered count for their new names
-    (gitmig.migrations.plan.renamed); when migrate runs for real, the rows are renamed too."""
-    from dataclasses import replace
-
-    renames = plans.renamed(graph, {k: a.checksum for k, a in applied.items()})
-    if not renames:
-        return applied
-    if write:
-        conn = recorder.connection
-        if conn.in_transaction():
-            conn.commit()
-        with conn.begin():
-            for old, new in renames.items():
-                recorder.record_renamed(old, new)
-    for old, new in renames.items():
-        verb = "is now recorded" if write else "counts"
-        warn(f"{old[0]}.{old[1]} was renumbered to {new[1]} (gitmig resolve); the database "
-             f"applied it under its old name, and it {verb} as {new[0]}.{new[1]}")
-    return {renames.get(k, k): replace(a, name=renames[k][1]) if k in renames else a
-            for k, a in applied.items()}
-
-
-def history_warnings(
-    graph: MigrationGraph, applied: dict[Key, Applied], warn: Callable[[str], None]
-) -> list[Key]:
-    """Warn about applied migrations whose file is gone or changed; return the changed."""
-    edited = []
-    for key, row in applied.items():
-        f = graph.nodes.get(key)
-        if f is None:
-            warn(f"{key[0]}.{key[1]} is applied to the database but its file is missing "
-                 "(applied from another branch?); `gitmig showmigrations` says whether git "
-                 "still has it and the command that unapplies it")
-        elif f.checksum != row.checksum:
-            edited.append(key)
-            warn(f"{f.label} was edited after it was applied: the database has the old "
-                 "version. Undo the edit and put the change in a new migration")
-    return edited
-
-
 def _table() -> str:
-    from gitmig.db.recorder import TABLE_NAME
+    from gitmig.db.history.recorder import TABLE_NAME
 
     return TABLE_NAME
-
-
-@contextmanager
-def _no_lock() -> Iterator[None]:
-    yield
 
 
 @contextmanager
@@ -575,97 +414,3 @@ def project_on_path(config: Config) -> Iterator[None]:
         for p in added:
             if p in sys.path:
                 sys.path.remove(p)
-
-
-# -- `gitmig sqlmigrate`: the same plan, printed instead of run ----------------------------
-
-SQL_DIALECTS = ("sqlite", "postgresql", "mysql")
-
-
-def render_sql(
-    config: Config,
-    app: str,
-    ref: str,
-    *,
-    backwards: bool = False,
-    dialect: str | None = None,
-    database: str | None = None,
-) -> str:
-    """The SQL of one migration, runnable as printed (each statement ends with `;`).
-
-    With a dialect, no database is needed; names the database would give unnamed
-    constraints are then its defaults. Otherwise the configured database's dialect is
-    used, and those names are looked up in it when it has them.
-    """
-    from gitmig.db.connection import connect, database_missing, parse_url
-    from gitmig.migrations.loader import load_graph
-
-    config.app(app)
-    graph = load_graph(config)
-    key = graph.resolve(app, ref)
-    with project_on_path(config):
-        executor = Executor(graph)
-        applied = graph.ancestors(key) - ({key} if not backwards else set())
-        prepared = executor.prepare([Step(key, backwards=backwards)], applied)[0]
-        if dialect is not None:
-            return _as_sql(prepared, sa_dialect(dialect), None)
-        url = config.database_url(database)
-        if database_missing(url):
-            return _as_sql(prepared, _printing_dialect(parse_url(url).get_dialect()), None)
-        with connect(url) as conn:
-            return _as_sql(prepared, _printing_dialect(type(conn.dialect), conn), conn)
-
-
-def sa_dialect(name: str) -> Dialect:
-    import sqlalchemy as sa
-
-    if name not in SQL_DIALECTS:
-        raise GitmigError(f"unknown dialect {name!r}; use one of {', '.join(SQL_DIALECTS)}")
-    driver = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}.get(name, name)
-    return _printing_dialect(sa.engine.make_url(f"{driver}://").get_dialect())
-
-
-def _printing_dialect(cls: type[Dialect], conn: Connection | None = None) -> Dialect:
-    """A dialect for printing SQL: named parameters, so that a literal 50% stays 50%.
-
-    (With the drivers' own %s parameters, SQLAlchemy doubles every % it prints.)
-    """
-    if conn is None:
-        return cls(paramstyle="named")  # type: ignore[call-arg]
-    dialect = cls(paramstyle="named", dbapi=conn.dialect.dbapi)  # type: ignore[call-arg]
-    dialect.initialize(conn)  # server version: MariaDB or MySQL, PostgreSQL release
-    return dialect
-
-
-def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> str:
-    import io
-
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
-
-    from gitmig.db import ddl
-    from gitmig.db.connection import dialect_family
-
-    buffer = io.StringIO()
-    context = MigrationContext.configure(
-        dialect=dialect,
-        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
-    )
-    operations = Operations(context)
-    family = dialect_family(dialect)
-    verb = "Unapply" if prepared.step.backwards else "Apply"
-    buffer.write(f"-- {verb} {prepared.label} ({dialect.name})\n")
-    transactional = family in ("sqlite", "postgresql")
-    if transactional:
-        buffer.write("BEGIN;\n")
-    buffer.write("\n")
-    for action in prepared.actions:
-        buffer.write(f"-- {action.describe()}\n")
-        ctx = ddl.Context(operations, family, dialect, action.before, action.after,
-                          connection=conn, as_sql=True, output=buffer)
-        ddl.run(action.op, ctx)
-    if not prepared.actions:
-        buffer.write("-- (no operations)\n\n")
-    if transactional:
-        buffer.write("COMMIT;\n")
-    return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()) + "\n"

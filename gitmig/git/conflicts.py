@@ -18,15 +18,14 @@ sa.Column). RunSQL and RunPython name no table.
 from __future__ import annotations
 
 import ast
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitmig import hints
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.project import project_or_none, shown_path
 from gitmig.migrations.graph import conflict_message
 from gitmig.migrations.loader import FILE_RE, assignment
 
@@ -151,10 +150,11 @@ class Problem:
 def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
     """Apps whose migrations conflict in a snapshot (default: the working tree), and
     lock files that do not match their folder. Migrations are read, never run."""
+    from gitmig.git import lockhistory
     from gitmig.git.snapshot import WORKTREE
     from gitmig.migrations import lockfile
 
-    project = snapshot.project if snapshot is not None else _project(config)
+    project = snapshot.project if snapshot is not None else project_or_none(config)
     if snapshot is None and project is not None:
         snapshot = project.worktree()
     if snapshot is None or snapshot.kind == WORKTREE:
@@ -172,13 +172,13 @@ def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
             continue
         if snapshot is None:
             path = lockfile.path_of(config, app)
-            shown = _relpath(path)
+            shown = shown_path(path)
             data = path.read_bytes() if path.is_file() else None
             folder = None
         else:
             folder = _folder(snapshot, config, app)
             lock_path = f"{folder}/{lockfile.LOCK_NAME}" if folder else lockfile.LOCK_NAME
-            shown = (_relpath(lockfile.path_of(config, app)) if snapshot.kind == WORKTREE
+            shown = (shown_path(lockfile.path_of(config, app)) if snapshot.kind == WORKTREE
                      else snapshot.display(lock_path))
             data = snapshot.read(lock_path)
         verdict = lockfile.verify(graph.app_nodes(app), leaves, data)
@@ -189,8 +189,8 @@ def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
         elif verdict.state == lockfile.STALE:
             now_files = {f.name: f.checksum for f in graph.app_nodes(app)}
             start = snapshot.commit if snapshot is not None and snapshot.commit else "HEAD"
-            why = (lockfile.explain(project, folder, app, now_files, start)
-                   if folder is not None else lockfile.Explanation())
+            why = (lockhistory.explain(project, folder, app, now_files, start)
+                   if folder is not None else lockhistory.Explanation())
             fix = (f"{hints.makemigrations(app)} to record them" if why.drafts_only
                    else f"if that is intended, `gitmig resolve {app}` records the migrations "
                    "as they are; otherwise undo the change and put it in a new migration")
@@ -200,25 +200,9 @@ def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
     return problems
 
 
-def _relpath(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
 def _folder(snapshot: Snapshot, config: Config, app: str) -> str:
     return snapshot.layout.apps[app].migrations if app in snapshot.layout.apps else \
         snapshot.project.relative(config.apps[app].migrations, "the migrations folder")
-
-
-def _project(config: Config) -> GitProject | None:
-    from gitmig.git.snapshot import GitProject
-
-    try:
-        return GitProject(config)
-    except GitmigError:
-        return None
 
 
 # -- conflicts after a merge ----------------------------------------------------------------

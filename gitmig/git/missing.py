@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.project import project_or_none
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph, migration_number
 
 if TYPE_CHECKING:
-    from gitmig.db.recorder import Applied
+    from gitmig.db.history.recorder import Applied
     from gitmig.git.objects import Found
-    from gitmig.git.snapshot import GitProject
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def applied_missing(
                   if k not in graph.nodes and k not in moved and k[0] in config.apps)
     if not keys:
         return []
-    project = _project(config)
+    project = project_or_none(config)
     found: dict[Key, Found] = {}
     if project is not None:
         from gitmig.git.objects import find
@@ -80,15 +80,6 @@ def applied_missing(
         found = find(project, {k: applied[k].checksum for k in keys})
     targets = _targets(graph, keys, found)
     return [Missing(k, found.get(k), project is not None, targets.get(k[0])) for k in keys]
-
-
-def _project(config: Config) -> GitProject | None:
-    from gitmig.git.snapshot import GitProject
-
-    try:
-        return GitProject(config)
-    except GitmigError:
-        return None
 
 
 def _targets(graph: MigrationGraph, keys: list[Key], found: Mapping[Key, Found]) -> dict[str, str]:
@@ -163,7 +154,7 @@ def with_files_from_git(
     keys = sorted(k for k in applied if k not in graph.nodes and k[0] in config.apps)
     if not keys:
         return graph
-    project = _project(config)
+    project = project_or_none(config)
     found: dict[Key, Found] = {}
     if project is not None:
         from gitmig.git.objects import find
@@ -272,7 +263,7 @@ def _removed_migrations(config: Config, previous: str) -> bool | None:
 
     from gitmig.migrations.loader import FILE_RE
 
-    project = _project(config)
+    project = project_or_none(config)
     if project is None:
         return None
     try:
@@ -298,7 +289,7 @@ HOOK_TIMEOUT = 3  # seconds to wait for a database server in a hook
 
 def _read_applied(config: Config) -> tuple[dict[Key, Applied], str]:
     from gitmig.db.connection import connect, database_missing, display_url
-    from gitmig.db.recorder import Recorder
+    from gitmig.db.history.recorder import Recorder
 
     url = config.database_url()
     if database_missing(url):

@@ -14,15 +14,14 @@ repository's content only (no clock), so written files stay deterministic.
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.project import shown_path
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
 
 if TYPE_CHECKING:
@@ -163,7 +162,7 @@ class SnapshotSource(Source):
         where = "the index" if staged else self.label
 
         def paths(names: list[str]) -> str:
-            return " ".join(_shown(folder / f"{n}.py") for n in names)
+            return " ".join(shown_path(folder / f"{n}.py", quote=True) for n in names)
 
         only_ours = sorted(set(ours) - set(theirs))
         if only_ours:
@@ -218,7 +217,7 @@ def open_source(config: Config, staged: bool = False, rev: str | None = None) ->
 def models_differ(a: Snapshot, b: Snapshot) -> bool:
     """Whether any file that importing the models reads differs between two snapshots
     (the models modules and the project modules they import, followed with ast)."""
-    from gitmig.hooks.precommit import import_closure
+    from gitmig.git.closure import import_closure
 
     paths = import_closure(a, a.layout) | import_closure(b, b.layout)
     return any(a.read(p) != b.read(p) for p in sorted(paths))
@@ -244,9 +243,3 @@ def _it(names: list[str]) -> str:
     return "it" if len(names) == 1 else "them"
 
 
-def _shown(path: Path) -> str:
-    try:
-        text = os.path.relpath(path)
-    except ValueError:
-        text = str(path)
-    return shlex.quote(text)

@@ -17,23 +17,23 @@ make the same decision on the next commits without starting Python at all.
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import os
-import shlex
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitmig import hints
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.closure import import_closure, relevant, touches_project, watched_folders
+from gitmig.git.project import shown_path
 from gitmig.git.snapshot import GitProject, Layout, Snapshot, repo_path
 from gitmig.migrations.graph import MigrationFile, MigrationGraph, conflict_fix
 from gitmig.migrations.loader import FILE_RE
 
 if TYPE_CHECKING:
     from gitmig.schema.state import SchemaState
+
+__all__ = ["check", "import_closure", "relevant", "remember", "watch_path"]
 
 
 def check(config: Config, index_file: str | None = None, cwd: Path | None = None) -> list[str]:
@@ -46,66 +46,9 @@ def check(config: Config, index_file: str | None = None, cwd: Path | None = None
     layout = index.layout
     closure = import_closure(index, layout)
     remember(project, index, layout, closure)
-    if not _relevant(layout, staged, closure):
+    if not touches_project(layout, staged, closure):
         return []
     return _full_check(project, index, cwd or Path.cwd())
-
-
-# -- the fast path: paths only, no SQLAlchemy -------------------------------------------
-
-
-def relevant(snapshot: Snapshot, layout: Layout, staged: set[str]) -> bool:
-    """Whether any staged path can change the models or migrations of the project."""
-    return _relevant(layout, staged, import_closure(snapshot, layout))
-
-
-def _relevant(layout: Layout, staged: set[str], closure: set[str]) -> bool:
-    if layout.pyproject in staged:
-        return True
-    folders = _folders(layout)
-    if any(p.startswith(f + "/") for p in staged for f in folders):
-        return True
-    return not staged.isdisjoint(closure)
-
-
-def _folders(layout: Layout, every_candidate: bool = False) -> set[str]:
-    """The migrations folders and the models packages (every file in one counts).
-
-    `every_candidate`: also each folder that would be an app's migrations folder if another
-    base folder held its package (Snapshot._layout_from picks the first base that does), so
-    that the set does not depend on which folders exist."""
-    folders = {a.migrations for a in layout.apps.values()}
-    for app in layout.apps.values():
-        package = app.models.rpartition(".")[0].split(".")
-        for base in layout.bases:
-            folders.add(repo_path(base, *app.models.split(".")))
-            if every_candidate:
-                folders.add(repo_path(base, *package, "migrations"))
-    return {f for f in folders if f}
-
-
-def import_closure(snapshot: Snapshot, layout: Layout) -> set[str]:
-    """Every file (there or not) whose content decides what importing the models runs."""
-    paths: set[str] = set()
-    seen: set[str] = set()
-    queue = [app.models for app in layout.apps.values()]
-    while queue:
-        module = queue.pop()
-        if module in seen:
-            continue
-        seen.add(module)
-        parts = module.split(".")
-        queue += [".".join(parts[:i]) for i in range(1, len(parts))]  # packages run first
-        for base in layout.bases:
-            for path, is_package in (
-                (repo_path(base, *parts[:-1], parts[-1] + ".py"), False),
-                (repo_path(base, *parts, "__init__.py"), True),
-            ):
-                paths.add(path)
-                source = snapshot.read(path)
-                if source is not None:
-                    queue += _imports(source, module, is_package)
-    return paths
 
 
 # -- what the hook script reads to skip Python ------------------------------------------
@@ -142,57 +85,25 @@ def remember(project: GitProject, index: Snapshot, layout: Layout, closure: set[
             (project.workdir / recorded).resolve() != project.config.path.resolve():
         return  # e.g. run with --config: the script would check another configuration
     watched = sorted(closure | {layout.pyproject})
-    folders = sorted(_folders(layout, every_candidate=True))
+    folders = sorted(watched_folders(layout, every_candidate=True))
     if not all(_plain(text) for text in (recorded, *watched, *folders)):
         return  # git would print such a path quoted; the script always runs the check then
     lines = [f"{WATCH_MAGIC} {index.tree.id}", f"config {recorded}"]
     lines += [f"prefix {folder}/" for folder in folders]
     lines += [f"path {path}" for path in watched]
     lines.append("end")
+    from gitmig.atomic import write_file
+
     target = watch_path(project)
     with contextlib.suppress(OSError, UnicodeError):
         data = ("\n".join(lines) + "\n").encode()
         target.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{WATCH_FILE}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        write_file(target, data, durable=False)
 
 
 def _plain(text: str) -> bool:
     """Printed by git as it is (with core.quotePath=false), and on one line."""
     return not any(c in '"\\' or ord(c) < 32 or ord(c) == 127 for c in text)
-
-
-def _imports(source: bytes, module: str, is_package: bool) -> list[str]:
-    """Absolute names of the modules a file may import (each `from X import y` as X, X.y)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    package = module if is_package else module.rpartition(".")[0]
-    out: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base_parts = package.split(".") if package else []
-                if node.level - 1 > len(base_parts):
-                    continue
-                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
-                base = ".".join([*base_parts, *([node.module] if node.module else [])])
-            else:
-                base = node.module or ""
-            if not base:
-                continue
-            out.append(base)
-            out += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
-    return out
 
 
 # -- the full check ---------------------------------------------------------------------
@@ -221,15 +132,14 @@ def _full_check(project: GitProject, index: Snapshot, cwd: Path) -> list[str]:
         folder = project.workdir / layout.apps[app].migrations
         unstaged = _unstaged_migrations(project, index, layout.apps[app].migrations)
         if unstaged and _covered_by_working_tree(project.config, app, models):
-            names = " ".join(_shown_path(project.workdir / p, cwd) for p in unstaged)
+            names = " ".join(shown_path(project.workdir / p, cwd, quote=True) for p in unstaged)
             lines.append(f"  the migration is in the working tree but not staged: git add {names}")
         else:
             gitmig = "gitmig"
             if not cwd.resolve().is_relative_to(project.config.root):
-                gitmig += f" --config {_shown_path(project.config.path, cwd)}"
-            lines.append(
-                f"  fix: {gitmig} makemigrations {app} && git add {_shown_path(folder, cwd)}"
-            )
+                gitmig += f" --config {shown_path(project.config.path, cwd, quote=True)}"
+            folder_shown = shown_path(folder, cwd, quote=True)
+            lines.append(f"  fix: {gitmig} makemigrations {app} && git add {folder_shown}")
     return lines
 
 
@@ -265,6 +175,7 @@ def _history_problems(
 ) -> list[str]:
     """Committed migrations edited in the index, and lock files that do not match the
     staged migrations (gitmig.migrations.lockfile)."""
+    from gitmig.git import lockhistory
     from gitmig.migrations import lockfile
 
     problems: list[str] = []
@@ -300,7 +211,7 @@ def _history_problems(
             problems.append(f"app {app!r}: the staged {lock_path} holds git's conflict "
                             f"markers; {hints.RESOLVE.format(app=app)}, then stage the result")
         else:
-            why = lockfile.explain(project, folder, app, {f.name: f.checksum for f in files})
+            why = lockhistory.explain(project, folder, app, {f.name: f.checksum for f in files})
             problems.append(
                 f"app {app!r}: the staged {lock_path} does not match the staged migrations: "
                 f"{why.describe()}; {hints.makemigrations(app)} to update it, then "
@@ -365,11 +276,3 @@ def _covered_by_working_tree(config: Config, app: str, models: SchemaState) -> b
     except GitmigError:
         return False
     return state.for_apps([app]) == models.for_apps([app])
-
-
-def _shown_path(path: Path, cwd: Path) -> str:
-    try:
-        text = os.path.relpath(path, cwd)
-    except ValueError:
-        text = str(path)
-    return shlex.quote(text)

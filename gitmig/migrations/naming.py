@@ -43,16 +43,36 @@ def suggest(operations: Sequence[Operation], initial: bool) -> str:
     if not fragments:
         return "empty" if not operations else "auto"
     if len(fragments) == 1:
-        name = fragments[0]
-    elif len(fragments) == 2:
-        name = f"{fragments[0]}_and_{fragments[1]}"
-    else:
-        name = f"{fragments[0]}_and_more"
-    if len(name) > MAX_SLUG:
-        name = fragments[0] if len(fragments) == 1 else f"{fragments[0]}_and_more"
-    if len(name) > MAX_SLUG:
-        name = name[:MAX_SLUG].rstrip("_")
-    return name
+        return fit(fragments[0], MAX_SLUG)
+    if len(fragments) == 2:
+        both = f"{fragments[0]}_and_{fragments[1]}"
+        if len(both) <= MAX_SLUG:
+            return both
+    return f"{fit(fragments[0], MAX_SLUG - len(AND_MORE))}{AND_MORE}"
+
+
+AND_MORE = "_and_more"
+# Words that say nothing when a cut leaves them last: `post_add` is no name.
+DANGLING = frozenset({"add", "drop", "alter", "rename", "to", "and", "index", "create", "fk",
+                      "unique", "check"})
+
+
+def fit(fragment: str, room: int) -> str:
+    """The fragment cut after the last whole word that fits in `room` characters.
+
+    A name cut mid-word (`recipe_add_sca`) reads as a typo of a column that never
+    existed; whole words only, and never a connecting word left hanging at the end.
+    """
+    if len(fragment) <= room:
+        return fragment
+    words: list[str] = []
+    for word in fragment.split("_"):
+        if len("_".join([*words, word])) > room:
+            break
+        words.append(word)
+    while len(words) > 1 and words[-1] in DANGLING:
+        words.pop()
+    return "_".join(words) if words else fragment[:room]
 
 
 def full_name(number: int, slug: str) -> str:

@@ -30,6 +30,15 @@ class Answers:
     column_renames: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, old) -> new
     defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, col) -> raw
     used: set[str] = field(default_factory=set)
+    moves: dict[str, str] = field(default_factory=dict)  # table -> the app it moves to
+
+    def add_moves(self, moves: Sequence[str]) -> None:
+        """--move TABLE=APP answers."""
+        for raw in moves:
+            table, sep, app = raw.partition("=")
+            if not sep or not table.strip() or not app.strip():
+                raise GitmigError(f"--move {raw!r}: expected TABLE=APP, e.g. --move recipe=cooking")
+            self.moves[table.strip()] = app.strip()
 
     @classmethod
     def parse(cls, renames: Sequence[str], defaults: Sequence[str]) -> Answers:
@@ -67,6 +76,7 @@ class Answers:
 
     def unused(self) -> list[str]:
         out = self.unused_renames()
+        out += [f"--move {t}={a}" for t, a in self.moves.items() if f"m:{t}" not in self.used]
         out += [
             f"--default {t}.{c}={v}"
             for (t, c), v in self.defaults.items()
@@ -140,6 +150,27 @@ class Questioner:
                 return new
         return None
 
+    def move(self, table: Table, to_app: str) -> bool:
+        """Did the table move to `to_app` (state only, rows kept)? --move, else ask."""
+        for key in (table.name, table.key):
+            target = self.answers.moves.get(key)
+            if target is not None:
+                self.answers.used.add(f"m:{key}")
+                if target != to_app:
+                    raise GitmigError(
+                        f"--move {key}={target}: the models put table {table.key} in app "
+                        f"{to_app!r}, not {target!r}"
+                    )
+                return True
+        return self.ask_move(table, to_app)
+
+    def ask_move(self, table: Table, to_app: str) -> bool:
+        raise GitmigError(
+            f"table {table.key} moved from app {table.app!r} to app {to_app!r}; pass "
+            f"--move {table.name}={to_app} to move it in the migrations' state only (no SQL, "
+            "rows kept)"
+        )
+
     def ask_rename_table(self, old: Table, new: Table) -> bool:
         return False
 
@@ -171,6 +202,9 @@ class CheckQuestioner(Questioner):
     def ask_backfill(self, table: Table, column: Column) -> Any:
         return None
 
+    def ask_move(self, table: Table, to_app: str) -> bool:
+        return True
+
 
 class InteractiveQuestioner(Questioner):
     """Asks on the terminal what the command line did not answer."""
@@ -196,6 +230,17 @@ class InteractiveQuestioner(Questioner):
 
     def ask_rename_table(self, old: Table, new: Table) -> bool:
         return self._yes(f"Did you rename table {old.key} to {new.key}?")
+
+    def ask_move(self, table: Table, to_app: str) -> bool:
+        question = (f"Did you move table {table.key} from app {table.app!r} to app {to_app!r}? "
+                    "(the table and its rows stay; only the migrations' record moves)")
+        if self._yes(question):
+            return True
+        raise GitmigError(
+            f"stopped: table {table.key} is in app {to_app!r} in the models but in app "
+            f"{table.app!r} in the migrations; keep its model in {table.app}, or answer yes "
+            f"(or pass --move {table.name}={to_app})"
+        )
 
     def ask_rename_column(self, table: Table, old: Column, new: Column) -> bool:
         return self._yes(f"Did you rename {table.key}.{old.name} to {table.key}.{new.name}?")

@@ -12,7 +12,6 @@ one small file per project and kind; `GITMIG_NO_CACHE=1` turns it off.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -81,20 +80,14 @@ def store(kind: str, scope: str, value: Any) -> None:
     """Best effort: a cache that cannot be written is only slower, never wrong."""
     if not enabled():
         return
-    import tempfile  # here, not at the top: a cache hit never needs it
+    from gitmig.atomic import write_file  # here, not at the top: a cache hit never needs it
 
     path = _path(kind, scope)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump({"code": code_fingerprint(), "value": value}, f,
+        data = pickle.dumps({"code": code_fingerprint(), "value": value},
                             protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        write_file(path, data, durable=False)
     except OSError:
         pass
 

@@ -839,3 +839,5 @@ __all__ = [
     "RunPython",
     "UNSET",
 ]
+
+from gitmig.ops.moves import MoveTableIn as MoveTableIn, MoveTableOut as MoveTableOut, StateOnly as StateOnly  # noqa: E402, E501, I001

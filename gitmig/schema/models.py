@@ -1,8 +1,14 @@
 """The project's models, imported and read into a schema state.
 
-A table belongs to the app whose models module (or a submodule of it) defines it: the
-module of its mapped class, or the module holding a plain Table. Apps may share one
-MetaData, so ownership cannot come from the MetaData itself.
+A table belongs to the app whose import put it into the MetaData: apps are imported one
+after another in the configured order, and every Table SQLAlchemy creates meanwhile is
+noted with the app being imported and the project module whose code created it. So a
+mapped class re-exported with `from .recipe import *`, or association tables built in a
+loop and kept nowhere, are the app's like any other. Apps may share one MetaData, so
+ownership is decided per table, in this order: the app whose modules define it (the
+module of its mapped class, or the module whose code built a plain Table), the app whose
+import created it, the app whose modules expose it, and last the one app whose tables a
+MetaData otherwise holds.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -42,20 +50,80 @@ def _forget_project_modules(config: Config) -> None:
             del sys.modules[name]
 
 
+@dataclass
+class _Birth:
+    """Where a Table came from: the app being imported, and the project module that made it."""
+
+    table: sa.Table
+    app: str | None
+    module: str | None
+
+
+class _Births:
+    """Listens to SQLAlchemy creating Tables while the apps' models are imported."""
+
+    def __init__(self, roots: Iterable[str]) -> None:
+        self.roots = tuple(r.rstrip("/") + "/" for r in roots)
+        self.app: str | None = None
+        self.tables: dict[int, _Birth] = {}
+
+    def __call__(self, table: Any, parent: Any) -> None:
+        if isinstance(table, sa.Table) and isinstance(parent, sa.MetaData):
+            self.tables[id(table)] = _Birth(table, self.app, self._creator())
+
+    def _creator(self) -> str | None:
+        """The project module whose code built the table, if a project module did.
+
+        Library functions (SQLAlchemy's declarative machinery, Flask-SQLAlchemy's db.Table)
+        are looked through; a library's own module-level code (the tables SQLAlchemy's
+        PostgreSQL dialect defines for itself when imported) ends the search.
+        """
+        frame = sys._getframe(2)
+        while frame is not None:
+            file = frame.f_code.co_filename
+            if file.startswith(self.roots) and "site-packages" not in file:
+                name = frame.f_globals.get("__name__")
+                return name if isinstance(name, str) else None
+            if frame.f_code.co_name == "<module>":
+                return None
+            frame = frame.f_back  # type: ignore[assignment]
+        return None
+
+    @contextmanager
+    def listening(self) -> Iterator[None]:
+        sa.event.listen(sa.Table, "after_parent_attach", self)
+        try:
+            yield
+        finally:
+            sa.event.remove(sa.Table, "after_parent_attach", self)
+
+
+# The Tables created by the last import_models, and the modules it returned.
+_LAST_BIRTHS: dict[int, _Birth] = {}
+_LAST_MODULES: list[ModuleType] = []
+
+
 def import_models(config: Config) -> dict[str, ModuleType]:
+    """Import every app's models module in the configured order, noting who made each table."""
     for p in reversed(project_paths(config)):
         if p in sys.path:
             sys.path.remove(p)
         sys.path.insert(0, p)
     importlib.invalidate_caches()
     _forget_project_modules(config)
+    births = _Births(project_paths(config))
     modules = {}
-    for app in config.apps.values():
-        modules[app.label] = _import_app(app)
+    with births.listening():
+        for app in config.apps.values():
+            births.app = app.label
+            modules[app.label] = _import_app(app, births.roots)
+    _LAST_BIRTHS.clear()
+    _LAST_BIRTHS.update(births.tables)
+    _LAST_MODULES[:] = modules.values()
     return modules
 
 
-def _import_app(app: AppConfig) -> ModuleType:
+def _import_app(app: AppConfig, roots: tuple[str, ...]) -> ModuleType:
     try:
         return importlib.import_module(app.models)
     except ModuleNotFoundError as exc:
@@ -64,22 +132,29 @@ def _import_app(app: AppConfig) -> ModuleType:
                 f"cannot import models of app {app.label!r}: no module named {exc.name!r}; "
                 "check [tool.gitmig.apps] (paths are relative to pyproject.toml)"
             ) from None
-        raise _import_failure(app, exc) from None
+        raise _import_failure(app, exc, roots) from None
     except (Exception, SystemExit) as exc:  # the user's code may raise anything, even exit
-        raise _import_failure(app, exc) from None
+        raise _import_failure(app, exc, roots) from None
 
 
-def _import_failure(app: AppConfig, exc: BaseException) -> GitmigError:
-    frames = traceback.extract_tb(exc.__traceback__)
-    user = [f for f in frames if "importlib" not in f.filename]
-    where = user[-1] if user else (frames[-1] if frames else None)
+def _import_failure(app: AppConfig, exc: BaseException, roots: tuple[str, ...]) -> GitmigError:
+    """The error at the user's own line: the last frame in the project's files.
+
+    SQLAlchemy raises most mapping errors deep inside itself; the line a user can fix
+    is the class statement or the call in their models that led there.
+    """
     if isinstance(exc, SyntaxError) and exc.filename:
         return GitmigError(
             f"cannot import models of app {app.label!r}: syntax error: {exc.msg}",
             path=exc.filename,
             line=exc.lineno,
         )
-    message = f"cannot import models of app {app.label!r}: {type(exc).__name__}: {exc}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if f.filename.startswith(roots) and "site-packages" not in f.filename]
+    outside = [f for f in frames if "importlib" not in f.filename and "<frozen" not in f.filename]
+    where = own[-1] if own else (outside[-1] if outside else None)
+    text = " ".join(str(exc).split())  # SQLAlchemy's messages span lines; one line here
+    message = f"cannot import models of app {app.label!r}: {type(exc).__name__}: {text}"
     if where is not None:
         return GitmigError(message, path=where.filename, line=where.lineno)
     return GitmigError(message)
@@ -119,15 +194,19 @@ def _registries_and_metadata(objects: Iterable[Any]) -> tuple[set[Any], list[sa.
                     add_md(reg.metadata)
                 add_md(_safe_getattr(candidate, "metadata"))
             if isinstance(obj, type):
-                mapper: Any = None
-                try:
-                    mapper = sa.inspect(obj, raiseerr=False)
-                except Exception:
-                    pass
-                if isinstance(mapper, orm.Mapper):
+                mapper = _mapper_of(obj)
+                if mapper is not None:
                     registries.add(mapper.registry)
                     add_md(mapper.registry.metadata)
     return registries, metadatas
+
+
+def _mapper_of(obj: Any) -> orm.Mapper[Any] | None:
+    try:
+        mapper = sa.inspect(obj, raiseerr=False)
+    except Exception:
+        return None
+    return mapper if isinstance(mapper, orm.Mapper) else None
 
 
 def _safe_getattr(obj: Any, name: str) -> Any:
@@ -166,42 +245,99 @@ def _project_files(config: Config) -> list[str]:
     return files
 
 
+class _Owners:
+    """The evidence of which app a table is, strongest first (see the module docstring)."""
+
+    def __init__(self, config: Config) -> None:
+        # The most specific models module first, so a nested app wins over its parent.
+        self.apps = sorted(config.apps.values(), key=lambda a: -len(a.models))
+        self.defined: dict[int, str] = {}
+        self.born: dict[int, str] = {}
+        self.exposed: dict[int, str] = {}
+
+    def app_of(self, module_name: str | None) -> str | None:
+        if module_name is None:
+            return None
+        for app in self.apps:
+            if module_name == app.models or module_name.startswith(app.models + "."):
+                return app.label
+        return None
+
+    def owner(self, table: sa.Table) -> str | None:
+        key = id(table)
+        return self.defined.get(key) or self.born.get(key) or self.exposed.get(key)
+
+
 def _declared_state(config: Config, modules: dict[str, ModuleType]) -> SchemaState:
     families = {label: _module_family([m], m.__name__) for label, m in modules.items()}
-    all_objects = [
-        value for fam in families.values() for mod in fam for value in vars(mod).values()
+    exposed_values = [
+        (label, value)
+        for label, fam in families.items()
+        for mod in fam
+        for value in vars(mod).values()
     ]
-    registries, metadatas = _registries_and_metadata(all_objects)
-
-    owners: dict[int, str] = {}
+    fresh = len(_LAST_MODULES) == len(modules) and all(
+        a is b for a, b in zip(_LAST_MODULES, modules.values(), strict=True)
+    )
+    births = list(_LAST_BIRTHS.values()) if fresh else []
+    # Tables a library makes for itself while imported (SQLAlchemy's own pg_catalog) are
+    # not the project's: only MetaData the project's code reaches or fills is read.
+    registries, metadatas = _registries_and_metadata(
+        [v for _, v in exposed_values] + [b.table for b in births if b.module is not None]
+    )
+    owners = _Owners(config)
     for reg in registries:
         for mapper in reg.mappers:
             table = mapper.local_table
             if not isinstance(table, sa.Table):
                 continue
             if mapper.inherits is not None and mapper.inherits.local_table is table:
-                continue
-            owners.setdefault(id(table), mapper.class_.__module__)
-    for fam in families.values():
-        for mod in fam:
-            for value in vars(mod).values():
-                if isinstance(value, sa.Table):
-                    owners.setdefault(id(value), mod.__name__)
+                continue  # single-table inheritance: the base class's table
+            app = owners.app_of(mapper.class_.__module__)
+            if app is not None:
+                owners.defined.setdefault(id(table), app)
+    for birth in births:
+        app = owners.app_of(birth.module)
+        if app is not None:
+            owners.defined.setdefault(id(birth.table), app)
+        if birth.app is not None:
+            owners.born.setdefault(id(birth.table), birth.app)
+    for owner, value in exposed_values:
+        table = value if isinstance(value, sa.Table) else None
+        if table is None and isinstance(value, type):
+            mapper = _mapper_of(value)
+            if mapper is not None and isinstance(mapper.local_table, sa.Table):
+                table = mapper.local_table
+        if table is not None:
+            owners.exposed.setdefault(id(table), owner)
 
-    def app_of(module_name: str | None) -> str | None:
-        if module_name is None:
-            return None
-        for label, app in config.apps.items():
-            if module_name == app.models or module_name.startswith(app.models + "."):
-                return label
-        return None
-
-    tables = {}
+    tables: dict[str, Any] = {}
+    claimed: dict[str, tuple[str, sa.Table]] = {}
     for md in metadatas:
+        found = {id(t): owners.owner(t) for t in md.tables.values()}
+        sole = {a for a in found.values() if a is not None}
         for table in md.tables.values():
-            label = app_of(owners.get(id(table)))
+            label: str | None = found[id(table)]
+            if label is None and len(sole) == 1:
+                label = next(iter(sole))
             if label is None:
                 continue
             state = table_state(table, app=label)
+            earlier = claimed.get(state.key)
+            if earlier is not None and earlier[1] is not table:
+                raise _claimed_twice(state.key, earlier[0], label)
+            claimed[state.key] = (label, table)
             tables[state.key] = state
     return SchemaState(tables)
+
+
+def _claimed_twice(key: str, first: str, second: str) -> GitmigError:
+    if first == second:
+        return GitmigError(
+            f"app {first!r} defines table {key} twice, in two different MetaData objects; "
+            "keep one definition of each table"
+        )
+    return GitmigError(
+        f"table {key} is defined by app {first!r} and by app {second!r}; a table belongs to "
+        "one app: remove one of the definitions (or give them different names)"
+    )

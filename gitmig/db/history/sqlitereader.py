@@ -1,7 +1,7 @@
 """The history table of a SQLite file, read with Python's own sqlite3 module.
 
 Importing SQLAlchemy costs far more than showmigrations' whole answer, and a SQLite file
-needs none of it to be read. This reader gives exactly what gitmig.db.recorder's
+needs none of it to be read. This reader gives exactly what gitmig.db.history.recorder's
 Recorder.applied gives through SQLAlchemy (the same query, the same rows, dates parsed the
 way SQLAlchemy's SQLite DateTime parses them, the same error lines), and keeps the
 read-only promise: the file is opened in `mode=rw`, which never creates a missing one, as
@@ -13,13 +13,12 @@ options, in-memory or URI databases, other drivers) stays with SQLAlchemy.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 from contextlib import closing
 from urllib.parse import quote, unquote
 
-from gitmig.db.historyrows import TABLE_NAME, Applied, as_utc
+from gitmig.db.history.rows import TABLE_NAME, Applied, UnreadableRow, row
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key
 
@@ -71,28 +70,16 @@ def _rows(conn: sqlite3.Connection, shown: str) -> dict[Key, Applied]:
     out = {}
     for app, name, checksum, applied_at, git_commit in conn.execute(
             _SELECT.format(where=where)):
-        item = Applied(app, name, checksum, as_utc(_datetime(applied_at, app, name, shown)),
-                       git_commit)
+        try:
+            item = row(app, name, checksum, applied_at, git_commit)
+        except UnreadableRow as exc:
+            raise GitmigError(f"error from the database {shown}: {exc.message}") from None
         out[item.key] = item
     return out
 
 
 def _columns(conn: sqlite3.Connection, pragma: str) -> list[tuple[object, ...]]:
     return conn.execute(f'PRAGMA main.{pragma}("{_T}")').fetchall()
-
-
-def _datetime(value: object, app: str, name: str, shown: str) -> dt.datetime | None:
-    """As SQLAlchemy's SQLite DateTime reads its column: ISO text, or NULL."""
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str):
-            return dt.datetime.fromisoformat(value)
-    except ValueError:
-        pass
-    raise GitmigError(
-        f"error from the database {shown}: {_T} records {app}.{name} as applied at "
-        f"{value!r}, which is not a date and time")
 
 
 def _text(exc: sqlite3.Error) -> str:

@@ -7,7 +7,7 @@ transactional DDL. Where it has not (MariaDB/MySQL), a row with `progress` "appl
 so a run killed halfway leaves a record of exactly how far it got (D of N operations
 surely done); `progress` is cleared the moment the last operation finishes. A row also
 keeps the checksum of the file as it was applied, so an edit made afterwards can be told.
-The rows it returns are gitmig.db.historyrows' plain values (gitmig.db.sqlitehistory reads a
+The rows it returns are gitmig.db.history.rows' plain values (the sqlitereader reads a
 SQLite file's table into the same ones without SQLAlchemy).
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gitmig.db.historyrows import TABLE_NAME, Applied, as_utc  # the first two: also from here
+from gitmig.db.history.rows import TABLE_NAME, Applied, printable, row  # also imported from here
 from gitmig.migrations.graph import Key
 
 _metadata = sa.MetaData()
@@ -74,16 +74,19 @@ class Recorder:
         """Every migration recorded as applied, whether or not its file still exists."""
         if not self.has_table():
             return {}
-        query = sa.select(*[c for c in history.c if c.name != "progress"])
+        # applied_at as the driver gives it: a value that is not a date is the user's
+        # to fix (one line, rows.parse_applied_at), not a traceback in SQLAlchemy's hands.
+        raw_at = sa.type_coerce(history.c.applied_at, sa.String).label("applied_at")
+        query = sa.select(history.c.app, history.c.name, history.c.checksum, raw_at,
+                          history.c.git_commit)
         if self._has_progress():
             query = query.where(history.c.progress.is_(None))
         rows = self.connection.execute(
             query.order_by(history.c.applied_at, history.c.app, history.c.name)
         )
         out = {}
-        for row in rows:
-            item = Applied(row.app, row.name, row.checksum, as_utc(row.applied_at),
-                           row.git_commit)
+        for r in rows:
+            item = row(r.app, r.name, r.checksum, r.applied_at, r.git_commit)
             out[item.key] = item
         return out
 
@@ -97,12 +100,13 @@ class Recorder:
             .order_by(history.c.app, history.c.name)
         )
         out = []
-        for row in rows:
-            match = _PROGRESS.match(row.progress)
+        for r in rows:
+            match = _PROGRESS.match(r.progress)
+            app, name = printable(r.app), printable(r.name)
             if match is None:
-                out.append(Unfinished(row.app, row.name, False, None, None))
+                out.append(Unfinished(app, name, False, None, None))
             else:
-                out.append(Unfinished(row.app, row.name, match[1] == "unapply",
+                out.append(Unfinished(app, name, match[1] == "unapply",
                                       int(match[2]), int(match[3])))
         return out
 

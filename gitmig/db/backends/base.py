@@ -1,0 +1,199 @@
+"""What every database does the same way; the subclasses say where theirs differ.
+
+A method here is the plain form of an operation (as PostgreSQL runs it, through Alembic's
+operations layer); SQLite, PostgreSQL and MariaDB/MySQL override the ones they do their
+own way. gitmig.db.ddl calls these methods through the Context it hands every operation,
+so no code outside this package asks which database it is talking to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from gitmig import ops
+from gitmig.db import ddl
+from gitmig.schema import materialize
+from gitmig.schema.state import Check, Column, Constraint, ForeignKey, Table, Unique
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    from gitmig.config import Timeouts
+
+_KINDS = {ForeignKey: "foreignkey", Unique: "unique", Check: "check"}
+
+
+class Backend:
+    """A database gitmig knows nothing special about: transactional DDL, no lock."""
+
+    name = "generic"
+    label = "the database"  # as a sentence names it
+    transactional_ddl = True  # a migration's DDL and its history row commit together
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            self.name = name
+
+    # -- connections (gitmig.db.connection) ---------------------------------------------
+
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        """The driver's arguments for giving up: on connecting, on waiting for an answer."""
+        return {}
+
+    def prepare_engine(self, engine: Engine) -> None:
+        """Anything the engine needs before its first connection."""
+
+    # -- the migration lock (gitmig.db.lock) ---------------------------------------------
+
+    @contextmanager
+    def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
+        """Hold the database's migration lock; on_wait is called once if another has it."""
+        yield  # no known lock: migrate as Django does, trusting one run at a time
+
+    # -- a migration that commits its own transaction (gitmig.db.executor) -------------
+
+    def mark_transaction(self, conn: Connection) -> object | None:
+        """Something, made in the migration's transaction, that shows later whether that
+        transaction was committed; None where the database cannot tell."""
+        return None
+
+    def unmark_transaction(self, conn: Connection, mark: object) -> None:
+        """The migration succeeded: take the mark away before its transaction commits."""
+
+    def committed_since(self, conn: Connection, mark: object) -> bool:
+        """After the rollback of a failed migration: had its transaction committed?"""
+        return False
+
+    # -- names -------------------------------------------------------------------------
+
+    def default_constraint_name(self, table: Table, c: Constraint) -> str:
+        """The name the database gives an unnamed constraint (PostgreSQL's rules)."""
+        if isinstance(c, ForeignKey):
+            return f"{table.name}_{'_'.join(c.columns)}_fkey"[:63]
+        if isinstance(c, Unique):
+            return f"{table.name}_{'_'.join(c.columns)}_key"[:63]
+        # PostgreSQL names a check after the first column its expression mentions.
+        names = {col.name for col in table.columns}
+        words = [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", c.sqltext) if w in names]
+        return (f"{table.name}_{words[0]}_check" if words else f"{table.name}_check")[:63]
+
+    # -- around every operation ----------------------------------------------------------
+
+    def before_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
+        """Create what the operation needs that CREATE/ALTER do not make themselves."""
+
+    def after_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
+        """Drop what the operation left unused."""
+
+    # -- operations each database may do its own way -----------------------------------
+
+    def alter_table_comment(self, op: ops.AlterTableComment, ctx: ddl.Context) -> None:
+        existing = ctx.before.table(op.key).comment
+        if op.comment is None:
+            ctx.operations.drop_table_comment(op.table_name, existing_comment=existing,
+                                              schema=op.schema)
+        else:
+            ctx.operations.create_table_comment(op.table_name, op.comment,
+                                                existing_comment=existing, schema=op.schema)
+
+    def add_column(self, op: ops.AddColumn, ctx: ddl.Context) -> None:
+        col = op.column
+        typ = materialize.type_of(col.type)
+        backfill = ddl.backfill_default(op, typ, ctx.dialect)
+        new = sa.Column(
+            col.name,
+            typ,
+            nullable=col.nullable,
+            server_default=(materialize.server_default(col.server_default)
+                            if backfill is None else backfill),
+            comment=col.comment,
+            autoincrement=col.autoincrement,
+        )
+        ddl.no_type_events([new])
+        ctx.operations.add_column(op.table_name, new, schema=op.schema)
+        if backfill is not None:
+            # Existing rows got the one-off value; new rows must name one, as the models say.
+            after = ctx.after.table(op.key)
+            ctx.operations.alter_column(
+                op.table_name,
+                col.name,
+                server_default=None,
+                schema=op.schema,
+                **ddl.existing(ctx, after, col, server_default=backfill),
+            )
+        for fk in op.foreign_keys:
+            ddl.create_foreign_key(ctx, op.table_name, op.schema, fk)
+
+    def drop_column(self, op: ops.DropColumn, ctx: ddl.Context) -> None:
+        ctx.operations.drop_column(op.table_name, op.column_name, schema=op.schema)
+
+    def alter_column(self, op: ops.AlterColumn, ctx: ddl.Context) -> None:
+        """Change a column's definition (rows already filled where it becomes NOT NULL)."""
+        before_t, after_t = ctx.before.table(op.key), ctx.after.table(op.key)
+        old, new = before_t.column(op.column_name), after_t.column(op.column_name)
+        kw: dict[str, Any] = {}
+        if old.nullable != new.nullable:
+            kw["nullable"] = new.nullable
+        if old.server_default != new.server_default:
+            kw["server_default"] = materialize.server_default(new.server_default)
+        if old.comment != new.comment:
+            kw["comment"] = new.comment
+        kw.update(self.alter_column_extra(old, new, after_t))
+        if old.type != new.type:
+            self.alter_column_type(ctx, op, before_t, old, new, kw)
+        if not kw:
+            if old.type == new.type:
+                ctx.note(f"{op.describe()}: nothing to do on {self.name}")
+            return
+        ctx.operations.alter_column(
+            op.table_name,
+            op.column_name,
+            schema=op.schema,
+            **kw,
+            **ddl.existing(ctx, before_t, old, nullable=new.nullable, type_=new.type),
+        )
+
+    def alter_column_extra(self, old: Column, new: Column, after: Table) -> dict[str, Any]:
+        """More of alter_column's arguments this database needs."""
+        return {}
+
+    def alter_column_type(self, ctx: ddl.Context, op: ops.AlterColumn, table: Table,
+                          old: Column, new: Column, kw: dict[str, Any]) -> None:
+        """A new type: by default one more argument to ALTER COLUMN (kw, updated here)."""
+        kw["type_"] = materialize.type_of(new.type)
+
+    def existing_extra(self, table: Table, col: Column) -> dict[str, Any]:
+        """More of what Alembic needs restated about an existing column."""
+        return {}
+
+    def drop_index(self, op: ops.DropIndex, ctx: ddl.Context) -> None:
+        ctx.operations.drop_index(op.name, table_name=op.table_name, schema=op.schema)
+
+    def add_constraint(self, op: ops.AddConstraint, ctx: ddl.Context) -> None:
+        c = op.constraint
+        if isinstance(c, ForeignKey):
+            ddl.create_foreign_key(ctx, op.table_name, op.schema, c)
+        elif isinstance(c, Unique):
+            ctx.operations.create_unique_constraint(c.name, op.table_name, list(c.columns),
+                                                    schema=op.schema)
+        else:
+            ctx.operations.create_check_constraint(c.name, op.table_name, sa.text(c.sqltext),
+                                                   schema=op.schema)
+
+    def drop_constraint_op(self, op: ops.DropConstraint, ctx: ddl.Context) -> None:
+        self.drop_constraint(ctx, ctx.before.table(op.key), op.find(ctx.before))
+
+    def drop_constraint(self, ctx: ddl.Context, table: Table, c: Constraint) -> None:
+        name = ddl.constraint_name(ctx, table, c)
+        self.drop_named_constraint(ctx, table, c, name)
+
+    def drop_named_constraint(self, ctx: ddl.Context, table: Table, c: Constraint,
+                              name: str) -> None:
+        ctx.operations.drop_constraint(name, table.name, type_=_KINDS[type(c)],
+                                       schema=table.schema)
+

@@ -1,0 +1,205 @@
+"""MariaDB/MySQL: DDL that commits itself, a named lock, indexes that serve foreign keys.
+
+Each DDL statement commits on its own, so a migration cannot be rolled back whole
+(gitmig.db.executor tracks its progress instead). MySQL backs every foreign key with an
+index: it refuses to drop one a key uses, and keeps the one it made when the key goes;
+so drops here first give a key an index of its own, and take away MySQL's own after.
+ALTER rewrites a column's whole definition, so autoincrement is restated every time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from gitmig import ops
+from gitmig.db import ddl
+from gitmig.db.backends.base import Backend
+from gitmig.schema import materialize
+from gitmig.schema.state import Column, Constraint, ForeignKey, Table, Unique, constraint_identity
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    from gitmig.config import Timeouts
+
+WAIT_SECONDS = 2
+
+
+class MySQLBackend(Backend):
+    name = "mysql"
+    label = "MariaDB/MySQL"
+    transactional_ddl = False
+    _lift_read_timeout = False
+
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        """The drivers' own socket timeouts, in whole seconds."""
+        if url.get_driver_name() not in ("pymysql", "mysqldb", "mariadbconnector"):
+            return {}
+        args: dict[str, Any] = {}
+        if timeouts.connect is not None:
+            args["connect_timeout"] = max(1, math.ceil(timeouts.connect))
+        read = timeouts.read
+        if read is None and timeouts.connect is not None and url.get_driver_name() == "pymysql":
+            # PyMySQL reads the server's greeting under its read timeout, not the connect
+            # timeout: a server that accepts and never answers would hang the connect.
+            # prepare_engine lifts it again once connected.
+            read = timeouts.connect
+            self._lift_read_timeout = True
+        if read is not None:
+            args["read_timeout"] = args["write_timeout"] = max(1, math.ceil(read))
+        return args
+
+    def prepare_engine(self, engine: Engine) -> None:
+        if not self._lift_read_timeout:
+            return
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
+
+    @contextmanager
+    def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
+        """A named lock (GET_LOCK), named after the database; the connection holds it."""
+        name = f"gitmig:{conn.dialect.default_schema_name or ''}"[:64]
+        got = conn.scalar(sa.text("SELECT GET_LOCK(:n, 0)"), {"n": name})
+        if got != 1:
+            on_wait()
+            while got != 1:
+                got = conn.scalar(sa.text("SELECT GET_LOCK(:n, :t)"),
+                                  {"n": name, "t": WAIT_SECONDS})
+        conn.commit()
+        try:
+            yield
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            conn.commit()
+
+    def default_constraint_name(self, table: Table, c: Constraint) -> str:
+        if isinstance(c, ForeignKey):
+            return f"{table.name}_ibfk_1"
+        if isinstance(c, Unique):
+            return c.columns[0]
+        return "CONSTRAINT_1"
+
+    def drop_column(self, op: ops.DropColumn, ctx: ddl.Context) -> None:
+        """MySQL refuses to drop a column under a foreign key, and shrinks (rather than
+        drops) indexes over several columns; the state drops them whole."""
+        before = ctx.before.table(op.key)
+        name = op.column_name
+        for fk in sorted(before.foreign_keys, key=repr):
+            if name in fk.columns:
+                self.drop_constraint(ctx, before, fk)
+        for u in sorted(before.uniques, key=repr):
+            if name in u.columns and len(u.columns) > 1:
+                self.drop_constraint(ctx, before, u)
+        for ix in sorted(before.indexes, key=lambda i: i.name):
+            if name in ix.columns and len(ix.columns) > 1:
+                ctx.operations.drop_index(ix.name, table_name=op.table_name, schema=op.schema)
+        super().drop_column(op, ctx)
+
+    def alter_column_extra(self, old: Column, new: Column, after: Table) -> dict[str, Any]:
+        if old.autoincrement != new.autoincrement:
+            return {"autoincrement": _is_autoincrement(after, new.name)}
+        return {}
+
+    def existing_extra(self, table: Table, col: Column) -> dict[str, Any]:
+        return {"existing_autoincrement": _is_autoincrement(table, col.name)}
+
+    def drop_index(self, op: ops.DropIndex, ctx: ddl.Context) -> None:
+        _keep_foreign_keys_indexed(ctx, ctx.after.table(op.key), op.name)
+        super().drop_index(op, ctx)
+
+    def drop_constraint(self, ctx: ddl.Context, table: Table, c: Constraint) -> None:
+        implicit_index = None
+        if isinstance(c, ForeignKey):
+            implicit_index = _foreign_key_index(ctx, table, c)
+        name = ddl.constraint_name(ctx, table, c)
+        if isinstance(c, Unique):
+            # A unique constraint is an index in MySQL, and may be serving a foreign key.
+            _keep_foreign_keys_indexed(ctx, table.without_constraint(constraint_identity(c)),
+                                       name)
+        self.drop_named_constraint(ctx, table, c, name)
+        if implicit_index:
+            # MySQL made this index for the foreign key and keeps it when the key goes;
+            # the models never declared it.
+            ctx.operations.drop_index(implicit_index, table_name=table.name,
+                                      schema=table.schema)
+
+
+def _is_autoincrement(table: Table, column: str) -> bool:
+    auto = materialize.table(table, indexes=False, constraints=False).autoincrement_column
+    return auto is not None and auto.name == column
+
+
+def _keep_foreign_keys_indexed(ctx: ddl.Context, after: Table, dropping: str) -> None:
+    """MySQL will not drop the index a foreign key uses: give the key its own first.
+
+    MySQL picks any index that starts with a foreign key's columns to back the key, and
+    creates one only when none exists; so before such an index goes, the key gets the
+    plain index MySQL would have made for it (create_all of the same schema has it too).
+    """
+    for fk in sorted(after.foreign_keys, key=repr):
+        n = len(fk.columns)
+        if after.primary_key[:n] == fk.columns:
+            continue
+        if any(ix.columns[:n] == fk.columns for ix in after.indexes if ix.name != dropping):
+            continue
+        if any(u.columns[:n] == fk.columns for u in after.uniques if u.name != dropping):
+            continue
+        existing = _index_names(ctx, after, fk.columns, dropping)
+        if existing is None:  # another index, made by MySQL or by hand, already serves
+            continue
+        base = name = fk.name or fk.columns[0]
+        number = 1
+        while name in existing or name == dropping:  # MySQL's own way: title, title_2...
+            number += 1
+            name = f"{base}_{number}"
+        ctx.operations.create_index(name, after.name, list(fk.columns), schema=after.schema)
+
+
+def _index_names(
+    ctx: ddl.Context, table: Table, columns: tuple[str, ...], dropping: str
+) -> set[str] | None:
+    """Names of the table's indexes, or None if one besides `dropping` covers columns."""
+    if ctx.connection is None or ctx.as_sql:
+        return {ix.name for ix in table.indexes}
+    names = set()
+    for ix in sa.inspect(ctx.connection).get_indexes(table.name, schema=table.schema):
+        cols = tuple(ix["column_names"][: len(columns)])
+        if ix["name"] != dropping and cols == columns:
+            return None
+        names.add(str(ix["name"]))
+    return names
+
+
+def _foreign_key_index(ctx: ddl.Context, table: Table, fk: ForeignKey) -> str | None:
+    """The index MySQL created to back a foreign key, if the schema has no use for it."""
+    declared = {ix.name for ix in table.indexes}
+    n = len(fk.columns)
+    if (
+        table.primary_key[:n] == fk.columns
+        or any(ix.columns[:n] == fk.columns for ix in table.indexes)
+        or any(u.columns[:n] == fk.columns for u in table.uniques)
+        or any(o != fk and o.columns[:n] == fk.columns for o in table.foreign_keys)
+    ):
+        return None  # MySQL made no index of its own, or another key still needs it
+    candidates = {fk.name, fk.columns[0]} - {None}
+    if ctx.connection is None or ctx.as_sql:
+        return fk.name or fk.columns[0]
+    for ix in sa.inspect(ctx.connection).get_indexes(table.name, schema=table.schema):
+        if (
+            ix["name"] in candidates
+            and ix["name"] not in declared
+            and tuple(ix["column_names"]) == fk.columns
+            and not ix["unique"]
+        ):
+            return str(ix["name"])
+    return None

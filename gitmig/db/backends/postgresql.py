@@ -1,0 +1,201 @@
+"""PostgreSQL: transactional DDL, an advisory lock, enum types of its own, USING casts.
+
+An enum column needs its type created before the table and dropped after the last
+column using it goes (CREATE/DROP TABLE do neither, gitmig makes them explicit). A type
+change converts the rows with a USING cast; an enum whose values change is replaced
+under its column, since PostgreSQL cannot remove or reorder values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import CreateEnumType, DropEnumType
+
+from gitmig import ops
+from gitmig.db import ddl
+from gitmig.db.backends.base import Backend
+from gitmig.errors import GitmigError
+from gitmig.schema import materialize
+from gitmig.schema.state import Column, SchemaState, Table
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Dialect
+
+    from gitmig.config import Timeouts
+
+LOCK_KEY = 0x676974_6D6967  # "gitmig"
+
+
+class PostgreSQLBackend(Backend):
+    name = "postgresql"
+    label = "PostgreSQL"
+    transactional_ddl = True
+
+    def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
+        """libpq's connect_timeout (whole seconds, at least 2); a read timeout is the
+        server's statement_timeout (libpq has no socket read timeout)."""
+        if url.get_driver_name() not in ("psycopg", "psycopg2"):
+            return {}
+        args: dict[str, Any] = {}
+        if timeouts.connect is not None:
+            args["connect_timeout"] = max(2, math.ceil(timeouts.connect))
+        if timeouts.read is not None:
+            args["options"] = f"-c statement_timeout={math.ceil(timeouts.read * 1000)}"
+        return args
+
+    @contextmanager
+    def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
+        """A session-level advisory lock: released when the connection closes."""
+        got = conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+        if not got:
+            on_wait()
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            conn.commit()
+
+    def mark_transaction(self, conn: Connection) -> object | None:
+        """The transaction's id: PostgreSQL says afterwards whether it committed."""
+        return conn.scalar(sa.text("SELECT txid_current()"))
+
+    def committed_since(self, conn: Connection, mark: object) -> bool:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            status = conn.scalar(sa.text("SELECT txid_status(:x)"), {"x": mark})
+            conn.rollback()
+            return bool(status == "committed")
+        except Exception:  # the connection is gone: nobody can tell
+            return False
+
+    def before_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
+        """Create the enum types the operation brings into use (CREATE TABLE does not)."""
+        if not op.tables():
+            return
+        before = _enums(_touched(op, ctx.before))
+        new = {k: e for k, e in _enums(_touched(op, ctx.after)).items() if k not in before}
+        if new:
+            existing = _enums(ctx.before.tables.values())
+            for k in sorted(new, key=str):
+                if k not in existing:
+                    ctx.operations.execute(CreateEnumType(new[k]))
+
+    def after_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
+        """Drop the enum types nothing uses any more (DROP TABLE leaves them behind)."""
+        if not op.tables():
+            return
+        after = _enums(_touched(op, ctx.after))
+        gone = {k: e for k, e in _enums(_touched(op, ctx.before)).items() if k not in after}
+        if gone:
+            still = _enums(ctx.after.tables.values())
+            for k in sorted(gone, key=str):
+                if k not in still:
+                    ctx.operations.execute(DropEnumType(gone[k]))
+
+    def alter_column_type(self, ctx: ddl.Context, op: ops.AlterColumn, table: Table,
+                          old: Column, new: Column, kw: dict[str, Any]) -> None:
+        if _alter_enum_values(ctx, op, old, new):
+            return
+        _alter_type(ctx, op, table, old, new)
+        kw.pop("server_default", None)
+
+
+def _alter_type(ctx: ddl.Context, op: ops.AlterColumn, table: Table, old: Column,
+                new: Column) -> None:
+    """ALTER ... TYPE with a USING cast, the default lifted off and put back around it.
+
+    PostgreSQL converts the rows with USING but not the column's default, which often
+    cannot be cast (text to an enum); so the default goes first and the new one after.
+    """
+    typ = materialize.type_of(new.type)
+    existing = ddl.existing(ctx, table, old)
+    if old.server_default is not None:
+        ctx.operations.alter_column(op.table_name, old.name, server_default=None,
+                                    schema=op.schema, **existing)
+    using = f"{ctx.quote(old.name)}::{_cast_target(typ, ctx.dialect)}"
+    ctx.operations.alter_column(op.table_name, old.name, type_=typ, schema=op.schema,
+                                postgresql_using=using, **existing)
+    if new.server_default is not None:
+        ctx.operations.alter_column(
+            op.table_name, old.name, schema=op.schema,
+            server_default=materialize.server_default(new.server_default),
+            **ddl.existing(ctx, table, old, type_=new.type),
+        )
+
+
+def _cast_target(typ: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
+    if isinstance(typ, sa.Enum) and typ.native_enum and typ.name:
+        # an enum accepts text, not every type it might come from (integer, boolean)
+        return f"text::{typ.compile(dialect=dialect)}"
+    return str(typ.compile(dialect=dialect))
+
+
+def _enums(tables: Iterable[Table | None]) -> dict[tuple[str | None, str], sa.Enum]:
+    out: dict[tuple[str | None, str], sa.Enum] = {}
+    for t in tables:
+        if t is not None:
+            for _, e in materialize.enum_types(t):
+                out[materialize.enum_key(e)] = e
+    return out
+
+
+def _touched(op: ops.Operation, s: SchemaState) -> list[Table | None]:
+    return [s.get(k) for k in sorted(op.tables())]
+
+
+def _alter_enum_values(ctx: ddl.Context, op: ops.AlterColumn, old: Column,
+                       new: Column) -> bool:
+    """An enum type whose values change keeps its name: replace it under the column.
+
+    PostgreSQL cannot remove or reorder an enum's values, so the column goes to text,
+    the old type is dropped, the new one created, and the column converted back.
+    """
+    old_t, new_t = materialize.type_of(old.type), materialize.type_of(new.type)
+    if not (
+        isinstance(old_t, sa.Enum) and isinstance(new_t, sa.Enum)
+        and old_t.native_enum and new_t.native_enum and old_t.name
+        and materialize.enum_key(old_t) == materialize.enum_key(new_t)
+    ):
+        return False
+    users = [
+        (t.key, col) for t in ctx.before.tables.values()
+        for col, e in materialize.enum_types(t)
+        if materialize.enum_key(e) == materialize.enum_key(old_t)
+    ]
+    if users != [(op.key, old.name)]:
+        names = ", ".join(f"{k}.{c}" for k, c in users)
+        raise GitmigError(
+            f"enum type {old_t.name} changes its values but is shared by {names}; "
+            "give the new values a new type name"
+        )
+    table = ctx.before.table(op.key)
+    existing = ddl.existing(ctx, table, old)
+    if old.server_default is not None:
+        ctx.operations.alter_column(op.table_name, old.name, server_default=None,
+                                    schema=op.schema, **existing)
+    ctx.operations.alter_column(op.table_name, old.name, type_=sa.Text(), schema=op.schema,
+                                **existing)
+    ctx.operations.execute(DropEnumType(old_t))
+    ctx.operations.execute(CreateEnumType(new_t))
+    using = f"{ctx.quote(old.name)}::{_cast_target(new_t, ctx.dialect)}"
+    ctx.operations.alter_column(op.table_name, old.name, type_=new_t, schema=op.schema,
+                                postgresql_using=using,
+                                **ddl.existing(ctx, table, old, type_="sa.Text()",
+                                               server_default=None))
+    if new.server_default is not None:
+        ctx.operations.alter_column(
+            op.table_name, old.name, schema=op.schema,
+            server_default=materialize.server_default(new.server_default),
+            **ddl.existing(ctx, table, old, type_=new.type, server_default=None),
+        )
+    return True
