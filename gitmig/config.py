@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gitmig import hints
 from gitmig.errors import GitmigError
 
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -183,15 +184,13 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
         found = find_pyproject(start)
         if found is None:
             raise GitmigError(
-                f"no pyproject.toml with a [tool.gitmig] section in {start} or any parent folder; "
-                "run `gitmig init --app LABEL=package.models` or pass --config PATH"
+                f"no pyproject.toml with a [tool.gitmig] section in {start} or any parent folder",
+                hint=f"{hints.INIT} or pass --config PATH",
             )
         path = found
     section = read_pyproject(path).get("tool", {}).get("gitmig")
     if not isinstance(section, dict):
-        raise GitmigError(
-            f"{path} has no [tool.gitmig] section; run `gitmig init --app LABEL=package.models`"
-        )
+        raise GitmigError(f"{path} has no [tool.gitmig] section", hint=hints.INIT)
     return parse_section(section, path)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from .gitrepo import SLUG, Repo, add_slug, make_repo
@@ -63,6 +64,7 @@ def metadata(repo: Repo) -> sa.MetaData:
     return md
 
 
+@pytest.mark.slow
 def test_switching_back_reports_the_migration_and_unapplies_it_from_git(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -167,6 +169,7 @@ def test_a_file_git_never_had_cannot_be_unapplied(tmp_path: Path) -> None:
         "has it to unapply it\n")
 
 
+@pytest.mark.slow
 def test_the_hook_never_fails_a_checkout_when_the_database_is_unreachable(
     tmp_path: Path,
 ) -> None:
@@ -214,6 +217,7 @@ def test_another_apps_migration_built_on_it_is_unapplied_too(tmp_path: Path) -> 
         "Unapplying shop.0001_initial", "Unapplying blog.0002_post_add_slug"]
 
 
+@pytest.mark.slow
 def test_spaces_quotes_and_command_substitution_in_the_path(tmp_path: Path) -> None:
     nasty = tmp_path / "it's a \"repo\" $(touch pwned) `touch pwned`"
     repo = make_repo(nasty / "proj", tmp_path / "home")

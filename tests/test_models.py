@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import BASE, Project
 
 
@@ -129,6 +131,7 @@ def _run(p: Project, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_sqlmodel_models(project: Project) -> None:
     # SQLModel keeps one global MetaData, so each run gets a process of its own.
     project.write(

@@ -68,6 +68,7 @@ def branches(tmp_path: Path) -> tuple[Repo, Path]:
     return repo, folder
 
 
+@pytest.mark.slow
 def test_diff_against_another_branch_never_imports_its_migrations(
     branches: tuple[Repo, Path],
 ) -> None:
@@ -109,6 +110,7 @@ def _lock_as_the_files_are(repo: Repo, leaf: str) -> None:
     (repo.root / "blog/migrations/gitmig.lock").write_text(lockfile.render("blog", lock))
 
 
+@pytest.mark.slow
 def test_the_pre_commit_check_runs_staged_code_only_in_its_child(
     branches: tuple[Repo, Path],
 ) -> None:

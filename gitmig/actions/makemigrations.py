@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitmig import hints
 from gitmig.atomic import write_new_files
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
@@ -172,8 +173,8 @@ class PendingChanges(CheckFailed):
     def __init__(self, outcome: Outcome) -> None:
         apps = ", ".join(m.app for m in outcome.migrations)
         super().__init__(
-            f"model changes without migrations in {apps}; run `gitmig makemigrations` "
-            "and commit the files it writes"
+            f"model changes without migrations in {apps}",
+            hint=f"{hints.MAKEMIGRATIONS_ANY} and commit the files it writes",
         )
         self.outcome = outcome
 
