@@ -95,10 +95,10 @@ def run(argv: list[str] | None = None) -> int:
     try:
         result: Any = group.main(args=argv, prog_name="gitmig", standalone_mode=False)
     except GitmigError as exc:
-        if exc.exit_code == 2:
-            click.echo(f"gitmig: error: {exc.render()}", err=True)
-        else:
-            click.echo(f"gitmig: {exc.render()}", err=True)
+        prefix = "gitmig: error: " if exc.exit_code == 2 else "gitmig: "
+        click.echo(f"{prefix}{exc.headline()}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

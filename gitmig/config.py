@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from gitmig import hints
 from gitmig.errors import GitmigError
 
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,6 +54,8 @@ def seconds(value: object, where: str) -> float | None:
         raise GitmigError(f"{where} must be a number of seconds (0 for no limit), "
                           f"not {value!r}")
     return number or None
+MODELS_TIMEOUT_ENV = "GITMIG_MODELS_TIMEOUT"
+MODELS_TIMEOUT = 60.0  # seconds an import of another revision's models may take
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,20 @@ class Config:
     pythonpath: tuple[Path, ...] = field(default=())
     lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.migrations.lockfile)
     timeouts: Timeouts = field(default=Timeouts())
+    models_timeout: float = MODELS_TIMEOUT  # seconds; importing models in a child process
+
+    def models_time_limit(self) -> float:
+        """The configured limit, unless GITMIG_MODELS_TIMEOUT says otherwise."""
+        raw = os.environ.get(MODELS_TIMEOUT_ENV)
+        if not raw:
+            return self.models_timeout
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise GitmigError(f"{MODELS_TIMEOUT_ENV}={raw!r} must be a number of seconds")
+        return value
 
     @property
     def root(self) -> Path:
@@ -135,6 +152,11 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise GitmigError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 text, always
+        raise GitmigError(
+            f"{path} is not valid TOML: it is not UTF-8 text (byte "
+            f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise GitmigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -143,7 +165,8 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.gitmig] section, walking up from start."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "gitmig" in read_pyproject(candidate).get("tool", {}):
+        tool = read_pyproject(candidate).get("tool") if candidate.is_file() else None
+        if isinstance(tool, dict) and "gitmig" in tool:
             return candidate
     return None
 
@@ -161,15 +184,13 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
         found = find_pyproject(start)
         if found is None:
             raise GitmigError(
-                f"no pyproject.toml with a [tool.gitmig] section in {start} or any parent folder; "
-                "run `gitmig init --app LABEL=package.models` or pass --config PATH"
+                f"no pyproject.toml with a [tool.gitmig] section in {start} or any parent folder",
+                hint=f"{hints.INIT} or pass --config PATH",
             )
         path = found
     section = read_pyproject(path).get("tool", {}).get("gitmig")
     if not isinstance(section, dict):
-        raise GitmigError(
-            f"{path} has no [tool.gitmig] section; run `gitmig init --app LABEL=package.models`"
-        )
+        raise GitmigError(f"{path} has no [tool.gitmig] section", hint=hints.INIT)
     return parse_section(section, path)
 
 
@@ -187,6 +208,9 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
     lockfile = section.get("lockfile", True)
     if not isinstance(lockfile, bool):
         raise GitmigError(f"[tool.gitmig] lockfile in {path} must be true or false")
+    timeout = section.get("models_timeout", MODELS_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise GitmigError(f"[tool.gitmig] models_timeout in {path} must be a number of seconds")
     raw_apps = section.get("apps", {})
     if not isinstance(raw_apps, dict):
         raise GitmigError(f"[tool.gitmig.apps] in {path} must be a table of LABEL = \"module\"")
@@ -203,7 +227,7 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
                              ("read_timeout", Timeouts.read))
     ))
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
-                  lockfile=lockfile, timeouts=timeouts)
+                  lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout))
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -10,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pytest
@@ -18,6 +21,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
 from gitmig.cli import run
+
+if TYPE_CHECKING:
+    from .gitrepo import Repo
 
 # Files are rewritten within the same second in tests; stale bytecode would hide edits.
 sys.dont_write_bytecode = True
@@ -53,6 +59,8 @@ def _entry(args: tuple[str, ...]) -> None:
 
 @dataclass
 class Result:
+    """What a user saw of one command: gitmig through the CLI, git, or a Python run."""
+
     exit_code: int
     stdout: str
     stderr: str
@@ -60,6 +68,47 @@ class Result:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+
+def assert_refused(
+    result: Result,
+    before: dict[str, bytes] | None = None,
+    after: dict[str, bytes] | None = None,
+) -> str:
+    """A refusal as the user must see it: exit 2, exactly one `gitmig: error:` line on stderr
+    (then at most one `hint:` line), no traceback anywhere, and, when the files `before` the
+    command are given, the files `after` it (read again by the caller) equal to them.
+    Returns the error line."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("gitmig: error: "), result.stderr
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint: ")), result.stderr
+    if before is not None:
+        assert after is not None, "give the files after the command too"
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        assert not changed, f"a refused command changed {changed}"
+    return lines[0]
+
+
+def as_nobody(cwd: Path) -> list[str]:
+    """The command prefix that runs a command as the unprivileged user `nobody` (for tests
+    run as root), after checking that user can start this Python and import gitmig from
+    `cwd`: a clone inside a private (0700) folder, or a venv there, is out of its reach,
+    and the test is then skipped saying so rather than failing for a reason not its own."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv to drop privileges")
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    try:
+        probe = subprocess.run([*prefix, sys.executable, "-c", "import gitmig.cli"], cwd=cwd,
+                               capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        pytest.skip(f"the user nobody cannot run {sys.executable}: {exc}")
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"the user nobody cannot run {sys.executable} and import gitmig "
+                    f"(is the checkout or venv in a private folder?): {reason}")
+    return prefix
 
 
 class Project:
@@ -111,6 +160,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     pass
 """
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """A committed git repository holding a `blog` app with its initial migration
+    (tests.gitrepo.make_repo), its git HOME beside it."""
+    from .gitrepo import make_repo
+
+    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import pty
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from .conftest import BASE, Project
+from .conftest import BASE, Project, Result
 
 POST = """
 class Post(Base):
@@ -46,17 +45,6 @@ def _path_without_venv() -> str:
     return os.pathsep.join(dict.fromkeys(p for p in keep if not p.startswith(sys.prefix)))
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
 class Repo(Project):
     """A Project whose folder is the top of a git repository."""
 
@@ -73,17 +61,17 @@ class Repo(Project):
             env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
         return env
 
-    def git(self, *args: str, check: bool = True, cwd: Path | None = None) -> Run:
+    def git(self, *args: str, check: bool = True, cwd: Path | None = None) -> Result:
         proc = subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
             cwd=cwd or self.root, env=self.env(), capture_output=True, text=True,
         )
-        run = Run(proc.returncode, proc.stdout, proc.stderr)
+        run = Result(proc.returncode, proc.stdout, proc.stderr)
         if check:
             assert run.exit_code == 0, f"git {' '.join(args)}: {run.output}"
         return run
 
-    def commit(self, *paths: str, message: str = "change") -> Run:
+    def commit(self, *paths: str, message: str = "change") -> Result:
         """`git add PATHS` (all when none) and `git commit`, which runs the hooks."""
         self.git("add", *(paths or ["-A"]))
         return self.git("commit", "-q", "-m", message, check=False)
@@ -92,13 +80,13 @@ class Repo(Project):
         run = self.git("rev-list", "--count", "HEAD", check=False)
         return int(run.stdout) if run.exit_code == 0 else 0
 
-    def run_python(self, *args: str, cwd: Path | None = None) -> Run:
+    def run_python(self, *args: str, cwd: Path | None = None) -> Result:
         """This environment's Python, run as git runs a hook (clean env, top of the tree)."""
         proc = subprocess.run(
             [sys.executable, *args], cwd=cwd or self.root, env=self.env(),
             capture_output=True, text=True,
         )
-        return Run(proc.returncode, proc.stdout, proc.stderr)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def gitmig_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from .conftest import BASE
-from .gitrepo import POST, PYPROJECT, SLUG, Repo, add_slug, make_repo
+from .conftest import BASE, assert_refused
+from .gitrepo import POST, PYPROJECT, SLUG, Repo, add_slug
 
 VIEWS = "    views: Mapped[int | None]\n"
 SHOP = """
@@ -19,11 +17,6 @@ class Item(Base):
     __tablename__ = "item"
     id: Mapped[int] = mapped_column(primary_key=True)
 """
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 def user_files(repo: Repo) -> dict[str, bytes]:
@@ -39,11 +32,7 @@ def make(repo: Repo, *args: str) -> str:
 def refused(repo: Repo, *args: str) -> str:
     before = user_files(repo)
     result = repo.gitmig("makemigrations", "--no-input", "--amend", *args)
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    assert user_files(repo) == before
-    return lines[0].removeprefix("gitmig: error: ")
+    return assert_refused(result, before, user_files(repo)).removeprefix("gitmig: error: ")
 
 
 def add_views(repo: Repo) -> None:

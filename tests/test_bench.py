@@ -16,6 +16,8 @@ import pytest
 
 from bench import generate, schemas
 
+pytestmark = pytest.mark.slow  # generates and runs whole benchmark projects
+
 BIN = Path(sys.executable).parent
 
 

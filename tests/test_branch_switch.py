@@ -7,6 +7,7 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from .gitrepo import SLUG, Repo, add_slug, make_repo
@@ -63,6 +64,7 @@ def metadata(repo: Repo) -> sa.MetaData:
     return md
 
 
+@pytest.mark.slow
 def test_switching_back_reports_the_migration_and_unapplies_it_from_git(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -157,8 +159,8 @@ def test_a_file_git_never_had_cannot_be_unapplied(tmp_path: Path) -> None:
         "gitmig: error: cannot unapply blog.0002_post_add_slug, which is applied to the "
         "database: its file is in neither the working tree nor git (searched every branch, "
         "tag and the reflog); nothing was changed. Check out a branch that has its file and "
-        "run `gitmig migrate blog 0001` there, or restore the file into the migrations "
-        "folder\n")
+        "run `gitmig migrate blog 0001` there, or restore the file, as it was applied, to "
+        "blog/migrations/0002_post_add_slug.py\n")
     assert repo.snapshot() == before  # the database file included
     run = repo.run_python("-m", "gitmig", "hooks", "run", "post-checkout", "a", "b", "1")
     assert run.exit_code == 0
@@ -167,6 +169,7 @@ def test_a_file_git_never_had_cannot_be_unapplied(tmp_path: Path) -> None:
         "has it to unapply it\n")
 
 
+@pytest.mark.slow
 def test_the_hook_never_fails_a_checkout_when_the_database_is_unreachable(
     tmp_path: Path,
 ) -> None:
@@ -214,6 +217,7 @@ def test_another_apps_migration_built_on_it_is_unapplied_too(tmp_path: Path) -> 
         "Unapplying shop.0001_initial", "Unapplying blog.0002_post_add_slug"]
 
 
+@pytest.mark.slow
 def test_spaces_quotes_and_command_substitution_in_the_path(tmp_path: Path) -> None:
     nasty = tmp_path / "it's a \"repo\" $(touch pwned) `touch pwned`"
     repo = make_repo(nasty / "proj", tmp_path / "home")

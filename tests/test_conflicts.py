@@ -34,7 +34,7 @@ def test_against_names_what_each_side_adds_and_the_tables_both_change(tmp_path: 
         "    this branch adds: 0002_post_add_slug",
         "    views adds: 0002_post_add_views, 0003_boom",
         "    warning: both change table post; check the changes fit together",
-        "    after the merge: `gitmig resolve blog`",
+        "    after the merge: run `gitmig resolve blog`",
     ]
     assert result.stderr == ("gitmig: migrations will conflict after a merge with views "
                              "(see above)\n")

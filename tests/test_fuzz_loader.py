@@ -249,6 +249,7 @@ def check_section(section: dict[str, Any]) -> None:
         assert code in (0, 2)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(section=SECTIONS)
 def test_random_shapes_of_the_configuration(section: dict[str, Any]) -> None:
@@ -288,6 +289,7 @@ def one_thing_wrong(draw: st.DrawFn) -> dict[str, Any]:
     return section
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(section=one_thing_wrong())
 def test_a_valid_configuration_with_one_thing_wrong(section: dict[str, Any]) -> None:

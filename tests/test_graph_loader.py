@@ -12,6 +12,7 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
 from gitmig.migrations.loader import load_graph, parse_migration
 
+from .conftest import assert_refused
 from .replaying import write_models
 
 POST = """
@@ -39,12 +40,7 @@ def refused(project: Any, *args: str) -> str:
     write_models(project, POST)
     before = project.snapshot()
     result = project.gitmig("makemigrations", "--no-input", *args)
-    assert result.exit_code == 2, result.output
-    assert project.snapshot() == before
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    return lines[0][len("gitmig: error: "):]
+    return assert_refused(result, before, project.snapshot())[len("gitmig: error: "):]
 
 
 def where(project: Any, rel: str, line: int | None = None) -> str:
@@ -155,9 +151,9 @@ def test_several_leaves_are_refused_with_what_to_do(project: Any) -> None:
     assert result.exit_code == 1, result.output  # a conflict is a failed check
     assert project.snapshot() == before
     assert result.stderr == (
-        "gitmig: app 'blog' has conflicting migrations, several are latest (0002_a, 0002_b); "
-        "run `gitmig resolve blog` (renumbers this branch's new migrations after the other "
-        "branch's) or `gitmig makemigrations --merge blog` (writes a merge migration)\n")
+        "gitmig: app 'blog' has conflicting migrations, several are latest (0002_a, 0002_b)\n"
+        "hint: run `gitmig resolve blog` (renumbers this branch's new migrations after the "
+        "other branch's; `--strategy merge` writes a merge migration instead)\n")
 
 
 def test_operation_that_fails_on_replay_names_the_file(project: Any) -> None:

@@ -19,6 +19,8 @@ import pytest
 from .conftest import BASE
 from .gitrepo import POST, Repo, add_slug, make_repo
 
+pytestmark = pytest.mark.slow  # many commits, each starting git hooks and Python
+
 REFUSED = "the staged models have changes without a staged migration"
 
 # The models take a length from another module of the project.

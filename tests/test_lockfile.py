@@ -117,6 +117,7 @@ def test_an_edited_committed_migration_is_caught(repo: Repo) -> None:
     ok(repo, "conflicts")
 
 
+@pytest.mark.slow
 def test_a_draft_edited_by_hand_needs_the_lock_updated_before_commit(repo: Repo) -> None:
     ok(repo, "makemigrations", "--empty", "blog", "--name", "backfill")
     path = "blog/migrations/0002_backfill.py"

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Project
+from .conftest import Project, assert_refused
 from .gitrepo import SLUG, Repo, add_slug, make_repo
 
 VIEWS = "    views: Mapped[int | None]\n"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 def user_files(project: Project) -> dict[str, bytes]:
@@ -36,12 +31,7 @@ def refused(repo: Repo, *args: str, cwd: Path | None = None) -> str:
     """makemigrations must stop with exit 2, one line, and no file changed."""
     before = user_files(repo)
     result = repo.gitmig("makemigrations", "--no-input", *args, cwd=cwd)
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    assert "Traceback" not in result.output
-    assert user_files(repo) == before
-    return lines[0]
+    return assert_refused(result, before, user_files(repo))
 
 
 def header(repo: Repo, name: str) -> str:
@@ -60,6 +50,7 @@ def commit_without_hooks(repo: Repo, message: str = "change") -> None:
 # -- --staged -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_staged_writes_the_migration_for_what_is_staged_and_the_commit_goes_through(
     repo: Repo,
 ) -> None:
@@ -150,6 +141,7 @@ def test_staged_before_the_first_commit(tmp_path: Path) -> None:
 # -- --rev --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rev_writes_the_migration_for_a_commit_made_without_one(repo: Repo) -> None:
     add_slug(repo)
     commit_without_hooks(repo, "slug, no migration")
@@ -190,6 +182,7 @@ def test_rev_refuses_a_migration_edited_since_that_commit(repo: Repo) -> None:
     assert f"(git checkout slug -- {path})" in line
 
 
+@pytest.mark.slow
 def test_check_and_dry_run_with_a_revision_write_nothing(repo: Repo) -> None:
     add_slug(repo)
     commit_without_hooks(repo)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from gitmig.config import load_config
 from gitmig.migrations.loader import load_graph
 
-from .conftest import BASE, Project, Result
+from .conftest import BASE, Project, Result, assert_refused
 from .schema_compare import reflected_schema
 
 POST = """
@@ -98,10 +98,7 @@ def database_state(url: str) -> Any:
 
 def error(result: Result) -> str:
     """The one error line of a failed command (exit 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gitmig: error: "), result.stderr
-    return lines[0]
+    return assert_refused(result)
 
 
 def two_migrations(project: Project) -> None:
@@ -482,7 +479,7 @@ operations: list[ops.Operation] = []
     result = project.gitmig("migrate", "--database", sqlite_url)
     assert result.exit_code == 1, result.output  # a conflict is a failed check
     assert result.stderr.startswith("gitmig: app 'blog' has conflicting migrations, several "
-                                    "are latest (0002_other, 0002_post_add_slug); run "
+                                    "are latest (0002_other, 0002_post_add_slug)\nhint: run "
                                     "`gitmig resolve blog`")
     assert database_state(sqlite_url) == "no database file"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import runpy
 
+import pytest
 import sqlalchemy as sa
 
 from .conftest import BASE, Project
@@ -116,6 +117,7 @@ def _step(project: Project, url: str, scratch: str, models: str, *makemigrations
     )
 
 
+@pytest.mark.slow
 def test_models_evolve_and_the_database_follows(project: Project, database_url: str) -> None:
     with scratch_database(database_url) as scratch:
         _step(project, database_url, scratch, V1)

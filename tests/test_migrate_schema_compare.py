@@ -89,6 +89,7 @@ def _made_the_long_way(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_schemas_made_differently_compare_equal(database_url: str) -> None:
     _made_the_long_way(database_url)
     with scratch_database(database_url) as scratch:
@@ -117,6 +118,7 @@ CHANGES: dict[str, tuple[Callable[[], sa.MetaData], str | tuple[str, ...]]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_every_difference_is_reported(database_url: str, change: str) -> None:
     make, path = CHANGES[change]
@@ -127,6 +129,7 @@ def test_every_difference_is_reported(database_url: str, change: str) -> None:
     assert diff and all(line.startswith(path) for line in diff), diff
 
 
+@pytest.mark.slow
 def test_comments_and_leftover_enum_types_are_reported(database_url: str) -> None:
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
     with scratch_database(database_url) as scratch:

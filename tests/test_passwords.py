@@ -146,6 +146,7 @@ def mariadb_user(mysql_url: str) -> Iterator[str]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_wrong_password_on_mariadb_is_refused_and_never_shown(
     repo: Repo, mariadb_user: str
 ) -> None:
@@ -163,6 +164,7 @@ def test_a_wrong_password_on_mariadb_is_refused_and_never_shown(
     assert "the-right-one" not in shown(ok)
 
 
+@pytest.mark.slow
 def test_a_trusting_postgresql_lets_a_wrong_password_in_and_never_shows_it(
     repo: Repo, postgres_url: str
 ) -> None:
@@ -175,6 +177,7 @@ def test_a_trusting_postgresql_lets_a_wrong_password_in_and_never_shows_it(
     assert any('"database": "postgresql://postgres:***@' in r.stdout for r in results)
 
 
+@pytest.mark.slow
 def test_in_a_separate_process_too(repo: Repo) -> None:
     """No library prints the URL behind gitmig's back (warnings, logging) in a real run."""
     url = f"postgresql://gm_user:{quote(PASSWORD, safe='')}@127.0.0.1:1/shop"

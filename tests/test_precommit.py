@@ -77,6 +77,7 @@ def test_a_migration_written_but_not_staged_is_named(repo: Repo) -> None:
                         "git add blog/migrations/0002_post_add_slug.py")
 
 
+@pytest.mark.slow
 def test_a_partially_staged_models_file_is_judged_on_its_staged_half(repo: Repo) -> None:
     add_slug(repo)
     make_migration(repo)
@@ -101,6 +102,7 @@ def test_a_partially_staged_models_file_is_judged_on_its_staged_half(repo: Repo)
     ]
 
 
+@pytest.mark.slow
 def test_commit_all_and_commit_of_paths_are_judged_on_what_they_commit(repo: Repo) -> None:
     add_slug(repo)  # not staged
     assert repo.git("commit", "-q", "-m", "x", "--allow-empty", check=False).exit_code == 0
@@ -116,8 +118,8 @@ def test_conflicting_staged_migrations_are_refused(repo: Repo) -> None:
     assert refused(repo) == [
         "gitmig: app 'blog': the staged migrations conflict, several are latest (0002_left, "
         "0002_right); run `gitmig resolve blog` (renumbers this branch's new migrations after "
-        "the other branch's) or `gitmig makemigrations --merge blog` (writes a merge "
-        "migration), then stage the result",
+        "the other branch's; `--strategy merge` writes a merge migration instead), then "
+        "stage the result",
         REFUSED,
     ]
 
@@ -150,6 +152,7 @@ def test_the_check_changes_neither_the_index_nor_the_working_tree(repo: Repo) ->
     assert {k: v for k, v in repo.snapshot().items() if not k.startswith(".git/")} == files
 
 
+@pytest.mark.slow
 def test_the_first_commit_of_a_new_repository(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "proj", tmp_path / "home")
     repo.git("init", "-q", "-b", "main")
@@ -162,6 +165,7 @@ def test_the_first_commit_of_a_new_repository(tmp_path: Path) -> None:
     committed(repo)
 
 
+@pytest.mark.slow
 def test_a_models_package_counts_every_file_in_it(tmp_path: Path) -> None:
     repo = installed(make_repo(tmp_path / "proj", tmp_path / "home"))
     (repo.root / "blog/models.py").unlink()
@@ -183,6 +187,7 @@ def imported_modules(repo: Repo) -> tuple[int, str]:
     return run.exit_code, run.stderr
 
 
+@pytest.mark.slow
 def test_a_commit_touching_no_model_does_not_import_sqlalchemy(repo: Repo) -> None:
     repo.write("blog/views.py", "from blog.models import Post\n")
     repo.write("blog/helpers.py", "LENGTH = 50\n")
@@ -222,6 +227,7 @@ def test_the_hook_script_answers_without_python_when_no_python_file_is_staged(
 # -- paths that would break a careless shell script -------------------------------------------
 
 
+@pytest.mark.slow
 def test_quotes_spaces_and_command_substitution_in_paths_run_nothing(tmp_path: Path) -> None:
     nasty = tmp_path / "it's a \"repo\" $(touch pwned)"
     repo = make_repo(nasty / "proj", tmp_path / "home")
@@ -255,6 +261,7 @@ def test_quotes_spaces_and_command_substitution_in_paths_run_nothing(tmp_path: P
     assert not (Path.cwd() / "pwned").exists()
 
 
+@pytest.mark.slow
 def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     top = tmp_path / "mono"
     repo = installed(make_repo(top / "services" / "api", tmp_path / "home", top=top))

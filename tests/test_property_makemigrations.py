@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 
 from .conftest import Project
 from .replaying import states
 from .richer_models import Step, evolutions_with_answers
 from .strategies import evolutions
+
+pytestmark = pytest.mark.slow  # random evolutions, many makemigrations runs
 
 _counter = itertools.count()
 # Each example is a few seconds' worth of real makemigrations runs at most; four times the

@@ -13,6 +13,7 @@ import runpy
 import tempfile
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 
@@ -25,6 +26,8 @@ from .schema_compare import (
     scratch_database,
 )
 from .strategies import evolutions
+
+pytestmark = pytest.mark.slow  # random evolutions migrated on every database
 
 PYPROJECT = """
 [tool.gitmig.apps]

@@ -32,7 +32,7 @@ from .twobranches import (
 )
 
 FIX = ("run `gitmig resolve blog` (renumbers this branch's new migrations after the other "
-       "branch's) or `gitmig makemigrations --merge blog` (writes a merge migration)")
+       "branch's; `--strategy merge` writes a merge migration instead)")
 
 
 def assert_schema_is_the_models(repo: Repo, url: str) -> None:
@@ -59,6 +59,7 @@ def applied(url: str) -> list[str]:
     return names
 
 
+@pytest.mark.slow
 def test_a_merge_is_predicted_refused_then_resolved_by_renumbering(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -78,7 +79,7 @@ def test_a_merge_is_predicted_refused_then_resolved_by_renumbering(
         refused = repo.gitmig(*args)
         assert refused.exit_code == 1, refused.output
         assert refused.stderr == ("gitmig: app 'blog' has conflicting migrations, several are "
-                                  f"latest (0002_post_add_slug, 0002_tag_add_color); {FIX}\n")
+                                  f"latest (0002_post_add_slug, 0002_tag_add_color)\nhint: {FIX}\n")
 
     result = ok(repo, "resolve")
     assert result.stdout.splitlines() == [
@@ -112,6 +113,7 @@ def test_a_merge_is_predicted_refused_then_resolved_by_renumbering(
     assert_schema_is_the_models(repo, database_url)
 
 
+@pytest.mark.slow
 def test_a_rebase_renumbers_the_whole_chain_commit_by_commit(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -151,6 +153,7 @@ def test_a_rebase_renumbers_the_whole_chain_commit_by_commit(
     assert_schema_is_the_models(repo, database_url)
 
 
+@pytest.mark.slow
 def test_the_merge_strategy_writes_a_merge_migration(tmp_path: Path, database_url: str) -> None:
     repo = two_branches(tmp_path, hooks=True)
     ok(repo, "migrate", "--database", database_url)
@@ -179,6 +182,7 @@ def test_the_merge_strategy_writes_a_merge_migration(tmp_path: Path, database_ur
     assert_schema_is_the_models(repo, database_url)
 
 
+@pytest.mark.slow
 def test_makemigrations_merge_after_a_merge_git_let_through(tmp_path: Path) -> None:
     """A project from before lock files: git merges without a word, the post-merge hook
     says so at once, and `makemigrations --merge` joins the leaves."""

@@ -34,11 +34,6 @@ from gitmig.schema.state import (
 from .gitrepo import Repo, add_slug, make_repo
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
-
-
 def git_project(repo: Repo) -> GitProject:
     return GitProject(load_config(repo.root / "pyproject.toml"))
 
@@ -235,6 +230,7 @@ def test_a_project_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     assert (cached / "blog" / "models.py").is_file()  # the project's folder, not the whole top
 
 
+@pytest.mark.slow
 def test_bytecode_never_lands_in_the_cache(repo: Repo) -> None:
     env = {**os.environ}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -264,6 +260,7 @@ def test_json_carries_every_field_of_the_state() -> None:
         assert set(data[key][0]) == {f.name for f in fields(cls)}, key
 
 
+@pytest.mark.slow
 def test_gitmig_needs_no_git_program(repo: Repo) -> None:
     """pygit2 only: with no `git` on PATH, revisions, the index and hooks all still work."""
     add_slug(repo)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from .conftest import Project
@@ -109,6 +110,7 @@ def run_script(url: str, sql: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_printed_sql_makes_what_migrate_makes(project: Project, database_url: str) -> None:
     models(project, POST)
     make(project)

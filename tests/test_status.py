@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from .conftest import Project
-from .gitrepo import SLUG, Repo, add_slug, gitmig_on_a_terminal, make_repo
+from .gitrepo import SLUG, Repo, add_slug, gitmig_on_a_terminal
 
 VIEWS = "    views: Mapped[int | None]\n"
 CLEAN = "Nothing to do: models, migrations and the database agree.\n"
 SECOND = ('from gitmig import ops\n\nparents = ["0001_initial"]\n'
           "operations: list[ops.Operation] = []\n")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
 def status(repo: Project, *args: str, code: int = 1) -> str:
@@ -100,8 +94,7 @@ def test_conflicts_and_migrations_edited_after_they_were_applied(repo: Repo) -> 
         "  blog.0002_left\n"
         "  blog.0002_right\n"
         "\n"
-        "Conflicting migrations, several are latest (run `gitmig makemigrations --merge "
-        "APP`):\n"
+        "Conflicting migrations, several are latest (run `gitmig resolve APP`):\n"
         "  blog: 0002_left, 0002_right\n"
         "\n"
         "Applied migrations edited since (undo the edit and put the change in a new "
@@ -191,6 +184,7 @@ def test_outside_a_git_repository(project: Project) -> None:
     assert data["branch"] is None and data["staged_model_changes"] is None
 
 
+@pytest.mark.slow
 def test_colours_on_a_terminal_plain_when_piped(repo: Repo) -> None:
     add_slug(repo)
     code, output = gitmig_on_a_terminal("status", cwd=repo.root)

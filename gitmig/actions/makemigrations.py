@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitmig import hints
 from gitmig.atomic import write_new_files
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.source import open_source
-from gitmig.migrations import autodetector, naming, writer
+from gitmig.migrations import autodetector, naming, portability, writer
 from gitmig.migrations.loader import parse_migration
 from gitmig.migrations.questioner import Questioner
 from gitmig.ops import Operation
@@ -91,8 +92,10 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     # first of every app, holding its foreign keys to apps later in the cycle.
     steps = [(app, changes[app]) for app in _dependency_order(changes)]
     steps += [(app, later[app]) for app in config.apps if app in later]
+    dialect = portability.configured_dialect(_configured_url(config)) if steps else None
     for app, change in steps:
         outcome.warnings += change.warnings
+        outcome.warnings += portability.unbuildable_columns(change.operations, dialect)
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
         for other in sorted(change.depends_on):
@@ -125,6 +128,13 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
     return outcome
+
+
+def _configured_url(config: Config) -> str | None:
+    try:
+        return config.database_url()
+    except GitmigError:
+        return None
 
 
 def apps_without_tables(config: Config, models: SchemaState, apps: list[str]) -> list[str]:
@@ -163,8 +173,8 @@ class PendingChanges(CheckFailed):
     def __init__(self, outcome: Outcome) -> None:
         apps = ", ".join(m.app for m in outcome.migrations)
         super().__init__(
-            f"model changes without migrations in {apps}; run `gitmig makemigrations` "
-            "and commit the files it writes"
+            f"model changes without migrations in {apps}",
+            hint=f"{hints.MAKEMIGRATIONS_ANY} and commit the files it writes",
         )
         self.outcome = outcome
 

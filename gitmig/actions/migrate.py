@@ -96,13 +96,17 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
                         reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
                                       "(--fake): it is recorded as applied only if the target "
                                       "includes it")
+                applied = _upgrade_checksums(graph, recorder, applied, not read_only,
+                                             reporter.warn)
                 applied = _follow_renames(graph, recorder, applied, not read_only,
                                           reporter.warn)
                 if options.app and options.target is not None:  # may unapply what only git has
                     from gitmig.git.missing import with_files_from_git
 
+                    mode = ("--plan" if options.plan else "--check" if options.check
+                            else "--fake" if options.fake else None)
                     graph = with_files_from_git(config, graph, applied, options.app,
-                                                options.target, reporter.warn)
+                                                options.target, reporter.warn, mode)
                     executor = Executor(graph)
                 _execute_plan(config, graph, executor, conn, applied, options, reporter,
                               outcome)
@@ -155,6 +159,29 @@ def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Appl
     from gitmig.db.history.rows import check_apps
 
     check_apps(config, applied)
+
+
+def _upgrade_checksums(
+    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
+    warn: Callable[[str], None],
+) -> dict[Key, Applied]:
+    """Rows an older gitmig recorded (format 1 checksums) whose files are unchanged get
+    today's checksum (gitmig.migrations.loader.upgrade_recorded); migrate stores it."""
+    from gitmig.db.history.rows import TABLE_NAME
+    from gitmig.migrations.loader import upgrade_recorded
+
+    applied, upgraded = upgrade_recorded(graph, applied)
+    if upgraded and write:
+        conn = recorder.connection
+        if conn.in_transaction():
+            conn.commit()
+        with conn.begin():
+            for key in upgraded:
+                recorder.record_checksum(key, applied[key].checksum)
+        warn(f"upgraded the checksums of {len(upgraded)} applied migration"
+             f"{'s' if len(upgraded) != 1 else ''} in {TABLE_NAME} to the format that covers "
+             "the whole file (they were unchanged)")
+    return applied
 
 
 def _follow_renames(

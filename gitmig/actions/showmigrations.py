@@ -107,10 +107,11 @@ class History:
 def read_history(config: Config, database: str | None = None) -> History:
     """The graph and the applied migrations, checked: unknown apps in the history fail."""
     from gitmig.db.history.rows import check_apps
-    from gitmig.migrations.loader import load_graph
+    from gitmig.migrations.loader import load_graph, upgrade_recorded
 
     graph = load_graph(config)
     url, applied = read_applied(config.database_url(database), config.timeouts)
+    applied = upgrade_recorded(graph, applied)[0]  # rows of an older gitmig: see migrate
     history = History(url, graph, applied)
     if any(k not in graph.nodes for k in applied):  # renumbered, or applied elsewhere
         history.applied = renumbered(graph, applied)

@@ -206,7 +206,9 @@ def _history(
 ) -> None:
     from gitmig.actions.migrate import check_history
     from gitmig.git.missing import applied_missing
+    from gitmig.migrations.loader import upgrade_recorded
 
+    applied = upgrade_recorded(graph, applied)[0]  # rows of an older gitmig: see migrate
     try:
         check_history(config, graph, applied)
     except GitmigError as exc:

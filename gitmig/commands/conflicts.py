@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitmig import hints
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def _print_prediction(prediction: Prediction) -> None:
             elif c.tables:
                 console.say(f"    warning: both change table {', '.join(c.tables)}; check "
                             "the changes fit together", style="yellow")
-            console.say(f"    after the merge: `gitmig resolve {c.app}`")
+            console.say(f"    after the merge: {hints.RESOLVE.format(app=c.app)}")
     console.say()
     if prediction.collisions:
         console.say(f"{_count(len(prediction.branches), 'branch', 'branches')} compared; "

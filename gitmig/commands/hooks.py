@@ -73,7 +73,7 @@ def uninstall(config_path: str | None) -> None:
 @config_option
 def status(config_path: str | None) -> None:
     """Say, per hook: installed, not installed, or a foreign hook is present."""
-    from gitmig import console
+    from gitmig import console, hints
     from gitmig.hooks import install as githooks
     project = _project(config_path)
     states = githooks.status(project)
@@ -82,7 +82,7 @@ def status(config_path: str | None) -> None:
         console.say(s.describe())
     python = githooks.recorded_python(project)
     if python and any(s.state != githooks.NOT_INSTALLED for s in states):
-        missing = "" if Path(python).exists() else " (missing: run `gitmig hooks install` again)"
+        missing = "" if Path(python).exists() else f" (missing: {hints.HOOKS_INSTALL} again)"
         console.say(f"python: {python}{missing}")
 
 

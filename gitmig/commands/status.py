@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitmig import hints
 from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
@@ -63,14 +64,14 @@ def _print(report: Report) -> None:
         console.say(f"Problem: {line}", style="red")
 
     if report.changes:
-        section("Model changes without a migration", "run `gitmig makemigrations`")
+        section("Model changes without a migration", hints.MAKEMIGRATIONS_ANY)
         _operations(report.changes)
     if report.staged:
         section("Staged model changes without a staged migration",
                 "run `gitmig makemigrations --staged`, then `git add` the new file")
         _operations(report.staged)
     if report.unapplied:
-        section("Migrations not applied to the database", "run `gitmig migrate`")
+        section("Migrations not applied to the database", hints.MIGRATE)
         for key in report.unapplied:
             console.say(f"  {key[0]}.{key[1]}")
     if report.missing:
@@ -82,7 +83,7 @@ def _print(report: Report) -> None:
                         style="yellow")
     if report.conflicts:
         section("Conflicting migrations, several are latest",
-                "run `gitmig makemigrations --merge APP`")
+                hints.RESOLVE.format(app="APP"))
         for app, names in report.conflicts.items():
             console.say(f"  {app}: {', '.join(names)}", style="yellow")
     if report.edited:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -75,9 +76,53 @@ def run(op: ops.Operation, ctx: Context) -> None:
     if isinstance(op, ops.StateOnly):  # e.g. a table moving between apps: no SQL at all
         ctx.note(op.describe())
         return
+    sequences = bool(op.tables()) and bool(ctx.dialect.supports_sequences)
     ctx.backend.before_operation(op, ctx)
+    if sequences:
+        _create_sequences(op, ctx)
     _run(op, ctx)
     ctx.backend.after_operation(op, ctx)
+    if sequences:
+        _drop_sequences(op, ctx)
+
+
+# -- sequences (PostgreSQL, MariaDB; SQLite has none) --------------------------------------
+
+
+def _sequences(tables: Iterable[Table | None]) -> dict[tuple[str | None, str], sa.Sequence]:
+    out: dict[tuple[str | None, str], sa.Sequence] = {}
+    for t in tables:
+        for col in t.columns if t is not None else ():
+            for g in materialize.generated(col):
+                if isinstance(g, sa.Sequence):
+                    out[(g.schema, str(g.name))] = g
+    return out
+
+
+def _touched_tables(op: ops.Operation, s: SchemaState) -> list[Table | None]:
+    return [s.get(k) for k in sorted(op.tables())]
+
+
+def _create_sequences(op: ops.Operation, ctx: Context) -> None:
+    """Create the sequences the operation brings into use, as create_all does."""
+    before = _sequences(_touched_tables(op, ctx.before))
+    existing = _sequences(ctx.before.tables.values())
+    for k, seq in sorted(_sequences(_touched_tables(op, ctx.after)).items(), key=str):
+        if k not in before and k not in existing and not (
+            seq.optional and ctx.dialect.sequences_optional
+        ):
+            ctx.operations.execute(sa.schema.CreateSequence(seq))
+
+
+def _drop_sequences(op: ops.Operation, ctx: Context) -> None:
+    """Drop the sequences nothing uses any more, as drop_all does."""
+    after = _sequences(_touched_tables(op, ctx.after))
+    still = _sequences(ctx.after.tables.values())
+    for k, seq in sorted(_sequences(_touched_tables(op, ctx.before)).items(), key=str):
+        if k not in after and k not in still and not (
+            seq.optional and ctx.dialect.sequences_optional
+        ):
+            ctx.operations.execute(sa.schema.DropSequence(seq))
 
 
 @functools.singledispatch
@@ -303,8 +348,12 @@ def rebuild(ctx: Context, key: str) -> None:
     with ctx.operations.batch_alter_table(
         t.name, schema=t.schema, copy_from=copy_from, recreate="always",
         table_kwargs=materialize.dialect_kwargs(t.options),
-    ):
-        pass
+    ) as batch:
+        for col in t.columns:
+            if col.computed is not None:
+                # Generated values are computed again by the new table, never copied.
+                batch.drop_column(col.name)
+                batch.add_column(materialize.column(col))
 
 
 # -- raw SQL and Python ------------------------------------------------------------------
@@ -340,8 +389,11 @@ def _run_python(op: ops.RunPython, ctx: Context) -> None:
 def no_type_events(items: list[Any]) -> list[Any]:
     """Keep CREATE TABLE from creating enum types itself: the PostgreSQL backend does that."""
     for item in items:
-        if isinstance(item, sa.Column) and isinstance(item.type, sa.Enum):
-            item.type.create_type = False
+        if not isinstance(item, sa.Column):
+            continue
+        for typ in (item.type, getattr(item.type, "item_type", None)):  # ARRAY(ENUM)
+            if isinstance(typ, sa.Enum):
+                typ.create_type = False
     return items
 
 

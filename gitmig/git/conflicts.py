@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gitmig import hints
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.git.project import project_or_none, shown_path
@@ -183,14 +184,14 @@ def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
         verdict = lockfile.verify(graph.app_nodes(app), leaves, data)
         if verdict.state == lockfile.CONFLICTED and len(leaves) <= 1:
             problems.append(Problem(app, LOCK, (
-                f"app {app!r}: {shown} still holds git's conflict markers; run "
-                f"`gitmig resolve {app}` to write it again")))
+                f"app {app!r}: {shown} still holds git's conflict markers; "
+                f"{hints.RESOLVE.format(app=app)} to write it again")))
         elif verdict.state == lockfile.STALE:
             now_files = {f.name: f.checksum for f in graph.app_nodes(app)}
             start = snapshot.commit if snapshot is not None and snapshot.commit else "HEAD"
             why = (lockhistory.explain(project, folder, app, now_files, start)
                    if folder is not None else lockhistory.Explanation())
-            fix = (f"run `gitmig makemigrations {app}` to record them" if why.drafts_only
+            fix = (f"{hints.makemigrations(app)} to record them" if why.drafts_only
                    else f"if that is intended, `gitmig resolve {app}` records the migrations "
                    "as they are; otherwise undo the change and put it in a new migration")
             problems.append(Problem(app, LOCK, (

@@ -91,7 +91,7 @@ def explain(
         commit = repo.revparse_single(start).peel(pygit2.Commit)
     except (KeyError, ValueError, pygit2.GitError):
         return Explanation(added=sorted(now), at_head=True)  # no commit yet: all drafts
-    checksums: dict[str, str] = {}
+    checksums: dict[str, tuple[str, str]] = {}
     seen_trees: set[str] = set()
     at_head = True
     for _ in range(HISTORY_DEPTH):
@@ -104,6 +104,7 @@ def explain(
         if str(tree.id) not in seen_trees:
             seen_trees.add(str(tree.id))
             files: dict[str, str] = {}
+            legacy: dict[str, str] = {}
             lock_data: bytes | None = None
             for entry in tree:
                 name = str(entry.name)
@@ -115,16 +116,17 @@ def explain(
                     key = str(entry.id)
                     if key not in checksums:
                         try:
-                            checksums[key] = parse_migration(app, name[:-3], entry.data,
-                                                             name).checksum
+                            f = parse_migration(app, name[:-3], entry.data, name)
+                            checksums[key] = (f.checksum, f.legacy_checksum)
                         except GitmigError:
-                            checksums[key] = ""
-                    files[name[:-3]] = checksums[key]
+                            checksums[key] = ("", "")
+                    files[name[:-3]], legacy[name[:-3]] = checksums[key]
             if lock_data is None and at_head:
                 # The lock was never committed: what HEAD has is all it can have recorded.
                 return _compare(files, now, str(commit.short_id), at_head)
             recorded = lockfile.parse(lock_data) if lock_data is not None else None
-            if recorded is not None and recorded.chain == lockfile.chain(files.items()):
+            if recorded is not None and recorded.chain in (lockfile.chain(files.items()),
+                                                           lockfile.chain(legacy.items())):
                 return _compare(files, now, str(commit.short_id), at_head)
         if not commit.parents:
             break
@@ -170,6 +172,11 @@ def refresh(
             continue
         path = lockfile.path_of(config, app)
         shown = shown_path(path)
+        if verdict.state == lockfile.OLD_FORMAT:
+            lockfile.write(path, lockfile.render(app, verdict.wanted))
+            lines.append(f"Upgraded {shown} to the checksums that cover whole migration "
+                         "files (the migrations are unchanged)")
+            continue
         if verdict.state == lockfile.MISSING:
             lockfile.write(path, lockfile.render(app, verdict.wanted))
             if app not in written:

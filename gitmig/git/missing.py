@@ -144,13 +144,21 @@ def with_files_from_git(
     app: str,
     target: str,
     warn: Callable[[str], None],
+    mode: str | None = None,
 ) -> MigrationGraph:
     """The graph plus the applied migrations it lacks, their files taken from git.
 
-    Only the versions that were applied (same checksum) are used, and only those whose
-    parents are known. A missing migration of `app` that `migrate APP TARGET` would have
-    to unapply, but that cannot be found, stops the command before anything runs.
+    Code from git runs only when it is the code this database ran: its checksum, which
+    covers everything the file runs, is the one recorded when it was applied (a row an
+    older gitmig recorded proves nothing of the sort, and is refused). Only files whose
+    parents are known are used. With a `mode` (--plan, --check, --fake: they print or
+    record only), a migration that would have to come from git stops the command: its
+    file is never imported. A missing migration of `app` that `migrate APP TARGET` would
+    have to unapply, but that cannot be used, stops the command before anything runs and
+    names the file to restore.
     """
+    from gitmig.migrations.loader import is_legacy
+
     keys = sorted(k for k in applied if k not in graph.nodes and k[0] in config.apps)
     if not keys:
         return graph
@@ -160,7 +168,8 @@ def with_files_from_git(
         from gitmig.git.objects import find
 
         found = find(project, {k: applied[k].checksum for k in keys})
-    usable = {k: f for k, f in found.items() if f.matches}
+    usable = {k: f for k, f in found.items()
+              if f.matches and not is_legacy(applied[k].checksum)}
     while True:  # keep only files whose parents are all known
         known = set(graph.nodes) | set(usable)
         dropped = [k for k, f in usable.items() if not set(f.file.parents) <= known]
@@ -169,15 +178,18 @@ def with_files_from_git(
         for k in dropped:
             del usable[k]
     after = None if target == "zero" else migration_number(graph.resolve(app, target)[1])
+    needed = []
     for key in keys:
-        if key[0] != app or key in usable:
+        if key[0] != app or (after is not None and migration_number(key[1]) <= after):
             continue
-        if after is not None and migration_number(key[1]) <= after:
-            continue
-        raise GitmigError(_cannot_unapply(key, found.get(key), project is not None, app,
-                                          target))
+        if key not in usable:
+            raise GitmigError(_cannot_unapply(config, key, found.get(key), project is not None,
+                                              target, is_legacy(applied[key].checksum)))
+        needed.append(key)
     if not usable:
         return graph
+    if mode is not None and needed:
+        _refuse_to_run(config, needed, usable, target, mode)
     assert project is not None
     from gitmig.git.objects import export
     from gitmig.migrations import plan
@@ -192,11 +204,50 @@ def with_files_from_git(
     return extended
 
 
-def _cannot_unapply(key: Key, found: Found | None, in_git: bool, app: str, target: str) -> str:
+def _refuse_to_run(config: Config, needed: list[Key], usable: Mapping[Key, Found],
+                   target: str, mode: str) -> None:
+    """--plan, --check and --fake never import a file taken from git."""
+    from gitmig.errors import CheckFailed
+
+    app = needed[0][0]
+    labels = ", ".join(f"{k[0]}.{k[1]}" for k in needed)
+    run = f"`gitmig migrate {app} {target}`"
+    if mode == "--check":
+        raise CheckFailed(
+            f"the database is not up to date: {labels} to unapply, its file only in git; "
+            f"run {run}")
+    restore = "; ".join(
+        f"`git show {usable[k].short_commit}:{usable[k].path} > {_shown(config, k)}`"
+        for k in needed)
+    raise GitmigError(
+        f"{labels} would be unapplied from a file that only git has, and {mode} runs no code "
+        f"taken from git; nothing was changed. Run {run} to unapply the version in git (the "
+        f"one this database applied), or first restore the file: {restore}")
+
+
+def _shown(config: Config, key: Key) -> str:
+    """Where the file of a migration belongs, as the user would type it."""
+    import os
+    import shlex
+
+    path = config.apps[key[0]].migrations / f"{key[1]}.py"
+    try:
+        text = os.path.relpath(path)
+    except ValueError:
+        text = str(path)
+    return shlex.quote(text)
+
+
+def _cannot_unapply(config: Config, key: Key, found: Found | None, in_git: bool, target: str,
+                    legacy: bool) -> str:
     label = f"{key[0]}.{key[1]}"
-    if found is not None and not found.matches:
+    restore = f"restore the file, as it was applied, to {_shown(config, key)}"
+    if found is not None and legacy:
+        why = (f"its file in git (commit {found.short_commit}) cannot be proven to be the code "
+               "that ran: an older gitmig recorded a checksum of its operations only")
+    elif found is not None and not found.matches:
         why = (f"its file in git (commit {found.short_commit}) is not the version that was "
-               "applied (edited after it was applied)")
+               "applied (it differs from the code this database ran)")
     elif found is not None:
         why = "a migration it builds on is in neither the working tree nor git"
     elif in_git:
@@ -205,8 +256,8 @@ def _cannot_unapply(key: Key, found: Found | None, in_git: bool, app: str, targe
     else:
         why = "its file is missing and the project is not in a git repository"
     return (f"cannot unapply {label}, which is applied to the database: {why}; nothing was "
-            f"changed. Check out a branch that has its file and run `gitmig migrate {app} "
-            f"{target}` there, or restore the file into the migrations folder")
+            f"changed. Check out a branch that has its file and run `gitmig migrate {key[0]} "
+            f"{target}` there, or {restore}")
 
 
 # -- the post-checkout and post-merge hooks ------------------------------------------------
@@ -236,10 +287,11 @@ def hook_warnings(config: Config, previous: str | None = None) -> list[str]:
         return [f"not checking for applied migrations this branch lacks: {exc}"]
     if not applied:
         return []
-    from gitmig.migrations.loader import load_graph
+    from gitmig.migrations.loader import load_graph, upgrade_recorded
 
     try:
         graph = load_graph(config)
+        applied = upgrade_recorded(graph, applied)[0]
         missing = applied_missing(config, graph, applied)
     except Exception:
         return []  # the migrations do not load: conflict_warnings says so

@@ -166,7 +166,9 @@ def export(project: GitProject, found: Found) -> MigrationFile:
         try:
             cache.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
-            (tmp / path.name).write_bytes(blob.data)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            with os.fdopen(os.open(tmp / path.name, flags, 0o644), "wb") as f:
+                f.write(blob.data)
             try:
                 os.rename(tmp, folder)
             except OSError:

@@ -14,12 +14,10 @@ import contextlib
 import json
 import os
 import posixpath
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +28,8 @@ import pygit2
 
 from gitmig.config import Config, parse_section
 from gitmig.errors import GitmigError
+from gitmig.git.export import UnsafeTree, prune, write_tree
+from gitmig.git.worker import answer, last_app
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
 from gitmig.migrations.loader import FILE_RE, load_graph, parse_migration
 
@@ -40,9 +40,6 @@ WORKTREE = "worktree"
 INDEX = "index"
 REVISION = "revision"
 
-CACHE_KEEP = 16  # exported trees kept; older ones are removed when a new one is written
-BIG_BLOB = 1 << 20  # non-Python files larger than this are not exported
-SOURCE_SUFFIXES = (".py", ".pyi", ".toml")
 
 
 def open_repository(start: Path) -> pygit2.Repository:
@@ -64,7 +61,24 @@ def open_repository(start: Path) -> pygit2.Repository:
             f"{found.rstrip('/')} is a bare repository; gitmig needs a working tree with the "
             "project's pyproject.toml (clone it, or use `git worktree add`)"
         )
+    _check_head(repo)
     return repo
+
+
+def _check_head(repo: pygit2.Repository) -> None:
+    """HEAD naming a branch git could never create stops here, not in a traceback later."""
+    try:
+        head = repo.references["HEAD"]
+        target = head.target
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise GitmigError(f"cannot read HEAD of the git repository at {repo.path.rstrip('/')}: "
+                          f"{exc}") from None
+    if isinstance(target, str) and not pygit2.reference_is_valid_name(target):
+        raise GitmigError(
+            f"HEAD of the git repository at {str(repo.workdir).rstrip('/')} points at "
+            f"{target!r}, which is not a valid branch name; check out a branch "
+            "(`git checkout main`)"
+        )
 
 
 def common_dir(repo: pygit2.Repository) -> Path:
@@ -259,7 +273,15 @@ class Snapshot:
             obj: pygit2.Object = self.tree[path]
         except KeyError:
             return None
+        except (ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
         return obj
+
+    def _damaged(self, exc: Exception) -> GitmigError:
+        """A tree that names objects the repository lacks (or cannot parse)."""
+        detail = str(exc).strip("'\"")
+        return GitmigError(f"cannot read {self.described} from git: {detail}; its objects "
+                           "are missing or damaged (`git fsck` says more)")
 
     def read(self, path: str) -> bytes | None:
         """A file's bytes, or None when the snapshot has no such file."""
@@ -269,7 +291,10 @@ class Snapshot:
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 return None
         obj = self._entry(path)
-        return obj.data if isinstance(obj, pygit2.Blob) else None
+        try:
+            return obj.data if isinstance(obj, pygit2.Blob) else None
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
 
     def is_dir(self, path: str) -> bool:
         if self.tree is None:
@@ -286,7 +311,10 @@ class Snapshot:
         obj = self._entry(path)
         if not isinstance(obj, pygit2.Tree):
             return []
-        return sorted(str(e.name) for e in obj if isinstance(e, pygit2.Blob))
+        try:
+            return sorted(str(e.name) for e in obj if isinstance(e, pygit2.Blob))
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
 
     # -- configuration -----------------------------------------------------------------
 
@@ -424,21 +452,36 @@ class Snapshot:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (here, os.environ.get("PYTHONPATH", "")) if p
         )
+        if self.kind == REVISION and not self._is_head():
+            what = "models and migrations" if replay else "models"
+            commit = f"{self.commit[:7]} ({self.label})" if self.commit else self.described
+            print(f"gitmig: importing the {what} of {commit} to read their schema",
+                  file=sys.stderr, flush=True)
+        limit = self.project.config.models_time_limit()
         try:
-            proc = subprocess.run(
-                command, cwd=root, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                check=False,
-            )
+            proc = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise GitmigError(f"cannot start {sys.executable}: {exc.strerror}") from None
         try:
-            result: dict[str, Any] = json.loads(proc.stdout)
-        except ValueError:
-            result = {}
-        if proc.returncode != 0 or not isinstance(result, dict):
-            lines = proc.stderr.decode(errors="replace").strip().splitlines()
-            last = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise GitmigError(f"gitmig could not read {self.described}: {last}")
+            stdout, stderr = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            app = last_app(stdout)
+            where = f" (app {app!r} did not finish)" if app else ""
+            raise GitmigError(
+                f"importing the models of {self.described} did not finish within {limit:g} "
+                f"s{where}; models that wait (a loop, input(), a server) cannot be checked. "
+                "Set models_timeout in [tool.gitmig] (or GITMIG_MODELS_TIMEOUT) to allow "
+                "more time"
+            ) from None
+        result = answer(stdout)
+        if result is None:
+            raise GitmigError(self._unfinished(proc.returncode, stdout, stderr))
+        if stderr:  # what the models printed: the user's to see, never part of an answer
+            sys.stderr.write(stderr.decode(errors="replace"))
+            sys.stderr.flush()
         error = result.get("error")
         if error:
             message = self._shown(str(error["message"]), exported)
@@ -446,6 +489,32 @@ class Snapshot:
             raise GitmigError(f"cannot {'import' if what == 'the models' else 'replay'} "
                               f"{what} of {self.described}: {message}")
         return result
+
+    def _is_head(self) -> bool:
+        """Whether this revision is the commit checked out (its code is the user's own)."""
+        repo = self.project.repo
+        try:
+            return not repo.head_is_unborn and str(repo.head.target) == self.commit
+        except (KeyError, ValueError, pygit2.GitError):
+            return False
+
+    def _unfinished(self, status: int, stdout: bytes, stderr: bytes) -> str:
+        """Why the child gave no answer: the models exited, crashed or were killed."""
+        import signal
+
+        app = last_app(stdout)
+        where = f" while importing app {app!r}" if app else ""
+        if status < 0:
+            try:
+                how = f"was killed by {signal.Signals(-status).name}"
+            except ValueError:
+                how = f"was killed by signal {-status}"
+        else:
+            how = f"exited with status {status} without finishing"
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        last = f"; its last words: {lines[-1].strip()}" if lines else ""
+        return (f"gitmig could not read {self.described}: the process importing its models "
+                f"{how}{where} (os._exit(), sys.exit() or a crash in the models?){last}")
 
     def _shown(self, message: str, exported: Path) -> str:
         """A child's message with paths of the exported copy written as the snapshot's."""
@@ -489,14 +558,21 @@ class Snapshot:
         except OSError as exc:
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
         try:
-            _write_tree(subtree, tmp)
+            write_tree(subtree, tmp, ancestor)
             os.rename(tmp, final)
+        except UnsafeTree as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise GitmigError(f"gitmig does not write out {self.described}: {exc.message}; "
+                              "git would refuse to check it out too") from None
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise self._damaged(exc) from None
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if final.is_dir():  # another gitmig wrote the same tree meanwhile
                 return final
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
-        _prune(cache, keep=final)
+        prune(cache, keep=final)
         return final
 
 
@@ -519,55 +595,6 @@ def models_states(snapshots: list[Snapshot], missing_is_empty: bool = False) -> 
             state = futures[i].result()[0] if i in futures else s.models_state(missing_is_empty)
             out.append(state)
     return out
-
-
-_UNSAFE_NAME = re.compile(r"^(|\.|\.\.|\.git)$|[/\x00]", re.IGNORECASE)
-
-
-def _write_tree(tree: pygit2.Tree, folder: Path) -> None:
-    for entry in tree:
-        name = str(entry.name)
-        if _UNSAFE_NAME.search(name):
-            continue  # git itself refuses to check such names out
-        path = folder / name
-        if isinstance(entry, pygit2.Tree):
-            path.mkdir()
-            _write_tree(entry, path)
-        elif isinstance(entry, pygit2.Blob):
-            mode = entry.filemode
-            if mode == pygit2.enums.FileMode.LINK:
-                os.symlink(entry.data.decode("utf-8", "surrogateescape"), path)
-                continue
-            if entry.size > BIG_BLOB and not name.endswith(SOURCE_SUFFIXES):
-                continue
-            path.write_bytes(entry.data)
-            if mode == pygit2.enums.FileMode.BLOB_EXECUTABLE:
-                path.chmod(0o755)
-        # submodules (commits) are not part of the snapshot's own files
-
-
-def _prune(cache: Path, keep: Path) -> None:
-    """Keep the most recently used exported trees; drop abandoned temporary folders."""
-    try:
-        entries = [p for p in cache.iterdir() if p.is_dir()]
-    except OSError:
-        return
-    now = time.time()
-    trees = []
-    for p in entries:
-        try:
-            mtime = p.stat().st_mtime
-        except OSError:
-            continue
-        if p.name.startswith(".tmp-"):
-            if now - mtime > 3600:
-                shutil.rmtree(p, ignore_errors=True)
-        else:
-            trees.append((mtime, p))
-    trees.sort(reverse=True)
-    for _, p in trees[CACHE_KEEP:]:
-        if p != keep:
-            shutil.rmtree(p, ignore_errors=True)
 
 
 def _section_of(raw: bytes, where: str) -> dict[str, Any] | None:

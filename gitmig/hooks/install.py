@@ -1,17 +1,25 @@
 """gitmig's git hooks: installing them without breaking the user's own, and what the
 post-merge and post-checkout hooks say.
 
-The scripts live in gitmig/hook_scripts (copied byte for byte to the repository's top-level
-hooks/ folder). They are the same files for every user: what differs per repository, the
-Python to run and the project's pyproject.toml, is recorded in git's config (gitmig.python,
-gitmig.config), so a hook works outside the virtual environment it was installed from.
+The scripts live once, in the repository's top-level hooks/ folder, installed as the package
+gitmig._hook_scripts (setup.py maps it). They are the same files for every user: what
+differs per repository, the Python to run and the project's pyproject.toml, is recorded in
+git's config (gitmig.python, gitmig.config), so a hook works outside the virtual environment
+it was installed from.
 A hook that was there before is renamed NAME.gitmig-orig, keeps every byte, runs first,
 and is put back by uninstall.
+
+A hook is gitmig's only when it starts with the exact header gitmig writes (the shebang and
+the `# gitmig-hook: NAME` line): a hook of the user's that merely mentions the marker is
+theirs. Lines a user adds to gitmig's hook are theirs too: install keeps them, and refuses
+(naming them) where keeping them would mean guessing, as does uninstall.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
+import hashlib
 import os
 import sys
 import tempfile
@@ -21,24 +29,36 @@ from pathlib import Path
 
 import pygit2
 
+from gitmig import hints
 from gitmig.config import Config, load_config
 from gitmig.errors import GitmigError
 from gitmig.git.snapshot import GitProject, common_dir, open_repository
 
 HOOKS = ("pre-commit", "post-merge", "post-checkout")
-MARKER = b"\n# gitmig-hook: "
 ORIG_SUFFIX = ".gitmig-orig"
 PYTHON_SETTING = "gitmig.python"
 CONFIG_SETTING = "gitmig.config"
 
 INSTALLED = "installed"
+ADDED_TO = "installed, with lines of yours"
 OUTDATED = "outdated"
+EDITED = "edited"
 NOT_INSTALLED = "not installed"
 FOREIGN = "foreign hook present"
 
+# sha256 of the scripts earlier gitmig versions wrote, which install replaces as they are.
+PREVIOUS = {
+    "pre-commit": {"c2cd48a498709ba0f142040548e3ea32e1c474025e6f6bd86f2998948aaa3005"},
+}
+
 
 def script(name: str) -> bytes:
-    return (resources.files("gitmig") / "hook_scripts" / name).read_bytes()
+    return (resources.files("gitmig._hook_scripts") / name).read_bytes()
+
+
+def header(name: str) -> bytes:
+    """The exact first lines of gitmig's NAME hook: what makes a hook gitmig's."""
+    return b"".join(script(name).splitlines(keepends=True)[:2])
 
 
 def hooks_dir(repo: pygit2.Repository) -> Path:
@@ -52,11 +72,22 @@ def hooks_dir(repo: pygit2.Repository) -> Path:
     return path if path.is_absolute() else Path(str(repo.workdir)) / path
 
 
-def _is_ours(path: Path) -> bool:
-    try:
-        return MARKER in path.read_bytes()[:200]
-    except OSError:
-        return False
+def _lines(ranges: list[tuple[int, int]]) -> str:
+    """1-based line numbers: `line 4`, `lines 4-6, 9`."""
+    shown = [f"{a + 1}" if b - a == 1 else f"{a + 1}-{b}" for a, b in ranges]
+    single = len(ranges) == 1 and ranges[0][1] - ranges[0][0] == 1
+    return ("line " if single else "lines ") + ", ".join(shown)
+
+
+def _theirs(name: str, data: bytes) -> tuple[bool, list[tuple[int, int]]]:
+    """Lines of `data` that are not gitmig's script (0-based, end exclusive), and whether
+    they are only additions, every line of the script still there and in order."""
+    ours = script(name).splitlines(keepends=True)
+    found = data.splitlines(keepends=True)
+    codes = difflib.SequenceMatcher(None, ours, found, autojunk=False).get_opcodes()
+    ranges = [(j1, j2) for tag, _, _, j1, j2 in codes if tag in ("insert", "replace")]
+    only_added = all(tag in ("equal", "insert") for tag, *_ in codes)
+    return only_added, ranges
 
 
 @dataclass(frozen=True)
@@ -65,16 +96,25 @@ class HookState:
     path: Path
     state: str
     chained: bool  # a previous hook is kept as NAME.gitmig-orig and runs first
+    theirs: tuple[tuple[int, int], ...] = ()  # the user's lines in gitmig's hook
+
+    @property
+    def where(self) -> str:
+        return _lines(list(self.theirs))
 
     def describe(self) -> str:
         text = {
             INSTALLED: "installed",
-            OUTDATED: "installed but outdated; run `gitmig hooks install` to update it",
+            ADDED_TO: f"installed, with lines of yours kept ({self.where})",
+            OUTDATED: f"installed but outdated; {hints.HOOKS_INSTALL} to update it",
+            EDITED: f"installed, but changed by you ({self.where}); `gitmig hooks "
+            "install` will not touch it until you move your lines to "
+            f"{self.name}{ORIG_SUFFIX}",
             NOT_INSTALLED: "not installed",
             FOREIGN: "foreign hook present (not gitmig's; `gitmig hooks install` keeps it "
             "and runs it first)",
         }[self.state]
-        if self.chained and self.state in (INSTALLED, OUTDATED):
+        if self.chained and self.state in (INSTALLED, ADDED_TO, OUTDATED, EDITED):
             text += f"; runs your previous hook ({self.name}{ORIG_SUFFIX}) first"
         return f"{self.name}: {text}"
 
@@ -83,12 +123,19 @@ def _state(folder: Path, name: str) -> HookState:
     path = folder / name
     chained = os.path.lexists(folder / (name + ORIG_SUFFIX))
     if not os.path.lexists(path):
-        state = NOT_INSTALLED
-    elif _is_ours(path):
-        state = INSTALLED if path.read_bytes() == script(name) else OUTDATED
-    else:
-        state = FOREIGN
-    return HookState(name, path, state, chained)
+        return HookState(name, path, NOT_INSTALLED, chained)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = b""  # unreadable, or a folder: not ours to touch
+    if not data.startswith(header(name)):
+        return HookState(name, path, FOREIGN, chained)
+    if data == script(name):
+        return HookState(name, path, INSTALLED, chained)
+    if hashlib.sha256(data).hexdigest() in PREVIOUS.get(name, set()):
+        return HookState(name, path, OUTDATED, chained)
+    only_added, theirs = _theirs(name, data)
+    return HookState(name, path, ADDED_TO if only_added else EDITED, chained, tuple(theirs))
 
 
 def status(project: GitProject) -> list[HookState]:
@@ -121,7 +168,14 @@ def install(project: GitProject) -> list[str]:
         if s.state == FOREIGN and s.chained:
             raise GitmigError(
                 f"{s.path} is not gitmig's and {s.name}{ORIG_SUFFIX} already exists next to "
-                "it; move one of them away, then run `gitmig hooks install` again"
+                "it", hint=f"move one of them away, then {hints.HOOKS_INSTALL} again",
+            )
+        if s.state == EDITED:
+            raise GitmigError(
+                f"{s.path} was changed by you ({s.where}), gitmig's own lines too, so "
+                "updating it would lose your changes",
+                hint=f"move your lines to {s.name}{ORIG_SUFFIX} (it runs first), or remove "
+                f"{s.path}, then {hints.HOOKS_INSTALL} again",
             )
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -137,6 +191,8 @@ def install(project: GitProject) -> list[str]:
 def _install_one(folder: Path, s: HookState) -> str:
     if s.state == INSTALLED:
         return f"{s.name}: already installed"
+    if s.state == ADDED_TO:
+        return f"{s.name}: already installed; lines of yours kept ({s.where})"
     if s.state == FOREIGN:
         os.rename(s.path, folder / (s.name + ORIG_SUFFIX))
         _write_script(s.path, script(s.name))
@@ -162,13 +218,22 @@ def _write_script(path: Path, data: bytes) -> None:
 def uninstall(project: GitProject) -> list[str]:
     """Remove gitmig's hooks and put back the ones they replaced, byte for byte."""
     folder = hooks_dir(project.repo)
+    states = [_state(folder, name) for name in HOOKS]
+    for s in states:  # refuse before touching anything
+        if s.state in (ADDED_TO, EDITED):
+            raise GitmigError(
+                f"{s.path} holds lines of yours ({s.where}); removing the hook would lose "
+                "them",
+                hint=f"move them to {s.name}{ORIG_SUFFIX} (it comes back as {s.name}), or "
+                f"delete {s.path} yourself, then run `gitmig hooks uninstall` again",
+            )
     lines = []
     try:
-        for name in HOOKS:
-            lines.append(_uninstall_one(folder, _state(folder, name)))
+        for s in states:
+            lines.append(_uninstall_one(folder, s))
     except OSError as exc:
         raise GitmigError(f"cannot change hooks in {folder}: {exc.strerror}") from None
-    if not any(_state(folder, name).state in (INSTALLED, OUTDATED) for name in HOOKS):
+    if all(_state(folder, name).state in (NOT_INSTALLED, FOREIGN) for name in HOOKS):
         for key in (PYTHON_SETTING, CONFIG_SETTING):
             with contextlib.suppress(KeyError):
                 del project.repo.config[key]

@@ -21,6 +21,7 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig import hints
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.git.closure import import_closure, relevant, touches_project, watched_folders
@@ -208,12 +209,12 @@ def _history_problems(
                             f"not staged: git add {lock_path}")
         elif verdict.state == lockfile.CONFLICTED:
             problems.append(f"app {app!r}: the staged {lock_path} holds git's conflict "
-                            f"markers; run `gitmig resolve {app}`, then stage the result")
+                            f"markers; {hints.RESOLVE.format(app=app)}, then stage the result")
         else:
             why = lockhistory.explain(project, folder, app, {f.name: f.checksum for f in files})
             problems.append(
                 f"app {app!r}: the staged {lock_path} does not match the staged migrations: "
-                f"{why.describe()}; run `gitmig makemigrations {app}` to update it, then "
+                f"{why.describe()}; {hints.makemigrations(app)} to update it, then "
                 f"git add {lock_path}"
             )
     return problems

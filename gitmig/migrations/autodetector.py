@@ -327,10 +327,12 @@ class _AppDiff:
             ]
             inline += fks
             backfill = ops.UNSET
+            fills_itself = col.identity is not None or col.computed is not None
             if (
                 not col.nullable
                 and col.server_default is None
                 and not _numbers_itself(new, col)
+                and not fills_itself
             ):
                 backfill = self.q.backfill(new, col)
             self.emit(
@@ -508,6 +510,16 @@ class _AppDiff:
             kw["comment"] = new.comment
         if old.autoincrement != new.autoincrement:
             kw["autoincrement"] = new.autoincrement
+        if old.identity != new.identity:
+            kw["identity"] = new.identity
+        if old.sequence != new.sequence:
+            kw["sequence"] = new.sequence
+        if old.computed != new.computed:
+            # A generated column cannot be altered; its values are derived, so nothing
+            # is lost by dropping it and adding it again.
+            self.emit(ops.DropColumn(table.name, old.name, schema=table.schema))
+            self.emit(ops.AddColumn(table.name, new, schema=table.schema))
+            return
         backfill = ops.UNSET
         if kw.get("nullable") is False and new.default is not None:
             backfill = new.default

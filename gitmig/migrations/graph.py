@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gitmig import hints
 from gitmig.errors import CheckFailed, GitmigError
 
 Key = tuple[str, str]
@@ -22,8 +23,9 @@ class MigrationFile:
     parents: tuple[tuple[str, str], ...]  # (app, name)
     path: str
     parents_line: int
-    checksum: str  # of what the migration does, not of its name, number or parents
+    checksum: str  # of what the migration runs, not of its name, number or parents
     digest: str = ""  # of the file's bytes, when read from disk (keys the state cache)
+    legacy_checksum: str = ""  # format 1 (operations only): to upgrade what was recorded
 
     @property
     def key(self) -> tuple[str, str]:
@@ -133,7 +135,8 @@ class MigrationGraph:
         """The app's latest migration; several are a conflict (a failed check, exit 1)."""
         leaves = self.leaves(app)
         if len(leaves) > 1:
-            raise CheckFailed(conflict_message(app, [n for _, n in leaves]))
+            raise CheckFailed(conflict_headline(app, [n for _, n in leaves]),
+                              hint=conflict_fix(app))
         return leaves[0] if leaves else None
 
     def next_number(self, app: str) -> int:
@@ -176,19 +179,18 @@ class MigrationGraph:
                           "give more of the name")
 
 
+def conflict_headline(app: str, leaves: Sequence[str]) -> str:
+    """What several latest migrations in one app mean."""
+    return f"app {app!r} has conflicting migrations, several are latest ({', '.join(leaves)})"
+
+
 def conflict_message(app: str, leaves: Sequence[str]) -> str:
-    """What several latest migrations in one app mean, and the commands that fix it."""
-    return (
-        f"app {app!r} has conflicting migrations, several are latest ({', '.join(leaves)}); "
-        f"{conflict_fix(app)}"
-    )
+    """The conflict and the command that fixes it, on one line."""
+    return f"{conflict_headline(app, leaves)}; {conflict_fix(app)}"
 
 
 def conflict_fix(app: str) -> str:
-    return (
-        f"run `gitmig resolve {app}` (renumbers this branch's new migrations after the other "
-        f"branch's) or `gitmig makemigrations --merge {app}` (writes a merge migration)"
-    )
+    return hints.resolve(app)
 
 
 def migration_number(name: str) -> int:

@@ -11,16 +11,22 @@ import ast
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.migrations import statecache
-from gitmig.migrations.graph import MigrationFile, MigrationGraph
+from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
+
+if TYPE_CHECKING:
+    from gitmig.db.historyrows import Applied
 
 FILE_RE = re.compile(r"^(\d{4,})_(\w+)\.py$")
+
+CHECKSUM_FORMAT = "v2:"  # checksums without this prefix are format 1 (operations only)
 
 
 def parse_parent(ref: str, app: str) -> tuple[str, str]:
@@ -66,7 +72,8 @@ def parse_migration(app: str, name: str, source: str | bytes, path: str) -> Migr
         parents=tuple(parents),
         path=path,
         parents_line=parents_line,
-        checksum=_checksum(tree, operations_node),
+        checksum=checksum(tree),
+        legacy_checksum=_legacy_checksum(tree, operations_node),
     )
 
 
@@ -80,13 +87,125 @@ def assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
     return None, None
 
 
-def _checksum(tree: ast.Module, operations: ast.expr) -> str:
-    """Normalised operations and the functions they may call; formatting never counts."""
+def checksum(tree: ast.Module) -> str:
+    """Everything the module runs, so that any edit but renumbering and re-parenting
+    (`gitmig resolve`) or rewording the docstring is one.
+
+    The syntax tree is written out in a form of its own rather than with ast.dump, whose
+    text changes between Python versions; layout and comments never count. The docstring
+    and the `parents` assignment are left out, unless the module reads them by name
+    (then they are part of what it runs).
+    """
+    seen: set[str] = set()
+    texts = [_serialized(node, seen) for node in tree.body]
+    keep = [True] * len(texts)
+    if tree.body and _is_docstring(tree.body[0]) and "__doc__" not in seen:
+        keep[0] = False
+    if "parents" not in seen:
+        for i, node in enumerate(tree.body):
+            if assignment(node)[0] == "parents":
+                keep[i] = False
+    text = "[" + ",".join(t for t, k in zip(texts, keep, strict=True) if k) + "]"
+    return CHECKSUM_FORMAT + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+_WATCHED = frozenset({"parents", "__doc__"})  # read by name: then they count
+# Left out: u"" prefixes, `# type:` comments, and ctx (where a name stands says it).
+_SKIPPED_FIELDS = frozenset({"kind", "type_comment", "ctx"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _serialized(root: ast.AST, seen: set[str]) -> str:
+    """A node as text that only its meaning decides, noting reads of watched names (as a
+    variable, an attribute or a string such as globals()["parents"]) in `seen`. Empty
+    fields are left out so that a field a newer Python adds (type_params, say) changes
+    nothing. Written for speed: a cold run parses every migration."""
+    out: list[str] = []
+    append = out.append
+    fields_of = _FIELDS
+
+    def write(node: Any) -> None:
+        cls = node.__class__
+        if cls is list:
+            append("[")
+            for i, item in enumerate(node):
+                if i:
+                    append(",")
+                write(item)
+            append("]")
+            return
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(node, ast.AST):
+                append(f"{cls.__name__}:{node!r}")
+                return
+            fields = fields_of[cls] = tuple(f for f in cls._fields if f not in _SKIPPED_FIELDS)
+        if cls is ast.Name:
+            if node.id in _WATCHED and node.ctx.__class__ is not ast.Store:
+                seen.add(node.id)
+        elif cls is ast.Attribute:
+            if node.attr in _WATCHED:
+                seen.add(node.attr)
+        elif cls is ast.Constant and node.value.__class__ is str and node.value in _WATCHED:
+            seen.add(node.value)
+        append("(")
+        append(cls.__name__)
+        for name in fields:
+            value = getattr(node, name, None)
+            if value is None or value == []:
+                continue
+            append(" " + name + "=")
+            write(value)
+        append(")")
+
+    write(root)
+    return "".join(out)
+
+
+def _legacy_checksum(tree: ast.Module, operations: ast.expr) -> str:
+    """Format 1, kept to recognise what older versions of gitmig recorded: the operations
+    and the module's functions and classes only."""
     parts = [ast.dump(operations, annotate_fields=False)]
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             parts.append(ast.dump(node, annotate_fields=False))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def is_legacy(recorded: str) -> bool:
+    return not recorded.startswith(CHECKSUM_FORMAT)
+
+
+def upgrade_recorded(
+    graph: MigrationGraph, applied: Mapping[Key, Applied]
+) -> tuple[dict[Key, Applied], list[Key]]:
+    """History rows recorded by an older gitmig (format 1 checksums) with the checksum of
+    today's format, where the file's format 1 checksum is still the one recorded: the
+    file is unchanged. A row whose file changed keeps its old checksum, which no file
+    matches, so it reads as edited. Also matched: a file `gitmig resolve` renumbered
+    (same app, same name after the number, same format 1 checksum)."""
+    out: dict[Key, Applied] = {}
+    upgraded: list[Key] = []
+    by_slug: dict[tuple[str, str, str], list[MigrationFile]] = {}
+    for node in graph.nodes.values():
+        slug = node.name.partition("_")[2]
+        by_slug.setdefault((node.app, slug, node.legacy_checksum), []).append(node)
+    for key, row in applied.items():
+        if is_legacy(row.checksum):
+            f = graph.nodes.get(key)
+            if f is None:
+                same = by_slug.get((key[0], key[1].partition("_")[2], row.checksum), [])
+                f = same[0] if len(same) == 1 else None
+            if f is not None and f.legacy_checksum == row.checksum:
+                row = replace(row, checksum=f.checksum)
+                upgraded.append(key)
+        out[key] = row
+    return out, upgraded
 
 
 def migration_files(folder: Path) -> Iterable[tuple[str, Path]]:

@@ -35,6 +35,7 @@ MISSING = "missing"  # no lock file: an older project, not an error
 CONFLICTED = "conflicted"  # git's conflict markers: two branches added migrations
 STALE = "stale"  # readable, but it does not match the migrations
 UNDECIDED = "undecided"  # several latest migrations (or none): no single lock to expect
+OLD_FORMAT = "old-format"  # matches, over the checksums an older gitmig computed
 
 _MARKERS = (b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||")
 
@@ -63,6 +64,13 @@ def expected(files: Sequence[MigrationFile], leaves: Sequence[str]) -> Lock | No
     if len(leaves) != 1:
         return None
     return Lock(leaves[0], chain((f.name, f.checksum) for f in files))
+
+
+def legacy_expected(files: Sequence[MigrationFile], leaves: Sequence[str]) -> Lock | None:
+    """The lock an older gitmig wrote for these very files (format 1 checksums)."""
+    if len(leaves) != 1 or any(not f.legacy_checksum for f in files):
+        return None
+    return Lock(leaves[0], chain((f.name, f.legacy_checksum) for f in files))
 
 
 def render(app: str, lock: Lock) -> str:
@@ -110,7 +118,7 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.state in (OK, MISSING, UNDECIDED)
+        return self.state in (OK, MISSING, UNDECIDED, OLD_FORMAT)
 
 
 def verify(files: Sequence[MigrationFile], leaves: Sequence[str], data: bytes | None) -> Verdict:
@@ -124,6 +132,8 @@ def verify(files: Sequence[MigrationFile], leaves: Sequence[str], data: bytes | 
     if wanted is None:
         return Verdict(UNDECIDED, recorded, None)
     if recorded != wanted:
+        if recorded is not None and recorded == legacy_expected(files, leaves):
+            return Verdict(OLD_FORMAT, recorded, wanted)
         return Verdict(STALE, recorded, wanted)
     return Verdict(OK, recorded, wanted)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from gitmig import hints
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationGraph
 
@@ -79,7 +80,7 @@ def resolve_target(graph: MigrationGraph, app: str, target: str) -> Key | None:
     if target == ZERO:
         return None
     if not graph.app_nodes(app):
-        raise GitmigError(f"app {app!r} has no migrations; run `gitmig makemigrations {app}`")
+        raise GitmigError(f"app {app!r} has no migrations", hint=hints.makemigrations(app))
     return graph.resolve(app, target)
 
 

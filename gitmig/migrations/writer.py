@@ -6,6 +6,7 @@ always gives a byte-identical file; formatting is fixed by gitmig.schema.seriali
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 from gitmig import __version__
@@ -18,6 +19,7 @@ SUMMARY_WIDTH = 72
 
 
 def _type_modules(operations: Sequence[Operation]) -> tuple[list[str], list[str]]:
+    """Dialect modules and user modules the types of these operations name."""
     types: list[str] = []
     for op in operations:
         if isinstance(op, CreateTable):
@@ -28,12 +30,27 @@ def _type_modules(operations: Sequence[Operation]) -> tuple[list[str], list[str]
             types.append(op.type_)
     dialects, modules = set(), set()
     for t in types:
-        prefix = t.split("(", 1)[0].rpartition(".")[0]
-        if prefix in _DIALECTS:
-            dialects.add(prefix)
-        elif prefix and prefix != "sa":
-            modules.add(prefix)
+        for prefix in _prefixes(t):
+            if prefix in _DIALECTS:
+                dialects.add(prefix)
+            elif prefix and prefix != "sa":
+                modules.add(prefix)
     return sorted(dialects), sorted(modules)
+
+
+def _prefixes(source: str) -> set[str]:
+    """Module paths of the callables in a type's text: `sqlite` in a variant too."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return {source.split("(", 1)[0].rpartition(".")[0]}
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = ast.unparse(node.func)
+            if "(" not in func:  # not the .with_variant of a call
+                out.add(func.rpartition(".")[0])
+    return out
 
 
 def summary(operations: Sequence[Operation]) -> str:

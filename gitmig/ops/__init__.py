@@ -338,6 +338,8 @@ class AlterColumn(_TableOperation):
         server_default: Any = UNSET,
         comment: Any = UNSET,
         autoincrement: Any = UNSET,
+        identity: Any = UNSET,
+        sequence: Any = UNSET,
         schema: str | None = None,
         backfill: Any = UNSET,
     ) -> None:
@@ -356,6 +358,12 @@ class AlterColumn(_TableOperation):
         self.server_default = server_default
         self.comment = comment
         self.autoincrement = autoincrement
+        if isinstance(identity, sa.Identity):
+            identity = canonical.identity_of(sa.Column("x", sa.Integer(), identity))
+        self.identity = identity
+        if isinstance(sequence, sa.Sequence):
+            sequence = canonical.sequence_of(sa.Column("x", sa.Integer(), sequence))
+        self.sequence = sequence
         self.backfill = backfill
 
     def changes(self) -> dict[str, Any]:
@@ -367,6 +375,8 @@ class AlterColumn(_TableOperation):
                 "server_default": self.server_default,
                 "comment": self.comment,
                 "autoincrement": self.autoincrement,
+                "identity": self.identity,
+                "sequence": self.sequence,
             }.items()
             if v is not UNSET
         }
@@ -397,6 +407,8 @@ class AlterColumn(_TableOperation):
             server_default=old.get("server_default", UNSET),
             comment=old.get("comment", UNSET),
             autoincrement=old.get("autoincrement", UNSET),
+            identity=old.get("identity", UNSET),
+            sequence=old.get("sequence", UNSET),
         )
 
     def source(self) -> Call:
@@ -411,6 +423,10 @@ class AlterColumn(_TableOperation):
             call.kwargs.append(("comment", literal(self.comment)))
         if self.autoincrement is not UNSET:
             call.kwargs.append(("autoincrement", repr(self.autoincrement)))
+        if self.identity is not UNSET:
+            call.kwargs.append(("identity", serializer.identity(self.identity)))
+        if self.sequence is not UNSET:
+            call.kwargs.append(("sequence", serializer.sequence(self.sequence)))
         if self.backfill is not UNSET:
             call.kwargs.append(("backfill", literal(self.backfill)))
         return _schema_kw(call, self.schema)
@@ -423,6 +439,12 @@ def _change_words(key: str, value: Any) -> str:
         return "server default " + (value.text if value is not None else "removed")
     if key == "type":
         return f"type {value}"
+    if key == "sequence":
+        return "sequence removed" if value is None else f"sequence {value.name}"
+    if key == "identity":
+        return "identity removed" if value is None else "identity " + serializer.flat(
+            serializer.identity(value)
+        )
     return f"{key} {value!r}"
 
 

@@ -7,108 +7,34 @@ text that rebuilds them, which is both their canonical form and what the writer 
 
 from __future__ import annotations
 
-import ast
 import datetime
 import decimal
 import enum
-import io
 import math
-import tokenize
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import functions as sa_functions
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.elements import ClauseElement, False_, TextClause, True_
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from gitmig.errors import GitmigError
+from gitmig.schema import expressions
 from gitmig.schema.serializer import literal
 from gitmig.schema.state import (
     Check,
     Column,
+    Computed,
     ForeignKey,
+    Identity,
     Index,
+    Sequence,
     ServerDefault,
     Table,
     Unique,
     table_key,
 )
-
-# Module prefixes used in type source text; the writer imports what a file uses.
-DIALECT_PREFIXES = {
-    "sqlalchemy.dialects.postgresql": "postgresql",
-    "sqlalchemy.dialects.mysql": "mysql",
-    "sqlalchemy.dialects.sqlite": "sqlite",
-}
-_SA_TYPE_NAMES = {
-    n
-    for n in dir(sa)
-    if isinstance(getattr(sa, n), type) and issubclass(getattr(sa, n), TypeEngine)
-}
-
-
-def _prefix_for(cls: type) -> str:
-    module = cls.__module__
-    if module.startswith("sqlalchemy.") and getattr(sa, cls.__name__, None) is cls:
-        return "sa"
-    for mod, prefix in DIALECT_PREFIXES.items():
-        if module.startswith(mod):
-            return prefix
-    if module.startswith("sqlalchemy."):
-        return "sa"
-    return module
-
-
-def _storage_type(t: TypeEngine[Any]) -> TypeEngine[Any]:
-    """A TypeDecorator is stored as its impl; migrations must not import project code."""
-    while isinstance(t, TypeDecorator):
-        t = t.impl_instance
-    return t
-
-
-def type_source(t: TypeEngine[Any] | type[TypeEngine[Any]]) -> str:
-    if isinstance(t, type):
-        t = t()
-    t = _storage_type(t)
-    prefix = _prefix_for(type(t))
-    text = _double_quoted(repr(t))
-    if text.count("(") > 1:
-        text = _prefix_nested(text)
-    return f"{prefix}.{text}"
-
-
-def _double_quoted(text: str) -> str:
-    """Strings in a type's repr written as everywhere else in a migration file."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return text
-    if any(tok.start[0] != 1 or tok.end[0] != 1 for tok in tokens if tok.string):
-        return text
-    for tok in reversed(tokens):
-        if tok.type == tokenize.STRING:
-            value = ast.literal_eval(tok.string)
-            if isinstance(value, str):
-                text = text[: tok.start[1]] + literal(value) + text[tok.end[1] :]
-    return text
-
-
-def _prefix_nested(text: str) -> str:
-    """Qualify type names nested in a repr: ARRAY(Integer()) -> ARRAY(sa.Integer())."""
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    inserts = []
-    for i, tok in enumerate(tokens[1:-1], start=1):
-        if (
-            tok.type == tokenize.NAME
-            and tokens[i + 1].string == "("
-            and tokens[i - 1].string != "."
-            and tok.string in _SA_TYPE_NAMES
-        ):
-            inserts.append(tok.start[1])
-    for col in reversed(inserts):
-        text = text[:col] + "sa." + text[col:]
-    return text
+from gitmig.schema.typesource import DIALECT_PREFIXES, type_source
 
 
 def server_default_of(col: sa.Column[Any]) -> ServerDefault | None:
@@ -122,9 +48,11 @@ def server_default_of(col: sa.Column[Any]) -> ServerDefault | None:
         return ServerDefault("sql", arg.text)
     if isinstance(arg, ClauseElement):
         portable = _portable_expression(arg)
+        if portable is None and not expressions.spelled_alike(arg):
+            portable = expressions.source(arg)
         if portable is not None:
             return ServerDefault("expr", portable)
-        return ServerDefault("sql", str(arg.compile(compile_kwargs={"literal_binds": True})))
+        return ServerDefault("sql", expressions.compiled(arg))
     return ServerDefault("literal", str(arg))
 
 
@@ -168,15 +96,71 @@ def _scalar_default(col: sa.Column[Any]) -> Any:
 def column_state(col: sa.Column[Any]) -> Column:
     if col.type is None or isinstance(col.type, sqltypes.NullType):
         raise GitmigError(f"column {col.name!r} has no type; give it one such as sa.Integer()")
+    try:
+        typ = type_source(col.type)
+    except GitmigError as exc:
+        table = getattr(col, "table", None)
+        where = f"{table.name}.{col.name}" if isinstance(table, sa.Table) else str(col.name)
+        raise GitmigError(
+            f"column {where}: {exc.message}; gitmig asks each database's dialect without "
+            "a connection, so load_dialect_impl must not need one (server_version_info "
+            "is None)"
+        ) from None
     return Column(
         name=str(col.name),
-        type=type_source(col.type),
+        type=typ,
         nullable=bool(col.nullable),
         primary_key=bool(col.primary_key),
         autoincrement=col.autoincrement if col.autoincrement in (True, False) else "auto",
         server_default=server_default_of(col),
         comment=col.comment,
+        identity=identity_of(col),
+        computed=computed_of(col),
+        sequence=sequence_of(col),
         default=_scalar_default(col),
+    )
+
+
+IDENTITY_OPTIONS = ("on_null", "start", "increment", "minvalue", "maxvalue", "nominvalue",
+                    "nomaxvalue", "cycle", "cache", "order")
+SEQUENCE_OPTIONS = (*IDENTITY_OPTIONS[1:], "optional")
+
+
+def _options(obj: Any, names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, (bool, int, float)) and not (name == "optional" and not value):
+            out.append((name, value))
+    return tuple(out)
+
+
+def identity_of(col: sa.Column[Any]) -> Identity | None:
+    ident = col.identity
+    if ident is None:
+        return None
+    return Identity(always=bool(ident.always), options=_options(ident, IDENTITY_OPTIONS))
+
+
+def computed_of(col: sa.Column[Any]) -> Computed | None:
+    comp = col.computed
+    if comp is None:
+        return None
+    text = comp.sqltext
+    sql = text if isinstance(text, str) else text.text if isinstance(text, TextClause) else str(
+        text.compile(compile_kwargs={"literal_binds": True, "include_table": False})
+    )
+    return Computed(sqltext=sql, persisted=comp.persisted)
+
+
+def sequence_of(col: sa.Column[Any]) -> Sequence | None:
+    seq = col.default
+    if not isinstance(seq, sa.Sequence):
+        return None
+    return Sequence(
+        name=str(seq.name),
+        schema=str(seq.schema) if seq.schema else None,
+        options=_options(seq, SEQUENCE_OPTIONS),
     )
 
 
@@ -349,5 +333,6 @@ __all__ = [
     "table_state",
     "table_of",
     "type_source",
+    "DIALECT_PREFIXES",
     "table_key",
 ]

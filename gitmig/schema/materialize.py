@@ -80,7 +80,8 @@ def server_default(
     if sd is None:
         return None
     if sd.kind == "expr":
-        value = eval(sd.text, {"__builtins__": {}, "sa": sa})  # canonical source, see canonical
+        # canonical source (gitmig.schema.expressions); casts may name dialect types
+        value = eval(sd.text, {"__builtins__": {}, **_BASE_NAMESPACE})  # noqa: S307
         if not isinstance(value, ColumnElement):
             raise GitmigError(f"server default {sd.text!r} is not a SQL expression")
         return value
@@ -105,6 +106,7 @@ def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) 
     return sa.Column(
         col.name,
         type_of(col.type),
+        *generated(col),
         *fks,
         primary_key=col.primary_key,
         nullable=col.nullable,
@@ -112,6 +114,19 @@ def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) 
         server_default=server_default(col.server_default),
         comment=col.comment,
     )
+
+
+def generated(col: state.Column) -> list[Any]:
+    """A column's Sequence, Identity and Computed, fresh objects every call."""
+    items: list[Any] = []
+    if col.sequence is not None:
+        seq = col.sequence
+        items.append(sa.Sequence(seq.name, schema=seq.schema, **dict(seq.options)))
+    if col.identity is not None:
+        items.append(sa.Identity(always=col.identity.always, **dict(col.identity.options)))
+    if col.computed is not None:
+        items.append(sa.Computed(col.computed.sqltext, persisted=col.computed.persisted))
+    return items
 
 
 def foreign_key(fk: state.ForeignKey) -> sa.ForeignKeyConstraint:
@@ -214,7 +229,7 @@ def metadata(s: state.SchemaState) -> sa.MetaData:
 def enum_types(t: state.Table) -> Iterator[tuple[str, sa.Enum]]:
     """(column name, type) of each native, named enum a table uses (PostgreSQL types)."""
     for col in t.columns:
-        if "Enum" not in col.type:
+        if "enum" not in col.type.lower():
             continue
         typ = type_of(col.type)
         item = getattr(typ, "item_type", None)  # ARRAY(Enum(...))

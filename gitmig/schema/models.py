@@ -13,7 +13,9 @@ MetaData otherwise holds.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Iterable, Iterator
@@ -123,9 +125,23 @@ def import_models(config: Config) -> dict[str, ModuleType]:
     return modules
 
 
+class _HardExit(BaseException):
+    """os._exit() called by models being imported: made an error, never a silent exit 0."""
+
+
+def _hard_exit(status: int) -> None:
+    raise _HardExit(status)
+
+
 def _import_app(app: AppConfig, roots: tuple[str, ...]) -> ModuleType:
+    hard_exit = os._exit
+    os._exit = _hard_exit  # type: ignore[assignment]  # only while the models import
     try:
-        return importlib.import_module(app.models)
+        with contextlib.redirect_stdout(sys.stderr):  # what models print is not our output
+            return importlib.import_module(app.models)
+    except _HardExit as exc:
+        raise GitmigError(f"cannot import models of app {app.label!r}: the models called "
+                          f"os._exit({exc.args[0]}) while being imported") from None
     except ModuleNotFoundError as exc:
         if exc.name and app.models.startswith(exc.name):
             raise GitmigError(
@@ -135,6 +151,8 @@ def _import_app(app: AppConfig, roots: tuple[str, ...]) -> ModuleType:
         raise _import_failure(app, exc, roots) from None
     except (Exception, SystemExit) as exc:  # the user's code may raise anything, even exit
         raise _import_failure(app, exc, roots) from None
+    finally:
+        os._exit = hard_exit
 
 
 def _import_failure(app: AppConfig, exc: BaseException, roots: tuple[str, ...]) -> GitmigError:

@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from gitmig.schema.state import Check, Column, ForeignKey, Index, ServerDefault, Table, Unique
+from gitmig.schema.state import (
+    Check,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    ServerDefault,
+    Table,
+    Unique,
+)
+from gitmig.schema.state import (
+    Sequence as Sequence_,
+)
 
 WIDTH = 99
 
@@ -100,7 +112,7 @@ def _from_node(node: ast.expr) -> Arg:
         isinstance(a, ast.Starred) for a in node.args
     ):
         return Call(
-            ast.unparse(node.func),
+            _callee(node.func),
             [_from_node(a) for a in node.args],
             [(str(k.arg), _from_node(k.value)) for k in node.keywords],
         )
@@ -108,6 +120,13 @@ def _from_node(node: ast.expr) -> Arg:
         return literal(node.value)
     if isinstance(node, ast.List):
         return ListOf([_from_node(e) for e in node.elts])
+    return ast.unparse(node)
+
+
+def _callee(node: ast.expr) -> str:
+    """`sa.JSON().with_variant`: the call before the dot written like any other call."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call):
+        return f"{flat(_from_node(node.value))}.{node.attr}"
     return ast.unparse(node)
 
 
@@ -125,8 +144,43 @@ def server_default(sd: ServerDefault | None) -> str:
     return literal(sd.text)
 
 
+def _options(call: Call, options: tuple[tuple[str, Any], ...]) -> Call:
+    call.kwargs += [(k, literal(v)) for k, v in options]
+    return call
+
+
+def identity(i: Identity | None) -> Arg:
+    if i is None:
+        return "None"
+    return _options(Call("sa.Identity", [], [("always", "True")] if i.always else []), i.options)
+
+
+def sequence(s: Sequence_ | None) -> Arg:
+    if s is None:
+        return "None"
+    call = Call("sa.Sequence", [literal(s.name)])
+    if s.schema:
+        call.kwargs.append(("schema", literal(s.schema)))
+    return _options(call, s.options)
+
+
+def generated(c: Column) -> list[Arg]:
+    """The Identity, Computed and Sequence of a column, as sa.Column's positional items."""
+    items: list[Arg] = []
+    if c.sequence is not None:
+        items.append(sequence(c.sequence))
+    if c.identity is not None:
+        items.append(identity(c.identity))
+    if c.computed is not None:
+        comp = Call("sa.Computed", [literal(c.computed.sqltext)])
+        if c.computed.persisted is not None:
+            comp.kwargs.append(("persisted", repr(c.computed.persisted)))
+        items.append(comp)
+    return items
+
+
 def column(c: Column, foreign_keys: Sequence[ForeignKey] = ()) -> Call:
-    call = Call("sa.Column", [literal(c.name), expression(c.type)])
+    call = Call("sa.Column", [literal(c.name), expression(c.type), *generated(c)])
     for fk in foreign_keys:
         call.args.append(inline_foreign_key(fk))
     if c.primary_key:

@@ -29,6 +29,31 @@ class ServerDefault:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY, with the sequence options given."""
+
+    always: bool = False
+    options: tuple[tuple[str, Any], ...] = ()  # (start, 10), (increment, 5)... sorted
+
+
+@dataclass(frozen=True)
+class Computed:
+    """GENERATED ALWAYS AS (sqltext), STORED when persisted, VIRTUAL when not."""
+
+    sqltext: str
+    persisted: bool | None = None
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A named sequence that feeds the column (PostgreSQL, MariaDB; SQLite ignores it)."""
+
+    name: str
+    schema: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: str  # canonical source form, e.g. "sa.String(length=200)"
@@ -37,6 +62,9 @@ class Column:
     autoincrement: AutoIncrement = "auto"
     server_default: ServerDefault | None = None
     comment: str | None = None
+    identity: Identity | None = None
+    computed: Computed | None = None
+    sequence: Sequence | None = None
     # The model's scalar Python-side default: used to fill existing rows when the column
     # is added as NOT NULL, but not part of the database schema, hence not compared.
     default: Any = field(default=None, compare=False)

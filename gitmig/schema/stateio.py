@@ -14,9 +14,12 @@ from typing import Any
 from gitmig.schema.state import (
     Check,
     Column,
+    Computed,
     ForeignKey,
+    Identity,
     Index,
     SchemaState,
+    Sequence,
     ServerDefault,
     Table,
     Unique,
@@ -102,10 +105,26 @@ def _column(c: Column) -> dict[str, Any]:
         "autoincrement": c.autoincrement,
         "server_default": None if sd is None else {"kind": sd.kind, "text": sd.text},
         "comment": c.comment,
+        **_generated(c),
         # canonical.column_state keeps only plain scalars here; anything else cannot be
         # written into a migration either, so it is dropped rather than mangled.
         "default": c.default if isinstance(c.default, _SCALARS) else None,
     }
+
+
+def _generated(c: Column) -> dict[str, Any]:
+    """Identity, Computed and Sequence (None when a column has none)."""
+    i, g, q = c.identity, c.computed, c.sequence
+    return {
+        "identity": None if i is None else {"always": i.always, "options": i.options},
+        "computed": None if g is None else {"sqltext": g.sqltext, "persisted": g.persisted},
+        "sequence": (None if q is None else
+                     {"name": q.name, "schema": q.schema, "options": q.options}),
+    }
+
+
+def _pairs(items: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((str(k), v) for k, v in items)
 
 
 def _read_table(d: dict[str, Any]) -> Table:
@@ -154,5 +173,10 @@ def _read_column(d: dict[str, Any]) -> Column:
         autoincrement=d["autoincrement"],
         server_default=None if sd is None else ServerDefault(sd["kind"], sd["text"]),
         comment=d["comment"],
+        identity=(Identity(i["always"], _pairs(i["options"]))
+                  if (i := d.get("identity")) else None),
+        computed=Computed(c["sqltext"], c["persisted"]) if (c := d.get("computed")) else None,
+        sequence=(Sequence(q["name"], q["schema"], _pairs(q["options"]))
+                  if (q := d.get("sequence")) else None),
         default=d["default"],
     )

@@ -114,6 +114,7 @@ class Backend:
         new = sa.Column(
             col.name,
             typ,
+            *(g for g in materialize.generated(col) if not isinstance(g, sa.Sequence)),
             nullable=col.nullable,
             server_default=(materialize.server_default(col.server_default)
                             if backfill is None else backfill),
@@ -159,6 +160,8 @@ class Backend:
         if old.comment != new.comment:
             kw["comment"] = new.comment
         kw.update(self.alter_column_extra(old, new, after_t))
+        if old.identity != new.identity:
+            self.alter_identity(ctx, op, before_t, old, new)
         if old.type != new.type:
             self.alter_column_type(ctx, op, before_t, old, new, kw)
         if not kw:
@@ -172,6 +175,10 @@ class Backend:
             **kw,
             **ddl.existing(ctx, before_t, old, nullable=new.nullable, type_=new.type),
         )
+
+    def alter_identity(self, ctx: ddl.Context, op: ops.AlterColumn, table: Table,
+                       old: Column, new: Column) -> None:
+        """GENERATED ... AS IDENTITY added, changed or dropped: only PostgreSQL keeps it."""
 
     def alter_column_extra(self, old: Column, new: Column, after: Table) -> dict[str, Any]:
         """More of alter_column's arguments this database needs."""

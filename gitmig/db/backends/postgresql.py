@@ -106,6 +106,18 @@ class PostgreSQLBackend(Backend):
                 if k not in still:
                     ctx.operations.execute(DropEnumType(gone[k]))
 
+    def alter_identity(self, ctx: ddl.Context, op: ops.AlterColumn, table: Table,
+                       old: Column, new: Column) -> None:
+        """ADD GENERATED ... AS IDENTITY, SET its options, or DROP IDENTITY."""
+        def identity(c: Column) -> sa.Identity | None:
+            return next((g for g in materialize.generated(c) if isinstance(g, sa.Identity)),
+                        None)
+
+        existing = ddl.existing(ctx, table, old)
+        existing["existing_server_default"] = identity(old)
+        ctx.operations.alter_column(op.table_name, old.name, server_default=identity(new),
+                                    schema=op.schema, **existing)
+
     def alter_column_type(self, ctx: ddl.Context, op: ops.AlterColumn, table: Table,
                           old: Column, new: Column, kw: dict[str, Any]) -> None:
         if _alter_enum_values(ctx, op, old, new):

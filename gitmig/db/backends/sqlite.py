@@ -129,6 +129,9 @@ class SQLiteBackend(Backend):
         default, the foreign key).
         """
         col = op.column
+        if col.computed is not None:
+            ddl.rebuild(ctx, op.key)  # SQLite adds no STORED column; the rebuild computes it
+            return
         typ = materialize.type_of(col.type)
         backfill = ddl.backfill_default(op, typ, ctx.dialect)
         nullable = col.nullable
@@ -165,7 +168,7 @@ class SQLiteBackend(Backend):
         old = ctx.before.table(op.key).column(op.column_name)
         new = ctx.after.table(op.key).column(op.column_name)
         if any(getattr(old, f) != getattr(new, f) for f in ("type", "nullable",
-                                                            "server_default")):
+                                                            "server_default", "identity")):
             ddl.rebuild(ctx, op.key)
         else:
             ctx.note(f"{op.describe()}: nothing to do on SQLite")

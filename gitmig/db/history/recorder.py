@@ -172,6 +172,14 @@ class Recorder:
             .values(name=new[1])
         )
 
+    def record_checksum(self, key: Key, checksum: str) -> None:
+        """A checksum recorded by an older gitmig, upgraded (the file is unchanged)."""
+        self.connection.execute(
+            history.update()
+            .where(history.c.app == key[0], history.c.name == key[1])
+            .values(checksum=checksum)
+        )
+
     def record_unapplied(self, key: Key) -> None:
         self.connection.execute(
             history.delete().where(history.c.app == key[0], history.c.name == key[1])

@@ -1,0 +1,34 @@
+"""What to do next, written once: the hints that several commands give for one situation,
+so that `status`, `conflicts`, `makemigrations`, the hooks and the errors say the same fix
+the same way. Each is a `str.format` template; `{app}` is an app label (or `APP` where a
+list names several)."""
+
+from __future__ import annotations
+
+# An app has several latest migrations (after a merge, or two branches adding migrations).
+RESOLVE = "run `gitmig resolve {app}`"
+RESOLVE_HOW = (
+    RESOLVE + " (renumbers this branch's new migrations after the other branch's; "
+    "`--strategy merge` writes a merge migration instead)"
+)
+
+# Model changes have no migration yet.
+MAKEMIGRATIONS = "run `gitmig makemigrations {app}`"
+MAKEMIGRATIONS_ANY = "run `gitmig makemigrations`"
+
+# The database lacks migrations that the files have.
+MIGRATE = "run `gitmig migrate`"
+
+# No [tool.gitmig] configuration found.
+INIT = "run `gitmig init --app LABEL=package.models`"
+
+# The hooks are missing, outdated, or run a Python that is gone.
+HOOKS_INSTALL = "run `gitmig hooks install`"
+
+
+def resolve(app: str) -> str:
+    return RESOLVE_HOW.format(app=app)
+
+
+def makemigrations(app: str) -> str:
+    return MAKEMIGRATIONS.format(app=app)
