@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.db import ddl
-from gitmig.db.ddl import Context
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
+from gitmig.db.ddlhelpers import Context
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize
 
