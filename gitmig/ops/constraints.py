@@ -1,4 +1,5 @@
-"""Primary keys and renamed constraints and indexes.
+"""Keys and constraints: foreign keys, unique and check constraints added and dropped,
+primary keys, and renamed constraints and indexes.
 
 A primary key is a property of the table, not of one column: when the models move it to
 other columns, the key is dropped and created again as a whole, so no step of a migration

@@ -1,9 +1,10 @@
-"""A table's own settings: its dialect options, and the schema it lives in.
+"""Operations on whole tables: create, drop, rename, and a table's own settings (its
+comment, its dialect options, the schema it lives in).
 
-Options are set as a whole (the table's options become exactly those given), so an option
-the models stop giving is taken away, and the reverse is simply the options before.
-A table that moves to another schema keeps its rows: it is moved, never dropped and
-created.
+A renamed table takes the foreign keys that point at it along. Options are set as a whole
+(the table's options become exactly those given), so an option the models stop giving is
+taken away, and the reverse is simply the options before. A table that moves to another
+schema keeps its rows: it is moved, never dropped and created.
 """
 
 from __future__ import annotations
