@@ -19,7 +19,8 @@ PACKAGE = Path(gitmig.__file__).resolve().parent
 
 # Bottom to top. A module may import from its own layer and the layers below it.
 LAYERS: list[set[str]] = [
-    {"errors", "config", "console", "atomic", "hints", "__init__"},  # core: every layer uses
+    # core: every layer uses
+    {"errors", "config", "console", "atomic", "hints", "cache", "__init__"},
     {"schema"},
     {"ops"},
     {"migrations"},
@@ -34,17 +35,10 @@ RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
 # Imports that go up a layer today, (importer, imported): other work is removing them. A new
 # one fails the test; one that is gone is reported, to be struck from this list.
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("gitmig.schema.models", "gitmig.migrations.statecache"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 # Import cycles today, each as the set of modules in it; the same rule applies.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # gitmig/ops/__init__.py re-exports ops.moves, which imports the base classes from it.
-    frozenset({"gitmig.ops", "gitmig.ops.moves"}),
-    # the backends call ddl's helpers, and ddl asks the backend of its context.
-    frozenset({"gitmig.db.backends.base", "gitmig.db.ddl"}),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
 def modules() -> dict[str, Path]:

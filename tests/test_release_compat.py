@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
-from gitmig.migrations.loader import parse_migration
+from gitmig.migrations.graph import MigrationGraph
+from gitmig.migrations.loader import is_legacy, parse_migration, upgrade_recorded
 
 from .conftest import Project
 
@@ -73,15 +75,26 @@ def test_old_migrations_apply_and_unapply(tmp_path: Path) -> None:
     assert not left & {"author", "post", "tag"}
 
 
+@dataclass(frozen=True)
+class _Row:
+    checksum: str
+
+
 def test_old_checksums_are_recognised() -> None:
-    """Today's checksum of each old file is the one 0.1.0 recorded (in its history tables and
-    lock files). When the checksum format gains a version (issue 11), an old value must still
-    be recognised as matching its file through the upgrade path: change this test to assert
-    that, keeping the recorded values as they are."""
+    """The checksum 0.1.0 recorded for each old file (in its history tables and lock files)
+    is a format 1 checksum (issue 11): it is still recognised as matching its unchanged file,
+    and the upgrade path replaces it with today's. The recorded values stay as they are."""
     folder = DATA / "shop" / "migrations"
     names = sorted(p.stem for p in folder.glob("[0-9][0-9][0-9][0-9]_*.py"))
     assert names == sorted(RECORDED["checksums"])
-    for name in names:
-        parsed = parse_migration("shop", name, (folder / f"{name}.py").read_bytes(),
-                                 str(folder / f"{name}.py"))
-        assert parsed.checksum == RECORDED["checksums"][name], name
+    files = [parse_migration("shop", name, (folder / f"{name}.py").read_bytes(),
+                             str(folder / f"{name}.py")) for name in names]
+    for parsed in files:
+        recorded = RECORDED["checksums"][parsed.name]
+        assert is_legacy(recorded), parsed.name
+        assert parsed.legacy_checksum == recorded, parsed.name
+    graph = MigrationGraph(files, ["shop"])
+    rows = {f.key: _Row(RECORDED["checksums"][f.name]) for f in files}
+    upgraded, keys = upgrade_recorded(graph, rows)
+    assert sorted(keys) == sorted(rows)
+    assert {k: r.checksum for k, r in upgraded.items()} == {f.key: f.checksum for f in files}

@@ -11,8 +11,8 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.db import ddl
-from gitmig.db.ddl import Context
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
+from gitmig.db.ddlhelpers import Context
 from gitmig.ops.enums import enum_values, users
 from gitmig.schema.state import Table
 
@@ -48,6 +48,6 @@ def _change(columns: list[tuple[Table, str]], ctx: Context) -> None:
     for table, column in columns:
         new_type = ctx.after.table(table.key).column(column).type
         if ctx.before.table(table.key).column(column).type != new_type:
-            ddl._alter_column(
+            ddl._run(
                 ops.AlterColumn(table.name, column, schema=table.schema, type_=new_type), ctx
             )

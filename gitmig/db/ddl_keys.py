@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.db import ddl
-from gitmig.db.ddl import Context
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
+from gitmig.db.ddlhelpers import Context
 from gitmig.schema import materialize
 from gitmig.schema.state import Check, Constraint, ForeignKey, Table, Unique
 

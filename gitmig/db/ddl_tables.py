@@ -6,8 +6,8 @@ set_table_schema.
 from __future__ import annotations
 
 from gitmig import ops
-from gitmig.db import ddl
-from gitmig.db.ddl import Context
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
+from gitmig.db.ddlhelpers import Context
 
 
 @ddl._run.register

@@ -14,15 +14,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.migrations import statecache
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
-
-if TYPE_CHECKING:
-    from gitmig.db.historyrows import Applied
 
 FILE_RE = re.compile(r"^(\d{4,})_(\w+)\.py$")
 
@@ -181,15 +178,28 @@ def is_legacy(recorded: str) -> bool:
     return not recorded.startswith(CHECKSUM_FORMAT)
 
 
+class _Recorded(Protocol):
+    """A history row (gitmig.db.history.rows.Applied, a layer above): a dataclass that
+    holds the checksum recorded for a migration."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def checksum(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=_Recorded)
+
+
 def upgrade_recorded(
-    graph: MigrationGraph, applied: Mapping[Key, Applied]
-) -> tuple[dict[Key, Applied], list[Key]]:
+    graph: MigrationGraph, applied: Mapping[Key, RowT]
+) -> tuple[dict[Key, RowT], list[Key]]:
     """History rows recorded by an older gitmig (format 1 checksums) with the checksum of
     today's format, where the file's format 1 checksum is still the one recorded: the
     file is unchanged. A row whose file changed keeps its old checksum, which no file
     matches, so it reads as edited. Also matched: a file `gitmig resolve` renumbered
     (same app, same name after the number, same format 1 checksum)."""
-    out: dict[Key, Applied] = {}
+    out: dict[Key, RowT] = {}
     upgraded: list[Key] = []
     by_slug: dict[tuple[str, str, str], list[MigrationFile]] = {}
     for node in graph.nodes.values():

@@ -1,4 +1,5 @@
-"""Primary keys and renamed constraints and indexes.
+"""Keys and constraints: foreign keys, unique and check constraints added and dropped,
+primary keys, and renamed constraints and indexes.
 
 A primary key is a property of the table, not of one column: when the models move it to
 other columns, the key is dropped and created again as a whole, so no step of a migration
@@ -11,10 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
 
 from gitmig.errors import GitmigError
-from gitmig.ops import Operation, _require_column, _require_table, _schema_kw, _TableOperation
-from gitmig.schema import serializer
+from gitmig.ops.base import (
+    Operation,
+    _require_column,
+    _require_table,
+    _schema_kw,
+    _TableOperation,
+)
+from gitmig.schema import canonical, serializer
 from gitmig.schema.serializer import Call, literal
 from gitmig.schema.state import (
     Check,
@@ -25,6 +35,151 @@ from gitmig.schema.state import (
     Unique,
     constraint_identity,
 )
+
+
+def _as_constraint(value: Any) -> Constraint:
+    if isinstance(value, (ForeignKey, Unique, Check)):
+        return value
+    if isinstance(value, (sa.UniqueConstraint, sa.CheckConstraint, sa.ForeignKeyConstraint)):
+        # Constraints need a table to know their columns; read them through one.
+        cols = set()
+        for expr in getattr(value, "_pending_colargs", []) or []:
+            cols.add(expr if isinstance(expr, str) else expr.name)
+        if isinstance(value, sa.ForeignKeyConstraint):
+            cols |= set(value.column_keys)
+        t = sa.Table("t", sa.MetaData(), *(sa.Column(c, sa.Integer()) for c in sorted(cols)))
+        t.append_constraint(value)
+        if isinstance(value, sa.ForeignKeyConstraint):
+            return canonical.foreign_key_state(value)
+        if isinstance(value, sa.UniqueConstraint):
+            return canonical.unique_state(value)
+        return canonical.check_state(value)
+    raise GitmigError(
+        "expected a sa.UniqueConstraint, CheckConstraint or ForeignKeyConstraint, "
+        f"got {value!r}"
+    )
+
+
+_KIND_WORDS = {ForeignKey: "foreign key", Unique: "unique constraint", Check: "check constraint"}
+
+
+class AddConstraint(_TableOperation):
+    def __init__(self, table: str, constraint: Any, *, schema: str | None = None) -> None:
+        self.table_name = table
+        self.schema = schema
+        self.constraint = _as_constraint(constraint)
+
+    def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
+        table = _require_table(state, self.key, "cannot add constraint")
+        if table.find_constraint(constraint_identity(self.constraint)) is not None:
+            raise GitmigError(f"cannot add constraint to {self.key}: an equal one exists")
+        return state.with_table(table.with_constraint(self.constraint))
+
+    def describe(self) -> str:
+        c = self.constraint
+        label = f" {c.name}" if c.name else ""
+        on = f"({', '.join(c.columns)})" if not isinstance(c, Check) else f"({c.sqltext})"
+        return f"Add {_KIND_WORDS[type(c)]}{label} on {self.key} {on}"
+
+    def fragment(self) -> str:
+        c = self.constraint
+        kind = {ForeignKey: "fk", Unique: "unique", Check: "check"}[type(c)]
+        what = c.name if c.name else "_".join(c.columns) if not isinstance(c, Check) else "check"
+        return f"{self.table_name}_add_{kind}_{what}"
+
+    def reverse(self, before: SchemaState) -> Operation:
+        return DropConstraint.of(self.table_name, self.constraint, schema=self.schema)
+
+    def source(self) -> Call:
+        return _schema_kw(
+            Call(
+                "ops.AddConstraint",
+                [literal(self.table_name), serializer.constraint(self.constraint)],
+            ),
+            self.schema,
+        )
+
+
+class DropConstraint(_TableOperation):
+    """Drop a constraint by name; an unnamed one is found by its kind and columns."""
+
+    def __init__(
+        self,
+        table: str,
+        name: str | None = None,
+        *,
+        type_: str,
+        columns: Sequence[str] | None = None,
+        sqltext: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        if type_ not in ("foreignkey", "unique", "check"):
+            raise GitmigError(
+                f"DropConstraint type_ must be foreignkey, unique or check, not {type_!r}"
+            )
+        if name is None and columns is None and sqltext is None:
+            raise GitmigError("DropConstraint needs a name, or columns for an unnamed constraint")
+        self.table_name = table
+        self.name = name
+        self.type_ = type_
+        self.columns = tuple(columns) if columns is not None else None
+        self.sqltext = sqltext
+        self.schema = schema
+
+    @classmethod
+    def of(cls, table: str, c: Constraint, *, schema: str | None = None) -> DropConstraint:
+        kind = {ForeignKey: "foreignkey", Unique: "unique", Check: "check"}[type(c)]
+        if c.name:
+            return cls(table, c.name, type_=kind, schema=schema)
+        if isinstance(c, Check):
+            return cls(table, type_=kind, sqltext=c.sqltext, schema=schema)
+        return cls(table, type_=kind, columns=c.columns, schema=schema)
+
+    def identity(self) -> tuple[str, ...]:
+        if self.name:
+            return ("name", self.name)
+        if self.type_ == "check":
+            return ("check", self.sqltext or "")
+        return (self.type_, *(self.columns or ()))
+
+    def find(self, state: SchemaState) -> Constraint:
+        table = _require_table(state, self.key, "cannot drop constraint")
+        found = table.find_constraint(self.identity())
+        if found is None:
+            raise GitmigError(f"cannot drop constraint {self._label()} on {self.key}: not found")
+        return found
+
+    def _label(self) -> str:
+        return self.name or f"{self.type_}({', '.join(self.columns or ()) or self.sqltext})"
+
+    def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
+        self.find(state)
+        table = state.table(self.key)
+        return state.with_table(table.without_constraint(self.identity()))
+
+    def describe(self) -> str:
+        return f"Drop constraint {self._label()} on {self.key}"
+
+    def fragment(self) -> str:
+        what = self.name or "_".join(self.columns or ()) or "check"
+        return f"{self.table_name}_drop_{self.type_}_{what}"
+
+    def reverse(self, before: SchemaState) -> Operation:
+        return AddConstraint(self.table_name, self.find(before), schema=self.schema)
+
+    def source(self) -> Call:
+        call = Call("ops.DropConstraint", [literal(self.table_name)])
+        if self.name:
+            call.args.append(literal(self.name))
+        call.kwargs.append(("type_", literal(self.type_)))
+        if self.columns is not None and not self.name:
+            call.kwargs.append(("columns", serializer.names(self.columns)))
+        if self.sqltext is not None and not self.name:
+            call.kwargs.append(("sqltext", literal(self.sqltext)))
+        return _schema_kw(call, self.schema)
+
+
+
 
 CONSTRAINT_TYPES = ("primary", "foreignkey", "unique", "check")
 _KIND = {ForeignKey: "foreignkey", Unique: "unique", Check: "check"}

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from gitmig.errors import GitmigError
-from gitmig.ops import Operation, _schema_kw
+from gitmig.ops.base import Operation, _schema_kw
 from gitmig.schema import canonical, materialize, serializer
 from gitmig.schema.serializer import Call, literal
 from gitmig.schema.state import SchemaState, Table

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from gitmig.errors import GitmigError
-from gitmig.ops import CreateTable, Operation
+from gitmig.ops.base import Operation
+from gitmig.ops.tables import CreateTable
 from gitmig.schema.serializer import Call, literal
 from gitmig.schema.state import SchemaState, Table, table_key
 

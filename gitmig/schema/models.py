@@ -27,9 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from gitmig import cache
 from gitmig.config import AppConfig, Config
 from gitmig.errors import GitmigError
-from gitmig.migrations import statecache
 from gitmig.schema.canonical import table_state
 from gitmig.schema.state import SchemaState
 
@@ -240,15 +240,15 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
     """Import every app's models and return the schema they declare.
 
     Without `modules`, the state of the last import is reused while none of the project
-    files that import read has changed (gitmig.migrations.statecache).
+    files that import read has changed (gitmig.cache).
     """
     if modules is not None:
         return _declared_state(config, modules)
-    cached = statecache.models_state(config.path)
+    cached = cache.models_state(config.path)
     if isinstance(cached, SchemaState):
         return cached
     state = _declared_state(config, import_models(config))
-    statecache.remember_models_state(config.path, _project_files(config), state)
+    cache.remember_models_state(config.path, _project_files(config), state)
     return state
 
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from gitmig import ops
-from gitmig.db import ddl, ddl_enums, ddl_keys
+from gitmig.db import ddl_enums, ddl_keys
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize
 from gitmig.schema.state import Check, Column, Constraint, ForeignKey, Table, Unique

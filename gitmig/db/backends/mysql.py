@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from gitmig import ops
-from gitmig.db import ddl, ddl_keys
+from gitmig.db import ddl_keys
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
 from gitmig.db.backends.base import Backend
 from gitmig.schema import materialize
 from gitmig.schema.state import Column, Constraint, ForeignKey, Table, Unique, constraint_identity

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CreateEnumType, DropEnumType
 
 from gitmig import ops
-from gitmig.db import ddl
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
 from gitmig.db.backends.base import Backend
 from gitmig.errors import GitmigError
 from gitmig.ops.enums import users

@@ -19,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from gitmig import ops
-from gitmig.db import ddl
+from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
 from gitmig.db.backends.base import Backend
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize

@@ -1,0 +1,122 @@
+"""Remembered work, keyed by content: parsed migration files, replayed states, model states.
+
+A core module, so that gitmig.schema.models (the models' state) and gitmig.migrations
+(statecache, loader, replay) can both use it.
+
+Replaying a thousand migrations or importing the models costs far more than hashing the
+files they come from, so each result is stored under a digest of exactly what it was
+computed from (file contents, gitmig's and SQLAlchemy's code) and reused only when that
+digest matches. A stale entry can never be used; a missing or unreadable cache only costs
+time. This module stays free of SQLAlchemy so that a cache hit never imports it.
+
+The cache lives in $GITMIG_CACHE_DIR, else $XDG_CACHE_HOME/gitmig, else ~/.cache/gitmig,
+one small file per project and kind; `GITMIG_NO_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import pickle
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+
+
+def enabled() -> bool:
+    return os.environ.get("GITMIG_NO_CACHE", "") in ("", "0")
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("GITMIG_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gitmig"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Changes whenever gitmig's or SQLAlchemy's code does: both shape a state."""
+    parts = [str(FORMAT)]
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        st = path.stat()
+        parts.append(f"{path.relative_to(package)}:{st.st_mtime_ns}:{st.st_size}")
+    spec = importlib.util.find_spec("sqlalchemy")
+    if spec is not None and spec.origin:
+        st = os.stat(spec.origin)
+        parts.append(f"{spec.origin}:{st.st_mtime_ns}:{st.st_size}")
+    return digest("\n".join(parts).encode())
+
+
+def _path(kind: str, scope: str) -> Path:
+    return cache_dir() / f"{kind}-{digest(scope.encode())[:20]}.pickle"
+
+
+def load(kind: str, scope: str) -> Any:
+    """The entry stored for (kind, scope), or None."""
+    if not enabled():
+        return None
+    try:
+        with _path(kind, scope).open("rb") as f:
+            entry = pickle.load(f)
+    except Exception:  # missing, truncated or from another version: recompute
+        return None
+    if not isinstance(entry, dict) or entry.get("code") != code_fingerprint():
+        return None
+    return entry.get("value")
+
+
+def store(kind: str, scope: str, value: Any) -> None:
+    """Best effort: a cache that cannot be written is only slower, never wrong."""
+    if not enabled():
+        return
+    from gitmig.atomic import write_file  # here, not at the top: a cache hit never needs it
+
+    path = _path(kind, scope)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = pickle.dumps({"code": code_fingerprint(), "value": value},
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        write_file(path, data, durable=False)
+    except OSError:
+        pass
+
+
+def files_digest(paths: Iterable[str]) -> str | None:
+    """One digest over the contents of files; None if one cannot be read."""
+    h = hashlib.sha256()
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return None
+        h.update(path.encode() + b"\0" + digest(data).encode() + b"\n")
+    return h.hexdigest()
+
+
+def models_state(config_path: Path) -> Any:
+    """The models' state from the last import, if no file it was read from has changed."""
+    entry = load("models", str(config_path))
+    if not isinstance(entry, dict):
+        return None
+    if files_digest([str(config_path), *entry["closure"]]) != entry["digest"]:
+        return None
+    return entry["state"]
+
+
+def remember_models_state(config_path: Path, closure: Sequence[str], state: Any) -> None:
+    """`closure`: every project file the import of the models read."""
+    files = sorted(set(closure))
+    found = files_digest([str(config_path), *files])
+    if found is not None:
+        store("models", str(config_path), {"closure": files, "digest": found, "state": state})
