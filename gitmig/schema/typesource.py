@@ -131,6 +131,12 @@ def _key(t: TypeEngine[Any]) -> tuple[type, str]:
     return type(t), repr(t)
 
 
+def _stored_as(t: TypeEngine[Any], dialect: Dialect) -> tuple[type, str, str]:
+    """The dialect's class for `t` and the DDL it writes: psycopg's one string class
+    stands for both String and Text, so the class alone cannot tell VARCHAR from TEXT."""
+    return (*_key(dialect.type_descriptor(t)), str(t.compile(dialect=dialect)))
+
+
 def _public(t: TypeEngine[Any], dialect: Dialect) -> TypeEngine[Any]:
     """The most generic public type that is `t` on this dialect.
 
@@ -139,7 +145,7 @@ def _public(t: TypeEngine[Any], dialect: Dialect) -> TypeEngine[Any]:
     specific public class that the dialect turns into exactly the same thing.
     """
     try:
-        target = _key(dialect.type_descriptor(t))
+        target = _stored_as(t, dialect)
     except Exception:
         return t
     for cls in reversed(type(t).__mro__):
@@ -147,7 +153,7 @@ def _public(t: TypeEngine[Any], dialect: Dialect) -> TypeEngine[Any]:
             continue
         try:
             candidate = t if cls is type(t) else t.adapt(cls)
-            if _key(dialect.type_descriptor(candidate)) == target:
+            if _stored_as(candidate, dialect) == target:
                 return candidate
         except Exception:
             continue
