@@ -53,6 +53,8 @@ def fault(step: str) -> None:
 # `.tmp-PID-XXXXXXXX` folders for trees it exports (XXXXXXXX: tempfile's random part).
 _TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")
 _TEMP_DIR = re.compile(r"^\.tmp-(\d+)-[a-z0-9_]{8}$")
+# Scratch folders in the system's temporary folder: `gitmig-WHAT-PID-XXXXXXXX`.
+_SCRATCH_DIR = re.compile(r"^gitmig-(?:resolve|index)-(\d+)-[a-z0-9_]{8}$")
 
 
 def temp_prefix(name: str) -> str:
@@ -63,6 +65,36 @@ def temp_prefix(name: str) -> str:
 
 def temp_dir_prefix() -> str:
     return f".tmp-{os.getpid()}-"
+
+
+def scratch_prefix(what: str) -> str:
+    """The prefix of a scratch folder in the system's temporary folder ("resolve", "index")."""
+    return f"gitmig-{what}-{os.getpid()}-"
+
+
+def sweep_scratch() -> list[Path]:
+    """Remove this user's scratch folders of gitmig runs no longer alive from the system's
+    temporary folder."""
+    removed: list[Path] = []
+    folder = Path(tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SCRATCH_DIR.match(entry.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            shutil.rmtree(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
 
 
 def _alive(pid: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .gitrepo import Repo, add_slug
@@ -27,7 +28,10 @@ def test_leftovers_of_dead_runs_are_removed_and_nothing_else(repo: Repo) -> None
         git / "gitmig" / f".journal.{dead}.abcdefgh.tmp",
         git / "hooks" / f".pre-commit.{dead}.abcdefgh.tmp",
     ]
+    scratch = Path(tempfile.gettempdir())
     stale_dirs = [
+        scratch / f"gitmig-resolve-{dead}-abcd1234",
+        scratch / f"gitmig-index-{dead}-abcd1234",
         git / "gitmig" / "trees" / f".tmp-{dead}-abcd1234",
         git / "gitmig" / "blobs" / f".tmp-{dead}-abcd1234",
     ]
@@ -40,6 +44,7 @@ def test_leftovers_of_dead_runs_are_removed_and_nothing_else(repo: Repo) -> None
         repo.root / f"pyproject.toml.{dead}.x1y2z3w4.tmp",
         repo.root / f".pyproject.toml.{dead}.short.tmp",
         repo.root / f".tmp-{dead}-abcd1234",
+        scratch / f"gitmig-resolve-{dead}-notes",
     ]
     for path in stale + kept:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +54,7 @@ def test_leftovers_of_dead_runs_are_removed_and_nothing_else(repo: Repo) -> None
         (folder / "blog" / "models.py").write_text("x = 1\n")
     (repo.root / f".tmp-{dead}-abcd1234").unlink()
     (repo.root / f".tmp-{dead}-abcd1234").mkdir()  # a user's folder outside gitmig's caches
-    kept[-1] = repo.root / f".tmp-{dead}-abcd1234"
+    kept[-2] = repo.root / f".tmp-{dead}-abcd1234"
     before = {p: p.read_bytes() for p in kept if p.is_file()}
 
     r = repo.gitmig("showmigrations")
@@ -58,6 +63,7 @@ def test_leftovers_of_dead_runs_are_removed_and_nothing_else(repo: Repo) -> None
     assert [p for p in stale + stale_dirs if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
     assert {p: p.read_bytes() for p in kept if p.is_file()} == before
+    (scratch / f"gitmig-resolve-{dead}-notes").unlink()
 
 
 def test_a_killed_write_leaves_nothing_after_the_next_command(repo: Repo) -> None:

@@ -119,7 +119,7 @@ def sweep_leftovers(root: Path, folders: Iterable[Path] = ()) -> list[Path]:
     at `root`, in `folders` (the apps' migration folders) and in the git dir (gitmig's
     caches, the journal's folder, the hooks); only gitmig's names, of runs no longer alive
     (gitmig.atomic.sweep). Returns what was removed."""
-    from gitmig.atomic import sweep
+    from gitmig.atomic import sweep, sweep_scratch
 
     targets = [root, *folders]
     caches: list[Path] = []
@@ -138,4 +138,5 @@ def sweep_leftovers(root: Path, folders: Iterable[Path] = ()) -> list[Path]:
         removed += sweep(folder)
     for folder in dict.fromkeys(caches):
         removed += sweep(folder, folders=True)
+    removed += sweep_scratch()
     return removed
