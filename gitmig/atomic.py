@@ -20,6 +20,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +47,99 @@ def fault(step: str) -> None:
         os._exit(137)
 
 
+# -- temporary files, and those of killed runs ------------------------------------------------
+
+# What gitmig's temporary files are called: `.NAME.PID.XXXXXXXX.tmp` beside a file it writes,
+# `.tmp-PID-XXXXXXXX` folders for trees it exports (XXXXXXXX: tempfile's random part).
+_TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")
+_TEMP_DIR = re.compile(r"^\.tmp-(\d+)-[a-z0-9_]{8}$")
+# Scratch folders in the system's temporary folder: `gitmig-WHAT-PID-XXXXXXXX`.
+_SCRATCH_DIR = re.compile(r"^gitmig-(?:resolve|index)-(\d+)-[a-z0-9_]{8}$")
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a temporary file written beside `name`: it carries this process's id,
+    so that a later run can tell a killed run's leftover from a running one's."""
+    return f".{name}.{os.getpid()}."
+
+
+def temp_dir_prefix() -> str:
+    return f".tmp-{os.getpid()}-"
+
+
+def scratch_prefix(what: str) -> str:
+    """The prefix of a scratch folder in the system's temporary folder ("resolve", "index")."""
+    return f"gitmig-{what}-{os.getpid()}-"
+
+
+def sweep_scratch() -> list[Path]:
+    """Remove this user's scratch folders of gitmig runs no longer alive from the system's
+    temporary folder."""
+    removed: list[Path] = []
+    folder = Path(tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SCRATCH_DIR.match(entry.name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            shutil.rmtree(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process (or a number the system will not check)
+    return True
+
+
+def sweep(folder: Path, *, folders: bool = False) -> list[Path]:
+    """Remove, directly in `folder`, the temporary files (and with `folders`, the exported
+    trees' temporary folders) of gitmig runs no longer running (killed before they could
+    clean up); anything not named as gitmig names them, or whose process still runs, is
+    left alone. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_FILE.match(entry.name)
+        is_dir = False
+        if match is None and folders:
+            match = _TEMP_DIR.match(entry.name)
+            is_dir = True
+        if match is None or _alive(int(match.group(1))):
+            continue
+        try:
+            if is_dir and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            elif not is_dir and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+            else:
+                continue
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
 # -- one file ---------------------------------------------------------------------------------
 
 
@@ -56,7 +151,7 @@ def _umask() -> int:
 
 def _temp_copy(path: Path, data: bytes, mode: int | None, durable: bool) -> Path:
     """`data` in a new hidden file beside `path` (mode: `mode`, or what a new file gets)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:

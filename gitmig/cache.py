@@ -104,9 +104,17 @@ def files_digest(paths: Iterable[str]) -> str | None:
     return h.hexdigest()
 
 
+def _models_scope(config_path: Path) -> str:
+    """The models' state depends on the database too (the longest name it takes): the
+    configured one is in pyproject.toml, digested with the models; an override is not."""
+    from gitmig.config import DATABASE_ENV
+
+    return f"{config_path}\0{os.environ.get(DATABASE_ENV, '')}"
+
+
 def models_state(config_path: Path) -> Any:
     """The models' state from the last import, if no file it was read from has changed."""
-    entry = load("models", str(config_path))
+    entry = load("models", _models_scope(config_path))
     if not isinstance(entry, dict):
         return None
     if files_digest([str(config_path), *entry["closure"]]) != entry["digest"]:
@@ -119,4 +127,5 @@ def remember_models_state(config_path: Path, closure: Sequence[str], state: Any)
     files = sorted(set(closure))
     found = files_digest([str(config_path), *files])
     if found is not None:
-        store("models", str(config_path), {"closure": files, "digest": found, "state": state})
+        store("models", _models_scope(config_path),
+              {"closure": files, "digest": found, "state": state})

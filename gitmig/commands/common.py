@@ -39,8 +39,11 @@ def load(config_path: str | None) -> Config:
 def finish_interrupted(config: Config) -> None:
     """A multi-file change a killed command left half-done is finished (or undone) before
     anything else reads the project (gitmig.git.projectlock); said in one line."""
-    from gitmig.git.projectlock import recover
+    from gitmig.git.projectlock import recover, sweep_leftovers
 
     line = recover(config.root)
     if line is not None:
         click.echo(f"gitmig: {line}", err=True)
+    from gitmig.migrations.statecache import cache_dir
+
+    sweep_leftovers(config.root, [*(app.migrations for app in config.apps.values()), cache_dir()])

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pygit2
 
+from gitmig.atomic import temp_dir_prefix
 from gitmig.errors import GitmigError
 from gitmig.git.snapshot import GitProject, common_dir, repo_path
 from gitmig.migrations.graph import Key, MigrationFile
@@ -165,7 +166,7 @@ def export(project: GitProject, found: Found) -> MigrationFile:
         assert isinstance(blob, pygit2.Blob)
         try:
             cache.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+            tmp = Path(tempfile.mkdtemp(prefix=temp_dir_prefix(), dir=cache))
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             with os.fdopen(os.open(tmp / path.name, flags, 0o644), "wb") as f:
                 f.write(blob.data)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gitmig.errors import GitmigError
@@ -112,3 +112,31 @@ def recover(root: Path) -> str | None:
                 "completed it")
     return (f"an interrupted `{done.command}` was rolled back: its files and git's index are "
             "as they were before it; run it again")
+
+
+def sweep_leftovers(root: Path, folders: Iterable[Path] = ()) -> list[Path]:
+    """Remove the temporary files and folders that killed gitmig runs left in the project
+    at `root`, in `folders` (the apps' migration folders) and in the git dir (gitmig's
+    caches, the journal's folder, the hooks); only gitmig's names, of runs no longer alive
+    (gitmig.atomic.sweep). Returns what was removed."""
+    from gitmig.atomic import sweep, sweep_scratch
+
+    targets = [root, *folders]
+    caches: list[Path] = []
+    found = git_dir(root)
+    if found is not None:
+        gits = [found]
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            common = found / "commondir"
+            if common.is_file():
+                gits.append((found / common.read_text().strip()).resolve())
+        for g in gits:
+            targets += [g, g / FOLDER, g / "hooks"]
+            caches += [g / FOLDER / "trees", g / FOLDER / "blobs"]
+    removed: list[Path] = []
+    for folder in dict.fromkeys(targets):
+        removed += sweep(folder)
+    for folder in dict.fromkeys(caches):
+        removed += sweep(folder, folders=True)
+    removed += sweep_scratch()
+    return removed

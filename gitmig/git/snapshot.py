@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pygit2
 
+from gitmig.atomic import temp_dir_prefix
 from gitmig.config import Config, parse_section
 from gitmig.errors import GitmigError
 from gitmig.git.export import UnsafeTree, prune, write_tree
@@ -554,7 +555,7 @@ class Snapshot:
             return final
         try:
             cache.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
+            tmp = Path(tempfile.mkdtemp(prefix=temp_dir_prefix(), dir=cache))
         except OSError as exc:
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
         try:

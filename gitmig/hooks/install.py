@@ -30,6 +30,7 @@ from pathlib import Path
 import pygit2
 
 from gitmig import hints
+from gitmig.atomic import temp_prefix
 from gitmig.config import Config, load_config
 from gitmig.errors import GitmigError
 from gitmig.git.snapshot import GitProject, common_dir, open_repository
@@ -204,7 +205,7 @@ def _install_one(folder: Path, s: HookState) -> str:
 
 
 def _write_script(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig.atomic import scratch_prefix
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.project import project_or_none
@@ -180,7 +181,7 @@ def _verify_replay(config: Config, apps: list[str], entries: dict[str, dict[str,
     from gitmig.migrations.replay import Replayer
     from gitmig.schema.models import models_state
 
-    with tempfile.TemporaryDirectory(prefix="gitmig-resolve-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("resolve")) as tmp:
         files = []
         for e in [*(e for a in entries.values() for e in a.values()), *new_files]:
             text = text_of(e)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitmig.atomic import Change, Transaction
+from gitmig.atomic import Change, Transaction, scratch_prefix
 from gitmig.config import Config
 from gitmig.errors import GitmigError
 from gitmig.git.projectlock import journal_path
@@ -118,7 +118,7 @@ class ResolveTransaction:
             data = None
         except OSError as exc:
             raise GitmigError(f"cannot read git's index: {exc.strerror}") from None
-        with tempfile.TemporaryDirectory(prefix="gitmig-index-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix("index")) as tmp:
             scratch = Path(tmp) / "index"
             if data is not None:
                 scratch.write_bytes(data)

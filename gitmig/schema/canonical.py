@@ -7,10 +7,13 @@ text that rebuilds them, which is both their canonical form and what the writer 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import enum
+import hashlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -164,9 +167,46 @@ def sequence_of(col: sa.Column[Any]) -> Sequence | None:
     )
 
 
+# The longest identifier the target database takes (None: no limit is checked). Set by
+# `name_limit` around reading the models; replayed migration files already hold short names.
+_LIMIT: list[int | None] = [None]
+
+
+@contextlib.contextmanager
+def name_limit(limit: int | None) -> Iterator[None]:
+    """Keep generated names within `limit` characters, refuse given ones longer."""
+    saved = _LIMIT[0]
+    _LIMIT[0] = limit
+    try:
+        yield
+    finally:
+        _LIMIT[0] = saved
+
+
+def fit_name(name: str, limit: int, what: str = "name", of: str = "") -> str:
+    """A convention-made name shortened as SQLAlchemy's compiler shortens it at create_all
+    (the first limit-8 characters, "_" and the last four hex digits of its MD5); a name
+    the models give verbatim is refused when longer than `limit`."""
+    from sqlalchemy.sql.elements import _truncated_label
+
+    if len(name) <= limit:
+        return str(name)
+    if isinstance(name, _truncated_label):
+        digest = hashlib.md5(str(name).encode("utf-8"), usedforsecurity=False).hexdigest()
+        return str(name)[: limit - 8] + "_" + digest[-4:]
+    raise GitmigError(f"{what} {str(name)!r}{of} is {len(name)} characters long, "
+                      f"more than the {limit} the database allows")
+
+
 def _name(obj: Any) -> str | None:
     name = getattr(obj, "name", None)
-    return str(name) if isinstance(name, str) and name else None
+    if not (isinstance(name, str) and name):
+        return None
+    limit = _LIMIT[0]
+    if limit is not None:
+        kind = "index" if isinstance(obj, sa.Index) else "constraint"
+        return fit_name(name, limit, kind + " name")
+    return str(name)
 
 
 def _split_target(fullname: str) -> tuple[str, str]:
@@ -300,6 +340,11 @@ def table_state(table: sa.Table, app: str = "") -> Table:
                 continue  # comes back from the column's type (Boolean, Enum)
             checks.append(check_state(c))
     pk = table.primary_key
+    limit = _LIMIT[0]
+    if limit is not None:
+        fit_name(str(table.name), limit, "table name")
+        for col in table.columns:
+            fit_name(str(col.name), limit, "column name", f" of table {table.name}")
     return Table(
         name=str(table.name),
         schema=str(table.schema) if table.schema else None,

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from gitmig import cache
-from gitmig.config import AppConfig, Config
+from gitmig.config import DATABASE_ENV, AppConfig, Config
 from gitmig.errors import GitmigError
-from gitmig.schema.canonical import table_state
+from gitmig.schema.canonical import name_limit, table_state
 from gitmig.schema.state import SchemaState
 
 
@@ -331,6 +331,7 @@ def _declared_state(config: Config, modules: dict[str, ModuleType]) -> SchemaSta
 
     tables: dict[str, Any] = {}
     claimed: dict[str, tuple[str, sa.Table]] = {}
+    limit = identifier_limit(config)
     for md in metadatas:
         found = {id(t): owners.owner(t) for t in md.tables.values()}
         sole = {a for a in found.values() if a is not None}
@@ -340,13 +341,36 @@ def _declared_state(config: Config, modules: dict[str, ModuleType]) -> SchemaSta
                 label = next(iter(sole))
             if label is None:
                 continue
-            state = table_state(table, app=label)
+            with name_limit(limit):
+                state = table_state(table, app=label)
             earlier = claimed.get(state.key)
             if earlier is not None and earlier[1] is not table:
                 raise _claimed_twice(state.key, earlier[0], label)
             claimed[state.key] = (label, table)
             tables[state.key] = state
     return SchemaState(tables)
+
+
+# PostgreSQL's limit (MySQL and MariaDB take 64): names that fit it fit both.
+DEFAULT_IDENTIFIER_LIMIT = 63
+
+
+def identifier_limit(config: Config) -> int:
+    """The longest name the configured database takes: its dialect's limit, or
+    PostgreSQL's 63 when no database (or SQLite, which has none) is configured, so that
+    names are those create_all makes on that database."""
+    url = os.environ.get(DATABASE_ENV) or config.database
+    if not url:
+        return DEFAULT_IDENTIFIER_LIMIT
+    try:
+        dialect = sa.engine.make_url(url).get_dialect()
+    except Exception:  # an unknown driver: makemigrations needs no connection
+        return DEFAULT_IDENTIFIER_LIMIT
+    if dialect.name == "sqlite":
+        return DEFAULT_IDENTIFIER_LIMIT
+    limits = [int(getattr(dialect, attr, 0) or 0) for attr in
+              ("max_identifier_length", "max_index_name_length", "max_constraint_name_length")]
+    return min([n for n in limits if n > 0] or [DEFAULT_IDENTIFIER_LIMIT])
 
 
 def _claimed_twice(key: str, first: str, second: str) -> GitmigError:
