@@ -168,10 +168,6 @@ class Book(Base):
     id: Mapped[str] = mapped_column(Guid(), primary_key=True)
     author_id: Mapped[str] = mapped_column(Guid(), sa.ForeignKey("author.id"))
 ''',
-}, xfail={
-    "sqlite": "Guid (impl CHAR, load_dialect_impl CHAR(32)) migrated as CHAR, not CHAR(32)",
-    "postgresql": "Guid migrated as character(1), not uuid (load_dialect_impl not asked)",
-    "mysql": "Guid migrated as char(1), not char(32) (load_dialect_impl not asked)",
 })
 
 IDIOMS["with_variant_mediumtext_and_bigint_sqlite"] = Idiom({
@@ -192,10 +188,6 @@ class Report(Base):
     body: Mapped[str] = mapped_column(medium_text())
     raw: Mapped[str | None] = mapped_column(sa.Text().with_variant(mysql.LONGTEXT(), "mysql"))
 ''',
-}, xfail={
-    "sqlite": "BigInteger().with_variant(Integer(), 'sqlite') key migrated as BIGINT: "
-              "no rowid alias, an extra automatic index",
-    "mysql": "Text().with_variant(MEDIUMTEXT()/LONGTEXT(), 'mysql') migrated as text",
 })
 
 IDIOMS["naming_convention_callable_tokens"] = Idiom({
@@ -262,8 +254,6 @@ class Booking(Base):
 
 IDIOMS["naming_convention_added_to_existing_project"] = Idiom(
     {"blog/models.py": _PLAIN_ROOMS},
-    xfail={db: "a naming convention added to existing models is refused: 'cannot yet "
-              "express the change to booking, room'" for db in DATABASES},
     steps=[{"blog/models.py": _PLAIN_ROOMS.replace(
         "class Base(DeclarativeBase):\n    pass",
         "class Base(DeclarativeBase):\n    metadata = sa.MetaData(naming_convention={\n"
@@ -352,8 +342,7 @@ for _role in ("editor", "viewer"):
         sa.Column("member_id", sa.ForeignKey("member.id"), primary_key=True),
     ))
 ''',
-}, xfail={db: "tables built in a loop and kept in a list are left out of the migration"
-          for db in DATABASES})
+}, xfail={"mysql": "tables built in a loop and kept in a list are left out of the migration"})
 
 IDIOMS["base_declaring_columns_and_declared_attr"] = Idiom({
     "blog/models.py": '''
@@ -538,8 +527,7 @@ class Event(Base):
     active: Mapped[bool] = mapped_column(server_default=sa.true())
     score: Mapped[float] = mapped_column(sa.Numeric(8, 3), server_default="0")
 ''',
-}, xfail={"postgresql": "Identity() key migrated as a serial column (nextval default, "
-                        "no attidentity)"})
+})
 
 IDIOMS["python_enum_shared_by_two_tables"] = Idiom({
     "blog/models.py": BASE + '''
@@ -578,8 +566,7 @@ class Line(Base):
     qty: Mapped[int] = mapped_column()
     total: Mapped[int] = mapped_column(sa.Computed("price * qty", persisted=True))
 ''',
-}, xfail={db: "Computed() column migrated as a plain column (no generation expression)"
-          for db in DATABASES})
+}, xfail={"mysql": "Computed() column migrated as a plain column (no generation expression)"})
 
 IDIOMS["partial_index_and_postgresql_ops"] = Idiom(
     {"blog/models.py": BASE + '''
@@ -598,8 +585,6 @@ class Account(Base):
                  postgresql_ops={"email": "text_pattern_ops"}),
     )
 '''},
-    xfail={"sqlite": "sqlite_where dropped: the partial unique index is migrated as a full one",
-           "postgresql": "postgresql_where and postgresql_ops dropped from the migrated indexes"},
 )
 
 IDIOMS["expression_index_func_lower"] = Idiom(
@@ -611,8 +596,6 @@ class Account(Base):
     email: Mapped[str] = mapped_column(sa.String(120))
     __table_args__ = (sa.Index("ix_account_email_lower", sa.func.lower(email)),)
 '''},
-    xfail={db: "makemigrations refuses an expression index (exit 2: 'cannot migrate "
-               "expression indexes yet')" for db in ("sqlite", "postgresql")},
     skip={"mysql": "MariaDB has no expression indexes: create_all itself fails"},
 )
 
@@ -664,8 +647,7 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=60, unique=True)
 ''',
-}, xfail={"mysql": "SQLModel's AutoString (String(255) on MySQL by load_dialect_impl) "
-                   "migrated as VARCHAR without length: migrate fails"})
+})
 
 IDIOMS["models_module_reexporting_a_sibling_module"] = Idiom({
     "blog/tables.py": BASE + '''
@@ -683,11 +665,6 @@ shopping = sa.Table(
 )
 ''',
     "blog/models.py": "from blog.tables import *  # noqa: F403\n",
-}, xfail={
-    "sqlite": "a mapped class re-exported from another module is left out (table recipe "
-              "missing); only the plain Table is migrated",
-    "postgresql": "re-exported mapped class left out: migrate fails, relation recipe missing",
-    "mysql": "re-exported mapped class left out: migrate fails on the foreign key to recipe",
 })
 
 
