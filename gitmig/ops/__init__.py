@@ -49,6 +49,21 @@ from gitmig.ops.tables import (
     _retarget_foreign_keys,
 )
 
+# The schema's value types, reachable as ops.X as they were before ops was split.
+from gitmig.schema.state import (  # noqa: F401
+    Check,
+    Column,
+    Constraint,
+    ForeignKey,
+    Index,
+    SchemaState,
+    ServerDefault,
+    Table,
+    Unique,
+    constraint_identity,
+    table_key,
+)
+
 __all__ = [
     "Operation",
     "CreateTable",
