@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import click
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
 from gitmig.cli import run
+
+from .catalog import fresh_database
 
 if TYPE_CHECKING:
     from .gitrepo import Repo
@@ -47,6 +47,33 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 POSTGRES_URL = os.environ.get("GITMIG_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("GITMIG_TEST_MYSQL_URL")
+
+# A test is on a server when it takes one of these fixtures, or is the server case of a
+# parametrized test (`database_url`, or a `db`/`kind`/`family` param naming the server).
+SERVER_FIXTURES = {"postgres_url", "mysql_url"}
+SERVER_PARAMS = {"postgresql", "mysql", "postgres_url", "mysql_url"}
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Bytecode of gitmig itself is compiled once: the gitmig processes tests start read it
+    (they write none, see above), instead of compiling every module each time."""
+    import compileall
+
+    import gitmig
+
+    compileall.compile_dir(str(Path(gitmig.__file__).parent), quiet=1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast run (`-m "not slow"`) is SQLite only: a test that needs the PostgreSQL or
+    MariaDB server is part of the full run, which `.ci/run` makes."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = set(map(str, callspec.params.values())) if callspec is not None else set()
+        on_server = SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or (
+            SERVER_PARAMS & params
+        )
+        if on_server:
+            item.add_marker(pytest.mark.slow)
 
 
 @click.command(
@@ -171,18 +198,17 @@ def repo(tmp_path: Path) -> Repo:
     return make_repo(tmp_path / "proj", tmp_path / "home")
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """An empty project with one app, `blog`, configured against a SQLite file."""
-    p = Project(tmp_path / "proj")
+def blog_project(root: Path, database: str = "sqlite:///db.sqlite3") -> Project:
+    """An empty project with one app, `blog`, its models module holding only a Base."""
+    p = Project(root)
     p.write(
         "pyproject.toml",
-        """
+        f"""
         [project]
         name = "proj"
 
         [tool.gitmig]
-        database = "sqlite:///db.sqlite3"
+        database = "{database}"
 
         [tool.gitmig.apps]
         blog = "blog.models"
@@ -193,35 +219,38 @@ def project(tmp_path: Path) -> Project:
     return p
 
 
-def _fresh_database(admin_url: str, kind: str) -> Iterator[str]:
-    name = f"gm_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    url = sa.engine.make_url(admin_url).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            if kind == "postgresql":
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            else:
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        engine.dispose()
+def apps_project(root: Path, database: str, apps: list[str], base: str) -> Project:
+    """A project whose apps (`APP.models` each) share the Base that `core/db.py` holds."""
+    p = Project(root)
+    listed = "".join(f'{app} = "{app}.models"\n' for app in apps)
+    config = f'[tool.gitmig]\ndatabase = "{database}"\n[tool.gitmig.apps]\n{listed}'
+    p.write("pyproject.toml", config)
+    for package in ("core", *apps):
+        p.write(f"{package}/__init__.py", "")
+    p.write("core/db.py", base)
+    return p
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty project with one app, `blog`, configured against a SQLite file."""
+    return blog_project(tmp_path / "proj")
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip("GITMIG_TEST_POSTGRES_URL is not set")
-    yield from _fresh_database(POSTGRES_URL, "postgresql")
+    with fresh_database(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     if not MYSQL_URL:
         pytest.skip("GITMIG_TEST_MYSQL_URL is not set")
-    yield from _fresh_database(MYSQL_URL, "mysql")
+    with fresh_database(MYSQL_URL) as url:
+        yield url
 
 
 @pytest.fixture

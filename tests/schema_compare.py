@@ -43,14 +43,13 @@ Typical use::
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from .catalog import fresh_database
 
 HISTORY_TABLE = "gitmig_migrations"
 
@@ -332,32 +331,5 @@ def _sorted(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=repr)
 
 
-@contextmanager
-def scratch_database(url: str) -> Iterator[str]:
-    """A new, empty database next to the one `url` names (same server), dropped after.
-
-    For SQLite, a new file beside the first one. Useful to run `create_all` of the models
-    while the migrated database is kept for comparison.
-    """
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        base = Path(parsed.database or "db.sqlite3")
-        path = base.with_name(f"{base.stem}_{uuid.uuid4().hex[:8]}{base.suffix or '.db'}")
-        try:
-            yield parsed.set(database=str(path)).render_as_string(hide_password=False)
-        finally:
-            path.unlink(missing_ok=True)
-        return
-    name = f"gm_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(parsed, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        try:
-            yield parsed.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with engine.connect() as conn:
-                force = " WITH (FORCE)" if parsed.get_backend_name() == "postgresql" else ""
-                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}{force}"))
-    finally:
-        engine.dispose()
+# A new empty database beside the one a URL names, dropped after: one helper for both oracles.
+scratch_database = fresh_database

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .conftest import BASE, Project
+from .conftest import BASE, Project, apps_project
 
 USER = """
 import sqlalchemy as sa
@@ -36,19 +36,8 @@ FAVORITE = 'favorite_post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("
 AUTHOR = 'author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))'
 
 
-def apps_project(root: Path, database: str) -> Project:
-    p = Project(root)
-    p.write("pyproject.toml", f"""
-        [tool.gitmig]
-        database = "{database}"
-        [tool.gitmig.apps]
-        accounts = "accounts.models"
-        blog = "blog.models"
-        """)
-    for package in ("core", "accounts", "blog"):
-        p.write(f"{package}/__init__.py", "")
-    p.write("core/db.py", BASE)
-    return p
+def cycle_project(root: Path, database: str) -> Project:
+    return apps_project(root, database, ["accounts", "blog"], BASE)
 
 
 def foreign_keys(url: str) -> dict[str, list[str]]:
@@ -81,7 +70,7 @@ def check_round_trip(p: Project, url: str) -> None:
 def test_apps_new_foreign_keys_both_ways_go_into_a_later_migration(
     tmp_path: Path, database_url: str
 ) -> None:
-    p = apps_project(tmp_path / "p", database_url)
+    p = cycle_project(tmp_path / "p", database_url)
     p.write("accounts/models.py", USER.format(extra=FAVORITE))
     p.write("blog/models.py", POST.format(extra=AUTHOR))
     r = p.gitmig("makemigrations")
@@ -99,7 +88,7 @@ def test_apps_new_foreign_keys_both_ways_go_into_a_later_migration(
 
 
 def test_apps_existing_tables_gain_foreign_keys_both_ways(tmp_path: Path, sqlite_url: str) -> None:
-    p = apps_project(tmp_path / "p", sqlite_url)
+    p = cycle_project(tmp_path / "p", sqlite_url)
     p.write("accounts/models.py", USER.format(extra=""))
     p.write("blog/models.py", POST.format(extra=""))
     assert p.gitmig("makemigrations").exit_code == 0
@@ -118,7 +107,7 @@ def test_apps_existing_tables_gain_foreign_keys_both_ways(tmp_path: Path, sqlite
 def test_apps_foreign_keys_one_way_need_no_second_migration(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    p = apps_project(tmp_path / "p", sqlite_url)
+    p = cycle_project(tmp_path / "p", sqlite_url)
     p.write("accounts/models.py", USER.format(extra=""))
     p.write("blog/models.py", POST.format(extra=AUTHOR))
     r = p.gitmig("makemigrations")
@@ -128,7 +117,7 @@ def test_apps_foreign_keys_one_way_need_no_second_migration(
 
 
 def test_apps_foreign_keys_both_ways_cannot_be_amended(tmp_path: Path, sqlite_url: str) -> None:
-    p = apps_project(tmp_path / "p", sqlite_url)
+    p = cycle_project(tmp_path / "p", sqlite_url)
     p.write("accounts/models.py", USER.format(extra=""))
     p.write("blog/models.py", POST.format(extra=""))
     assert p.gitmig("makemigrations").exit_code == 0
@@ -167,7 +156,7 @@ def test_apps_tables_moving_to_each_other_in_one_step_are_refused() -> None:
 
 def test_apps_move_and_a_new_foreign_key_to_the_moved_table(tmp_path: Path) -> None:
     """blog hands post to accounts and gains a table pointing at it: the key comes later."""
-    p = apps_project(tmp_path / "p", "sqlite:///db.sqlite3")
+    p = cycle_project(tmp_path / "p", "sqlite:///db.sqlite3")
     url = f"sqlite:///{p.root / 'db.sqlite3'}"
     p.write("accounts/models.py", USER.format(extra=""))
     p.write("blog/models.py", POST.format(extra=""))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .conftest import BASE, Project
+from .conftest import BASE, Project, apps_project
 from .terminal import run_in_terminal
 
 SHARED = BASE + """
@@ -45,17 +45,7 @@ class Shelf(Base):
 
 
 def kitchen_project(root: Path, database: str = "sqlite:///db.sqlite3") -> Project:
-    p = Project(root)
-    p.write("pyproject.toml", f"""
-        [tool.gitmig]
-        database = "{database}"
-        [tool.gitmig.apps]
-        kitchen = "kitchen.models"
-        cooking = "cooking.models"
-        """)
-    for package in ("core", "kitchen", "cooking"):
-        p.write(f"{package}/__init__.py", "")
-    p.write("core/db.py", SHARED)
+    p = apps_project(root, database, ["kitchen", "cooking"], SHARED)
     p.write("kitchen/models.py", PANTRY + RECIPE)
     p.write("cooking/models.py", "from core.db import Base\n")
     return p

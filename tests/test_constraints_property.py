@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import Project
+from .conftest import Project, blog_project
 from .constraint_story import story
 from .strategies_constructs import Model, evolutions
 
@@ -25,19 +25,7 @@ CONSTRUCTS = {"convention", "partial_index", "expression_index", "enum"}
 
 
 def _project(root: Path) -> Project:
-    p = Project(root / f"proj_{uuid.uuid4().hex[:8]}")
-    p.write("pyproject.toml", """
-        [project]
-        name = "proj"
-
-        [tool.gitmig]
-        database = "sqlite:///db.sqlite3"
-
-        [tool.gitmig.apps]
-        blog = "blog.models"
-        """)
-    p.write("blog/__init__.py", "")
-    return p
+    return blog_project(root / f"proj_{uuid.uuid4().hex[:8]}")
 
 
 def _distinct(history: list[Model]) -> list[str]:

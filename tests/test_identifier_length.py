@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from .conftest import MYSQL_URL, POSTGRES_URL, Project, _fresh_database, assert_refused
+from .catalog import fresh_database
+from .conftest import MYSQL_URL, POSTGRES_URL, Project, assert_refused
 
 LONG = "a_table_whose_name_is_rather_long_but_fits"  # 42 characters
 COL = "a_column_whose_name_is_also_long_enough"  # 39 characters
@@ -52,14 +53,16 @@ class Child(Base):
 def postgres_url_other() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip("GITMIG_TEST_POSTGRES_URL is not set")
-    yield from _fresh_database(POSTGRES_URL, "postgresql")
+    with fresh_database(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture
 def mysql_url_other() -> Iterator[str]:
     if not MYSQL_URL:
         pytest.skip("GITMIG_TEST_MYSQL_URL is not set")
-    yield from _fresh_database(MYSQL_URL, "mysql")
+    with fresh_database(MYSQL_URL) as url:
+        yield url
 
 
 def _names(url: str) -> dict[str, Any]:

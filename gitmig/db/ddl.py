@@ -27,9 +27,11 @@ from gitmig.db.ddlhelpers import (  # re-exported: ddl.Context, ddl.existing... 
     Context,
     _run,
     backfill_default,
+    brought_in,
     constraint_name,
     create_foreign_key,
     existing,
+    left_unused,
     literal_sql,
     no_type_events,
     normalize_check,
@@ -37,7 +39,7 @@ from gitmig.db.ddlhelpers import (  # re-exported: ddl.Context, ddl.existing... 
 )
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize
-from gitmig.schema.state import SchemaState, Table
+from gitmig.schema.state import Table
 
 
 def run(op: ops.Operation, ctx: Context) -> None:
@@ -68,29 +70,17 @@ def _sequences(tables: Iterable[Table | None]) -> dict[tuple[str | None, str], s
     return out
 
 
-def _touched_tables(op: ops.Operation, s: SchemaState) -> list[Table | None]:
-    return [s.get(k) for k in sorted(op.tables())]
-
-
 def _create_sequences(op: ops.Operation, ctx: Context) -> None:
     """Create the sequences the operation brings into use, as create_all does."""
-    before = _sequences(_touched_tables(op, ctx.before))
-    existing = _sequences(ctx.before.tables.values())
-    for k, seq in sorted(_sequences(_touched_tables(op, ctx.after)).items(), key=str):
-        if k not in before and k not in existing and not (
-            seq.optional and ctx.dialect.sequences_optional
-        ):
+    for seq in brought_in(op, ctx, _sequences):
+        if not (seq.optional and ctx.dialect.sequences_optional):
             ctx.operations.execute(sa.schema.CreateSequence(seq))
 
 
 def _drop_sequences(op: ops.Operation, ctx: Context) -> None:
     """Drop the sequences nothing uses any more, as drop_all does."""
-    after = _sequences(_touched_tables(op, ctx.after))
-    still = _sequences(ctx.after.tables.values())
-    for k, seq in sorted(_sequences(_touched_tables(op, ctx.before)).items(), key=str):
-        if k not in after and k not in still and not (
-            seq.optional and ctx.dialect.sequences_optional
-        ):
+    for seq in left_unused(op, ctx, _sequences):
+        if not (seq.optional and ctx.dialect.sequences_optional):
             ctx.operations.execute(sa.schema.DropSequence(seq))
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 import sqlalchemy as sa
 from alembic.operations import Operations
@@ -97,6 +98,31 @@ class Context:
 @functools.singledispatch
 def _run(op: ops.Operation, ctx: Context) -> None:
     raise GitmigError(f"gitmig cannot run {type(op).__name__} on a database yet")
+
+
+_Obj = TypeVar("_Obj")
+# Objects of one kind (enum types, sequences) that the given tables use, by name.
+Collect = Callable[[Iterable[Table | None]], Mapping[Any, _Obj]]
+
+
+def brought_in(op: ops.Operation, ctx: Context, collect: Collect[_Obj]) -> list[_Obj]:
+    """The objects the operation's tables use afterwards that no table used before: CREATE
+    TABLE and ALTER COLUMN do not create them, so they are created first."""
+    if not op.tables():
+        return []
+    before = collect(ctx.before.tables.values())
+    after = collect(ctx.after.get(k) for k in sorted(op.tables()))
+    return [after[k] for k in sorted(after, key=str) if k not in before]
+
+
+def left_unused(op: ops.Operation, ctx: Context, collect: Collect[_Obj]) -> list[_Obj]:
+    """The objects the operation's tables used before that no table uses afterwards: DROP
+    TABLE leaves them behind, so they are dropped after it."""
+    if not op.tables():
+        return []
+    after = collect(ctx.after.tables.values())
+    before = collect(ctx.before.get(k) for k in sorted(op.tables()))
+    return [before[k] for k in sorted(before, key=str) if k not in after]
 
 
 def backfill_default(op: ops.AddColumn, typ: sa.types.TypeEngine[Any],

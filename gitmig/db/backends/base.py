@@ -57,6 +57,21 @@ class Backend:
         """Hold the database's migration lock; on_wait is called once if another has it."""
         yield  # no known lock: migrate as Django does, trusting one run at a time
 
+    @staticmethod
+    @contextmanager
+    def _holding(conn: Connection, release: str, params: dict[str, Any]) -> Iterator[None]:
+        """Hold a lock just taken on conn until the block ends. The migrations inside run in
+        transactions of their own, so the lock's transaction ends first; whatever a failed
+        one left open is rolled back before the release, so the release itself commits."""
+        conn.commit()
+        try:
+            yield
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.execute(sa.text(release), params)
+            conn.commit()
+
     # -- a migration that commits its own transaction (gitmig.db.executor) -------------
 
     def mark_transaction(self, conn: Connection) -> object | None:

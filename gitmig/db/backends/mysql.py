@@ -77,14 +77,8 @@ class MySQLBackend(Backend):
             while got != 1:
                 got = conn.scalar(sa.text("SELECT GET_LOCK(:n, :t)"),
                                   {"n": name, "t": WAIT_SECONDS})
-        conn.commit()
-        try:
+        with self._holding(conn, "SELECT RELEASE_LOCK(:n)", {"n": name}):
             yield
-        finally:
-            if conn.in_transaction():
-                conn.rollback()
-            conn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
-            conn.commit()
 
     def default_constraint_name(self, table: Table, c: Constraint) -> str:
         if isinstance(c, ForeignKey):

@@ -25,7 +25,7 @@ from gitmig.db.backends.base import Backend
 from gitmig.errors import GitmigError
 from gitmig.ops.enums import users
 from gitmig.schema import materialize
-from gitmig.schema.state import Column, SchemaState, Table
+from gitmig.schema.state import Column, Table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Dialect
@@ -59,14 +59,8 @@ class PostgreSQLBackend(Backend):
         if not got:
             on_wait()
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
-        conn.commit()
-        try:
+        with self._holding(conn, "SELECT pg_advisory_unlock(:k)", {"k": LOCK_KEY}):
             yield
-        finally:
-            if conn.in_transaction():
-                conn.rollback()
-            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            conn.commit()
 
     def mark_transaction(self, conn: Connection) -> object | None:
         """The transaction's id: PostgreSQL says afterwards whether it committed."""
@@ -84,27 +78,13 @@ class PostgreSQLBackend(Backend):
 
     def before_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
         """Create the enum types the operation brings into use (CREATE TABLE does not)."""
-        if not op.tables():
-            return
-        before = _enums(_touched(op, ctx.before))
-        new = {k: e for k, e in _enums(_touched(op, ctx.after)).items() if k not in before}
-        if new:
-            existing = _enums(ctx.before.tables.values())
-            for k in sorted(new, key=str):
-                if k not in existing:
-                    ctx.operations.execute(CreateEnumType(new[k]))
+        for enum in ddl.brought_in(op, ctx, _enums):
+            ctx.operations.execute(CreateEnumType(enum))
 
     def after_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
         """Drop the enum types nothing uses any more (DROP TABLE leaves them behind)."""
-        if not op.tables():
-            return
-        after = _enums(_touched(op, ctx.after))
-        gone = {k: e for k, e in _enums(_touched(op, ctx.before)).items() if k not in after}
-        if gone:
-            still = _enums(ctx.after.tables.values())
-            for k in sorted(gone, key=str):
-                if k not in still:
-                    ctx.operations.execute(DropEnumType(gone[k]))
+        for enum in ddl.left_unused(op, ctx, _enums):
+            ctx.operations.execute(DropEnumType(enum))
 
     def alter_identity(self, ctx: ddl.Context, op: ops.AlterColumn, table: Table,
                        old: Column, new: Column) -> None:
@@ -204,10 +184,6 @@ def _enums(tables: Iterable[Table | None]) -> dict[tuple[str | None, str], sa.En
             for _, e in materialize.enum_types(t):
                 out[materialize.enum_key(e)] = e
     return out
-
-
-def _touched(op: ops.Operation, s: SchemaState) -> list[Table | None]:
-    return [s.get(k) for k in sorted(op.tables())]
 
 
 def _alter_enum_values(ctx: ddl.Context, op: ops.AlterColumn, old: Column,
