@@ -2,9 +2,9 @@
 
 All three show the same Diagram (gitmig.schema.erd): a box per table with its columns
 (keys, name, short type, `null` where it may be NULL), grouped by app, and an arrow per
-foreign key from the table holding it to the table it refers to. Marks from `gitmig diff --erd` show as `+`,
-`-` and `~` in the terminal, as colours in dot and as comments in Mermaid (whose
-erDiagram has no colours for an attribute).
+foreign key from the table holding it to the table it refers to. Marks from
+`gitmig diff --erd` show as `+`, `-` and `~` in the terminal, as colours in dot and as
+comments in Mermaid (whose erDiagram has no colours for an attribute).
 """
 
 from __future__ import annotations
