@@ -49,7 +49,7 @@ def mermaid(view: GraphView) -> str:
             arrow = "-->" if view.nodes[p].app == n.app else "-.->"
             lines.append(f"  {ids[p]} {arrow} {ids[n.id]}")
     lines.append("  classDef applied fill:#d4f4dd,stroke:#2e7d32")
-    lines.append("  classDef branch fill:#fff3cd,stroke:#b7791f,stroke-dasharray:4 3")
+    lines.append("  classDef branch fill:#fff3cd,stroke:#b7791f,stroke-dasharray:4")
     applied = [ids[n.id] for n in order if n.applied]
     branch = [ids[n.id] for n in order if n.branch]
     if applied:

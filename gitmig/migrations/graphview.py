@@ -148,20 +148,24 @@ def draw(view: GraphView) -> list[Line]:
     """The lanes, `git log --graph` style: `*` a migration, `|` a lane going on, `\\` and
     `/` lanes forking (below a merge) and joining (above a migration two build on)."""
     rows = view.rows()
+    away = {app: any(n.app == app and not n.branch for n in rows) for app in view.apps}
     blocks = {app: _AppLanes() for app in view.apps}
     offsets: dict[str, int] = {}
-    widths = {app: _width(view, app, rows) for app in view.apps}
+    widths = {app: _width(view, app, rows, away[app]) for app in view.apps}
     start = 0
     for app in view.apps:
         offsets[app] = start
-        start += max(widths[app], 1)
+        start += widths[app]
     total = start
     out: list[Line] = []
     for node in rows:
         lanes = blocks[node.app]
-        column, joins = lanes.place(node.id)
+        was = list(lanes.columns)
+        column, joins = lanes.place(node.id, away[node.app] and node.branch is not None)
         if joins:
-            for moves in _steps([(j, column) for j in joins], lanes.active(), column):
+            going_on = column < len(was) and was[column] == node.id
+            for moves in _steps([(j, column) for j in joins], lanes.active() - {column},
+                                column if going_on else None):
                 out.append(Line(_compose(blocks, offsets, total, node.app, moves)))
         marks = {column: "*"}
         out.append(Line(_compose(blocks, offsets, total, node.app, None, marks), node))
@@ -174,13 +178,13 @@ def draw(view: GraphView) -> list[Line]:
     return out
 
 
-def _width(view: GraphView, app: str, rows: list[Node]) -> int:
+def _width(view: GraphView, app: str, rows: list[Node], away: bool) -> int:
     lanes = _AppLanes()
     widest = 0
     for node in rows:
         if node.app != app:
             continue
-        lanes.place(node.id)
+        lanes.place(node.id, away and node.branch is not None)
         lanes.advance(node.id, view.same_app_parents(node))
         widest = max(widest, len(lanes.columns))
         lanes.settle()
@@ -196,11 +200,15 @@ class _AppLanes:
     def active(self) -> set[int]:
         return {i for i, c in enumerate(self.columns) if c is not None}
 
-    def place(self, nid: str) -> tuple[int, list[int]]:
-        """The node's column, and the other columns that wait for it (they join it)."""
+    def place(self, nid: str, away: bool = False) -> tuple[int, list[int]]:
+        """The node's column, and the other columns that wait for it (they join it). A
+        new lane takes the first free column; `away` (another branch's) never the first,
+        which this branch's history keeps."""
         waiting = [i for i, c in enumerate(self.columns) if c == nid]
         if not waiting:
-            free = [i for i, c in enumerate(self.columns) if c is None]
+            free = [i for i, c in enumerate(self.columns) if c is None and not (away and i == 0)]
+            if away and not self.columns:
+                self.columns.append(None)
             column = free[0] if free else len(self.columns)
             if column == len(self.columns):
                 self.columns.append(nid)
@@ -208,8 +216,11 @@ class _AppLanes:
                 self.columns[column] = nid
             return column, []
         column, joins = waiting[0], waiting[1:]
+        if not away and column != 0 and self.columns and self.columns[0] is None:
+            column, joins = 0, waiting  # this branch's history back in the first column
         for j in joins:
             self.columns[j] = None
+        self.columns[column] = nid
         return column, joins
 
     def advance(self, nid: str, parents: list[str]) -> list[int]:
