@@ -71,6 +71,7 @@ def dot(view: GraphView) -> str:
     lines = [
         "digraph migrations {",
         "  rankdir=TB;",
+        '  graph [fontname="Helvetica"];',
         '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica"];',
         '  edge [color="#555555"];',
     ]

@@ -158,7 +158,7 @@ def _attribute(t: Table, c: Column, mark: str | None = None) -> Attribute:
 
 
 _PREFIX = re.compile(r"\b(?:sa|sqlalchemy|postgresql|mysql|sqlite|sa\.dialects\.\w+)\.")
-_KEYWORD = re.compile(r"\b(?:length|precision|scale|timezone)=")
+_KEYWORD = re.compile(r"\b(?:length|precision|scale)=")
 
 
 def short_type(source: str) -> str:
