@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from gitmig.schema import erd, erdformats
+from gitmig.schema.state import Column, ForeignKey, SchemaState, Table
+
 from .conftest import Project, Result, assert_refused
 from .gitrepo import Repo
 from .mermaid_grammar import er_diagram
@@ -191,6 +194,7 @@ with open(os.environ["ERD_MARK"], "a") as f:
 """
 
 
+@pytest.mark.slow  # models of a revision are imported in a child process
 def test_a_revision_is_read_in_a_child_and_migrations_can_be_drawn(
         repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mark = tmp_path / "imported-by"
@@ -211,6 +215,7 @@ def test_a_revision_is_read_in_a_child_and_migrations_can_be_drawn(
     assert "slug" not in ok(repo, "erd", "HEAD", "--migrations").stdout
 
 
+@pytest.mark.slow  # models of a revision are imported in a child process
 def test_diff_erd_marks_added_dropped_and_changed(repo: Repo) -> None:
     repo.write("blog/models.py", repo.read("blog/models.py") + textwrap.dedent("""
         class Tag(Base):
@@ -258,3 +263,38 @@ def test_bad_input_is_refused(repo: Repo) -> None:
     assert "'nope' is no app either (apps: blog)" in repo.gitmig("erd", "nope").stderr
     assert "app 'shop'" in assert_refused(repo.gitmig("erd", "HEAD", "shop"))
     assert "either --erd or --json" in assert_refused(repo.gitmig("diff", "--erd", "--json"))
+
+
+def test_marks_from_two_states_without_git() -> None:
+    """The fast twin of the test above: the same marks, from two states made by hand."""
+    post = Table("post", (Column("id", "sa.Integer()", False, True),
+                          Column("title", "sa.String(length=200)", False)), app="blog")
+    tag = Table("tag", (Column("id", "sa.Integer()", False, True),
+                        Column("post_id", "sa.Integer()", False)), app="blog",
+                foreign_keys=frozenset({ForeignKey(("post_id",), "post", ("id",))}))
+    old = SchemaState({"post": post, "tag": tag})
+    new = SchemaState({
+        "post": post.evolve(columns=(
+            post.columns[0], Column("title", "sa.String(length=300)", False),
+            Column("slug", "sa.String(length=50)"))),
+        "label": Table("label", (Column("id", "sa.Integer()", False, True),), app="blog"),
+    })
+    lines = [text for text, _ in erdformats.text(erd.between(old, new))]
+    assert "\n".join(lines) + "\n" == picture("""
+        blog
+        +- + label ------+
+        |+ PK id Integer |
+        +----------------+
+        +- ~ post -------------------+
+        |  PK id    Integer          |
+        |~    title String(300)      |
+        |+    slug  String(50)  null |
+        +----------------------------+
+        +- - tag -------------+
+        |- PK id      Integer |
+        |- FK post_id Integer |
+        +---------------------+
+
+        Relationships
+        - tag.post_id -> post.id  (many to one)
+        """)

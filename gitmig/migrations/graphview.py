@@ -105,9 +105,12 @@ def from_graph(
     apps' lanes); `applied` None means no database was read (no marks)."""
     wanted = set(apps)
     keys: set[Key] = set()
-    for key in graph.nodes:
-        if key[0] in wanted:
-            keys |= graph.ancestors(key)
+    stack = [k for k in graph.nodes if k[0] in wanted]
+    while stack:  # the apps' migrations and all their ancestors, each visited once
+        key = stack.pop()
+        if key not in keys:
+            keys.add(key)
+            stack.extend(graph.nodes[key].parents)
     done = set(applied) if applied is not None else None
     shown_apps = [a for a in graph.apps if a in wanted or any(k[0] == a for k in keys)]
     nodes = {}
