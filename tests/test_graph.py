@@ -268,3 +268,11 @@ def test_bad_input_is_refused(shop: Repo) -> None:
 
 def test_no_migrations_says_so(shop: Repo) -> None:
     assert ok(shop, "graph").stdout == "(no migrations)\n"
+
+
+def test_a_migration_this_branch_already_holds_is_not_drawn_again(shop: Repo) -> None:
+    three_branches(shop)
+    shop.git("cherry-pick", "orders")  # main now holds orders' migration, as its own commit
+    shown = ok(shop, "graph", "shop", "--against", "orders", "--no-database").stdout
+    assert "(on orders)" not in shown
+    assert "*  shop.0003_order_add_note\n" in shown

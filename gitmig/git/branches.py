@@ -2,7 +2,8 @@
 
 What `gitmig graph --against REF / --all-branches` draws on lanes of their own: each
 branch's migrations that its merge base lacks and this branch does not already hold
-(the same file, by checksum, merged or cherry-picked). Read through pygit2 and the
+(the same migration, by checksum, merged or cherry-picked). Only the files a branch adds
+to a migrations folder since the merge base are parsed, found by a tree diff, with the
 loader's ast reader; nothing from another branch is run.
 """
 
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitmig.errors import GitmigError
-from gitmig.migrations.graph import Key, MigrationGraph
+from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
+from gitmig.migrations.loader import FILE_RE, parse_migration
 
 if TYPE_CHECKING:
     import pygit2
@@ -83,19 +85,48 @@ def _added(project: GitProject, ours: MigrationGraph,
         raise GitmigError("this branch has no commits yet; commit first, then compare it "
                           "with other branches")
     head = repo.head.peel(pygit2.Commit)
+    folders = {app: project.relative(a.migrations, "the migrations folder")
+               for app, a in project.config.apps.items()}
     out = []
     for ref, commit in targets:
-        base = repo.merge_base(head.id, commit.id)
-        if commit.id == head.id or (base is not None and base == commit.id):
+        base_id = repo.merge_base(head.id, commit.id)
+        if commit.id == head.id or (base_id is not None and base_id == commit.id):
             continue  # nothing this branch lacks
-        theirs = project.revision(str(commit.id)).graph()
-        before = project.revision(str(base)).graph().nodes if base is not None else {}
-        added = {}
-        for key, f in theirs.nodes.items():
-            mine = ours.nodes.get(key)
-            if key in before or (mine is not None and mine.checksum == f.checksum):
-                continue
-            added[key] = f.parents
+        base = repo[base_id].peel(pygit2.Commit) if base_id is not None else None
+        added: dict[Key, tuple[Key, ...]] = {}
+        for app, folder in folders.items():
+            for f in _new_files(repo, app, folder, ref, base, commit):
+                mine = ours.nodes.get(f.key)
+                if mine is None or mine.checksum != f.checksum:
+                    added[f.key] = f.parents
         out.append(BranchMigrations(ref, str(commit.short_id),
-                                    str(base)[:7] if base is not None else None, added))
+                                    str(base_id)[:7] if base_id is not None else None, added))
+    return out
+
+
+def _new_files(repo: pygit2.Repository, app: str, folder: str, ref: str,
+               base: pygit2.Commit | None, theirs: pygit2.Commit) -> list[MigrationFile]:
+    """The app's migrations `theirs` adds to the folder since `base`, by a tree diff: only
+    those files are parsed (with the loader's ast reader)."""
+    import pygit2
+
+    from gitmig.git.objects import subtree
+
+    new = subtree(theirs.tree, folder)
+    old = subtree(base.tree, folder) if base is not None else None
+    if new is None or (old is not None and old.id == new.id):
+        return []
+    if old is None:
+        entries = [(str(e.name), e.id) for e in new if isinstance(e, pygit2.Blob)]
+    else:
+        entries = [(d.new_file.path, d.new_file.id) for d in old.diff_to_tree(new).deltas
+                   if d.status == pygit2.enums.DeltaStatus.ADDED]
+    out = []
+    for name, oid in entries:
+        if "/" in name or not FILE_RE.match(name):
+            continue
+        blob = repo[oid]
+        data = blob.data if isinstance(blob, pygit2.Blob) else b""
+        shown = f"{ref}:{folder}/{name}" if folder else f"{ref}:{name}"
+        out.append(parse_migration(app, name[:-3], data, shown))
     return out
