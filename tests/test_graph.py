@@ -276,3 +276,13 @@ def test_a_migration_this_branch_already_holds_is_not_drawn_again(shop: Repo) ->
     shown = ok(shop, "graph", "shop", "--against", "orders", "--no-database").stdout
     assert "(on orders)" not in shown
     assert "*  shop.0003_order_add_note\n" in shown
+
+
+def test_an_unreachable_database_is_refused_with_the_way_round_it(shop: Repo) -> None:
+    merged_history(shop)
+    result = shop.gitmig("graph", "--database", "postgresql://u:secret@127.0.0.1:1/x")
+    message = assert_refused(result)
+    assert "cannot connect to the database postgresql://u:***@127.0.0.1:1/x" in message
+    assert "secret" not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        "hint: `gitmig graph --no-database` draws the graph without [X] marks")

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from gitmig.config import DATABASE_ENV, Config
+from gitmig.errors import CheckFailed, GitmigError
 from gitmig.migrations.graphview import GraphView, add_branch, from_graph
 
 
@@ -31,7 +32,13 @@ def graph_view(config: Config, options: Options) -> GraphView:
     if options.marks and has_db:
         from gitmig.actions.showmigrations import read_history
 
-        history = read_history(config, options.database)
+        try:
+            history = read_history(config, options.database)
+        except GitmigError as exc:
+            if exc.hint or exc.path or isinstance(exc, CheckFailed):  # not the database
+                raise
+            raise GitmigError(exc.message, hint="`gitmig graph --no-database` draws the graph "
+                              "without [X] marks") from None
         graph = history.graph
         view = from_graph(graph, labels, history.applied)
         view.database = history.url
