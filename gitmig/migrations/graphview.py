@@ -151,10 +151,11 @@ def draw(view: GraphView) -> list[Line]:
     """The lanes, `git log --graph` style: `*` a migration, `|` a lane going on, `\\` and
     `/` lanes forking (below a merge) and joining (above a migration two build on)."""
     rows = view.rows()
-    away = {app: any(n.app == app and not n.branch for n in rows) for app in view.apps}
+    # An app with history on this branch keeps its first column for it.
+    reserve = {app: any(n.app == app and not n.branch for n in rows) for app in view.apps}
     blocks = {app: _AppLanes() for app in view.apps}
     offsets: dict[str, int] = {}
-    widths = {app: _width(view, app, rows, away[app]) for app in view.apps}
+    widths = {app: _width(view, app, rows, reserve[app]) for app in view.apps}
     start = 0
     for app in view.apps:
         offsets[app] = start
@@ -164,7 +165,7 @@ def draw(view: GraphView) -> list[Line]:
     for node in rows:
         lanes = blocks[node.app]
         was = list(lanes.columns)
-        column, joins = lanes.place(node.id, away[node.app] and node.branch is not None)
+        column, joins = lanes.place(node.id, reserve[node.app] and node.branch is not None)
         if joins:
             going_on = column < len(was) and was[column] == node.id
             for moves in _steps([(j, column) for j in joins], lanes.active() - {column},
@@ -177,17 +178,18 @@ def draw(view: GraphView) -> list[Line]:
             edges = [(column, column)] + [(column, f) for f in forks]
             for moves in _steps(edges, lanes.active(), None):
                 out.append(Line(_compose(blocks, offsets, total, node.app, moves)))
-            lanes.settle()
+        lanes.settle()  # as _width does, so both place lanes alike
     return out
 
 
-def _width(view: GraphView, app: str, rows: list[Node], away: bool) -> int:
+def _width(view: GraphView, app: str, rows: list[Node], reserve: bool) -> int:
+    """The most columns the app's lanes take at once (a first pass of draw's placing)."""
     lanes = _AppLanes()
     widest = 0
     for node in rows:
         if node.app != app:
             continue
-        lanes.place(node.id, away and node.branch is not None)
+        lanes.place(node.id, reserve and node.branch is not None)
         lanes.advance(node.id, view.same_app_parents(node))
         widest = max(widest, len(lanes.columns))
         lanes.settle()
