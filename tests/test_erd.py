@@ -263,6 +263,7 @@ def test_bad_input_is_refused(repo: Repo) -> None:
     assert "'nope' is no app either (apps: blog)" in repo.gitmig("erd", "nope").stderr
     assert "app 'shop'" in assert_refused(repo.gitmig("erd", "HEAD", "shop"))
     assert "either --erd or --json" in assert_refused(repo.gitmig("diff", "--erd", "--json"))
+    assert "give it with --erd" in assert_refused(repo.gitmig("diff", "--format", "dot"))
 
 
 def test_marks_from_two_states_without_git() -> None:
@@ -279,7 +280,8 @@ def test_marks_from_two_states_without_git() -> None:
             Column("slug", "sa.String(length=50)"))),
         "label": Table("label", (Column("id", "sa.Integer()", False, True),), app="blog"),
     })
-    lines = [text for text, _ in erdformats.text(erd.between(old, new))]
+    marked = erd.between(old, new)
+    lines = [text for text, _ in erdformats.text(marked)]
     assert "\n".join(lines) + "\n" == picture("""
         blog
         +- + label ------+
@@ -298,3 +300,15 @@ def test_marks_from_two_states_without_git() -> None:
         Relationships
         - tag.post_id -> post.id  (many to one)
         """)
+
+    # The same marks as Mermaid comments and as dot colours.
+    diagram = er_diagram(erdformats.mermaid(marked))
+    assert diagram.entities["post"] == [
+        ("Integer", "id", ("PK",), None),
+        ("String(300)", "title", (), "changed"),
+        ("String(50)", "slug", (), "null, added"),
+    ]
+    assert diagram.relations == [("post", "||--o{", "tag", "post_id (dropped)")]
+    svg = svg_of(erdformats.dot(marked))
+    assert ">tag (dropped)</text>" in svg and ">label (added)</text>" in svg
+    assert svg.count('fill="#d4f4dd"') == 7  # label's title, its id row's 3 cells, slug's 3

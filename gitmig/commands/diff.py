@@ -23,9 +23,13 @@ STYLES = {"+": "green", "-": "red", "~": "yellow"}
 @click.option("--erd", is_flag=True,
               help="Draw the schema as a diagram, tables and columns marked + added, "
                    "- dropped, ~ changed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]),
+              default="text", show_default=True,
+              help="With --erd: boxes in the terminal, a Mermaid erDiagram, or dot.")
 @config_option
 def command(
-    revisions: tuple[str, ...], staged: bool, as_json: bool, erd: bool, config_path: str | None
+    revisions: tuple[str, ...], staged: bool, as_json: bool, erd: bool, fmt: str,
+    config_path: str | None
 ) -> None:
     """Show the schema change between two revisions' models, as migration operations.
 
@@ -48,6 +52,8 @@ def command(
         raise click.UsageError("--staged compares one revision with the index; give one REV")
     if erd and as_json:
         raise click.UsageError("give either --erd or --json, not both")
+    if fmt != "text" and not erd:
+        raise click.UsageError("--format draws a diagram: give it with --erd")
     project = GitProject(load(config_path))
     before = project.revision(revisions[0] if revisions else "HEAD")
     if len(revisions) == 2:
@@ -57,7 +63,7 @@ def command(
     else:
         after = project.worktree()
     if erd:
-        _draw(before, after)
+        _draw(before, after, fmt)
         return
     diff = between(before, after)
 
@@ -78,13 +84,16 @@ def command(
             console.say("      " + op.source().render(6), style="dim")
 
 
-def _draw(before: Snapshot, after: Snapshot) -> None:
+def _draw(before: Snapshot, after: Snapshot, fmt: str) -> None:
     """`--erd`: the after side's schema, what changed since the before side marked."""
     from gitmig import console
     from gitmig.actions.erd import changes
     from gitmig.commands.erd import show
 
     diagram = changes(before, after)
+    if fmt != "text":
+        show(diagram, fmt, "")
+        return
     sides = f"{before.label} and {after.label}"
     if not any(e.mark for e in diagram.entities):
         console.say(f"No schema changes between {sides}.")
