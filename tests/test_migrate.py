@@ -180,6 +180,8 @@ def test_migrate_to_a_target_goes_back_and_forth(project: Project, database_url:
     assert applied(database_url) == []
 
     assert migrate(project, database_url, "blog", "zero").stdout == "Nothing to unapply.\n"
+    assert migrate(project, database_url, "blog", "zero", "--plan").stdout == \
+        "Nothing to unapply.\n"
 
 
 def test_unapplying_an_app_unapplies_what_other_apps_built_on_it(
