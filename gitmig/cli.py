@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.status",
         "Say what needs doing: model changes, migrations, the database.",
     ),
+    "graph": ("gitmig.commands.graph", "Draw the migration graph: apps' lanes, branches, [X]."),
+    "erd": ("gitmig.commands.erd", "Draw a revision's schema as an entity-relationship diagram."),
 }
 
 
@@ -61,6 +63,7 @@ class LazyGroup(click.Group):
         except ModuleNotFoundError:
             return None
         command: click.Command = module.command
+        accept_no_input(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -68,6 +71,23 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+NO_INPUT = "--no-input"
+
+
+def accept_no_input(command: click.Command) -> None:
+    """Every command (and sub-command) takes `--no-input`, so CI scripts can pass it
+    everywhere, as Django's commands take --noinput; where a command asks nothing it is a
+    no-op. Added here, where commands are loaded, so a new command has it without asking."""
+    if not any(NO_INPUT in getattr(p, "opts", ()) for p in command.params):
+        command.params.append(click.Option(
+            [NO_INPUT], is_flag=True, expose_value=False,
+            help="Never ask (this command asks nothing; accepted so scripts can always pass it).",
+        ))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_no_input(sub)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -24,6 +24,8 @@ COMMANDS = [
     ("makemigrations", "--rev", "origin/evil", "--check"),
     ("conflicts", "--against", "origin/evil"),
     ("status",),
+    ("graph", "--against", "origin/evil", "--no-database"),
+    ("erd", "origin/evil"),
 ]
 
 

@@ -179,7 +179,9 @@ def test_migrate_to_a_target_goes_back_and_forth(project: Project, database_url:
     assert tables(database_url) == ["gitmig_migrations"]
     assert applied(database_url) == []
 
-    assert migrate(project, database_url, "blog", "zero").stdout == "No migrations to apply.\n"
+    assert migrate(project, database_url, "blog", "zero").stdout == "Nothing to unapply.\n"
+    assert migrate(project, database_url, "blog", "zero", "--plan").stdout == \
+        "Nothing to unapply.\n"
 
 
 def test_unapplying_an_app_unapplies_what_other_apps_built_on_it(

@@ -139,3 +139,25 @@ def test_the_pre_commit_check_runs_staged_code_only_in_its_child(
     assert run.exit_code == 0, run.output
     assert by_worker_only(sentinels(folder)), sentinels(folder)
     assert not [name for name in sentinels(folder) if name.startswith("migration-")]
+
+
+@pytest.mark.slow
+def test_graph_and_erd_never_import_another_branchs_code_here(
+    branches: tuple[Repo, Path],
+) -> None:
+    """graph reads other branches' migrations with ast alone; erd imports another
+    revision's models in the child only."""
+    repo, folder = branches
+    for args in (("graph", "--against", "other"), ("graph", "--all-branches", "--json"),
+                 ("graph", "--against", "other", "--format", "dot")):
+        result = repo.gitmig(*args)
+        assert result.exit_code == 0, result.output
+        assert "0002_post_add_slug" in result.stdout
+    assert sentinels(folder) == {}
+    result = repo.gitmig("erd", "other")
+    assert result.exit_code == 0, result.output
+    assert "slug" in result.stdout
+    found = sentinels(folder)
+    assert not [name for name in found if name.startswith("migration-")]
+    assert [name for name in found if name.startswith("models-")]
+    assert by_worker_only(found), found

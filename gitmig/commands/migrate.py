@@ -55,11 +55,16 @@ def command(
     reporter = _reporter(ask=not no_input and console.is_interactive())
     outcome = migrate(config, options, reporter)
     if plan_only:
-        _print_plan(outcome.prepared)
+        _print_plan(outcome.prepared, target)
     elif check:
         console.say("The database is up to date.")
     elif not outcome.prepared:
-        console.say("No migrations to apply.")
+        console.say(_nothing(target))
+
+
+def _nothing(target: str | None) -> str:
+    """`migrate APP zero` asks to unapply: with nothing applied, say that, not `apply`."""
+    return "Nothing to unapply." if target == "zero" else "No migrations to apply."
 
 
 def _reporter(ask: bool) -> Reporter:
@@ -117,11 +122,11 @@ def _out(text: str, style: str | None = None, end: str = "\n") -> None:
     console.out().print(text, style=style, end=end, markup=False, highlight=False)
 
 
-def _print_plan(prepared: list[Any]) -> None:
+def _print_plan(prepared: list[Any], target: str | None) -> None:
     from gitmig import console
 
     if not prepared:
-        console.say("No migrations to apply.")
+        console.say(_nothing(target))
         return
     console.say("Planned operations:", style="bold")
     for p in prepared:
