@@ -169,6 +169,7 @@ def silent_server() -> Iterator[int]:
         server.close()
 
 
+@pytest.mark.slow  # each waits out the connect timeout
 @pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
 @pytest.mark.parametrize("command", [("migrate",), ("showmigrations",), ("migrate", "--check")])
 def test_a_server_that_never_answers_costs_the_connect_timeout(
@@ -189,6 +190,7 @@ def test_a_server_that_never_answers_costs_the_connect_timeout(
     assert took < 9, took
 
 
+@pytest.mark.slow  # waits out the connect timeout
 def test_the_connect_timeout_is_configured_in_pyproject(project: Project) -> None:
     initial(project)
     project.write("pyproject.toml", project.read("pyproject.toml").replace(

@@ -58,6 +58,10 @@ from .catalog import (
 )
 from .conftest import Project, Result
 
+# Real projects' idioms, each a whole story in gitmig subprocesses: full run only.
+pytestmark = pytest.mark.slow
+
+
 DATABASES = ("sqlite", "postgresql", "mysql")
 FIXTURES = {"sqlite": "sqlite_url", "postgresql": "postgres_url", "mysql": "mysql_url"}
 

@@ -12,6 +12,9 @@ import pytest
 
 from .gitrepo import SLUG, Repo, make_repo
 
+# Models that hang, exit or kill the process importing them: full run only.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:

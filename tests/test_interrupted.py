@@ -19,6 +19,10 @@ import pytest
 from .gitrepo import Repo, add_slug, make_repo
 from .twobranches import files_and_index, ok, two_branches
 
+# Commands killed at each step, then recovered: in the full run, not in `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
+
 VIEWS = "    views: Mapped[int | None]\n"
 KILLED = 137
 

@@ -111,6 +111,7 @@ def run_all(repo: Repo, url: str, *, expect_error: bool, others: bool = False) -
     return results
 
 
+@pytest.mark.slow  # each waits for a database that cannot answer
 @pytest.mark.parametrize("url", [
     f"postgresql://gm_user:{quote(PASSWORD, safe='')}@127.0.0.1:1/shop",
     f"mysql+pymysql://gm_user:{quote(PASSWORD, safe='')}@127.0.0.1:1/shop",

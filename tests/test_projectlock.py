@@ -10,7 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .gitrepo import Repo, add_slug, make_repo
+
+# Commands racing each other: in the full run, not in `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 WAITING = "gitmig: waiting for another gitmig command in this project to finish"
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import BASE, Project
 from .terminal import run_in_terminal
+
+# Questions answered on a pseudo-terminal: in the full run, not in `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
 
 POST = BASE + """
 
