@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.status",
         "Say what needs doing: model changes, migrations, the database.",
     ),
+    "squash": (
+        "gitmig.commands.squash",
+        "Fold a stretch of an app's migrations into one that replaces them.",
+    ),
 }
 
 
