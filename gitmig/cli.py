@@ -49,6 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.squash",
         "Fold a stretch of an app's migrations into one that replaces them.",
     ),
+    "test": (
+        "gitmig.commands.test",
+        "Apply, unapply and reapply every migration on a throwaway database.",
+    ),
 }
 
 
