@@ -211,3 +211,52 @@ def test_bad_ranges_are_refused(project: Project) -> None:
         message = assert_refused(project.gitmig("squash", "blog", *args), before,
                                  project.snapshot())
         assert words in message, message
+
+
+LATE = '''"""post: add score"""
+import sqlalchemy as sa
+
+from gitmig import ops
+
+parents = ["0005_post_rename_title_to_headline"]
+operations = [ops.AddColumn("post", sa.Column("score", sa.Integer(), nullable=True))]
+'''
+
+
+def test_history_read_through_the_squash_and_a_late_child_of_an_original(
+    project: Project,
+) -> None:
+    """showmigrations and status count the squash as applied where the originals are; a
+    migration written (on another branch) after an original follows the squash."""
+    history(project)
+    url = f"sqlite:///{project.root / 'old.sqlite3'}"
+    migrate(project, url)
+    assert project.gitmig("squash", "blog", "0005").exit_code == 0
+    squashed = [n for n in names(project) if "squashed" in n][0]
+    shown = project.gitmig("showmigrations", "blog", "--database", url)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines() == ["blog", f" [X] {squashed}"]
+    status = project.gitmig("status", "--database", url)
+    assert "not applied" not in status.output and "missing" not in status.output, status.output
+
+    project.write("blog/migrations/0006_post_add_score.py", LATE)
+    models(project, POST.replace("title", "headline")
+           + "    slug: Mapped[str | None] = mapped_column(sa.String(80), index=True)\n"
+           + "    score: Mapped[int | None] = mapped_column()\n")
+    shown = project.gitmig("showmigrations", "blog", "--database", url)
+    assert shown.stdout.splitlines() == ["blog", f" [X] {squashed}",
+                                         " [ ] 0006_post_add_score"]
+    check = project.gitmig("makemigrations", "--check", "--no-input")
+    assert check.exit_code == 0, check.output  # one leaf: the late child follows the squash
+    result = migrate(project, url)
+    assert result.stdout.startswith("Applying blog.0006_post_add_score... OK")
+    assert squashed not in result.stdout
+    fresh = f"sqlite:///{project.root / 'fresh.sqlite3'}"
+    first = migrate(project, fresh).stdout.splitlines()
+    assert [line.split("...")[0] for line in first] == [
+        f"Applying blog.{squashed}", "Applying blog.0006_post_add_score"]
+    finished = project.gitmig("squash", "--finish", "blog", "--database", url,
+                              "--database", fresh)
+    assert finished.exit_code == 0, finished.output
+    assert f'parents = ["{squashed}"]' in project.read("blog/migrations/0006_post_add_score.py")
+    assert names(project) == [squashed, "0006_post_add_score"]

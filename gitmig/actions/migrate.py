@@ -239,8 +239,18 @@ def history_warnings(
     return edited
 
 
+def as_squashed(graph: MigrationGraph, applied: dict[Key, Applied]
+                ) -> tuple[MigrationGraph, dict[Key, Applied]]:
+    """The graph as this database sees it (squashes) and its rows read through it: a squash
+    whose originals are all applied counts as applied, and the rows of migrations a squash
+    stands for are left out (their files are not in the graph)."""
+    graph = graph.with_applied(set(applied))
+    applied = record_squashes(graph, None, applied, False)
+    return graph, {k: a for k, a in applied.items() if k not in graph.replaced}
+
+
 def record_squashes(
-    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool
+    graph: MigrationGraph, recorder: Recorder | None, applied: dict[Key, Applied], write: bool
 ) -> dict[Key, Applied]:
     """A database that applied every migration a squash replaces has applied the squash:
     it counts as applied, and when migrate runs for real its row is recorded, so that
@@ -251,7 +261,7 @@ def record_squashes(
                if k not in applied and all(r in applied for r in graph.replacing[k])]
     if not missing:
         return applied
-    if write:
+    if write and recorder is not None:
         conn = recorder.connection
         if conn.in_transaction():
             conn.commit()

@@ -127,9 +127,13 @@ class MigrationGraph:
             if parents != f.parents:
                 self.nodes[key] = replace(f, parents=parents)
 
+    @property
+    def has_squashes(self) -> bool:
+        return any(f.replaces for f in self.files)
+
     def with_applied(self, applied: Collection[Key]) -> MigrationGraph:
         """The graph as a database that recorded `applied` sees it (squashes)."""
-        if not any(f.replaces for f in self.files):
+        if not self.has_squashes:
             return self
         return MigrationGraph(self.files, self.apps, applied)
 
