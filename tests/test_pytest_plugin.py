@@ -229,3 +229,15 @@ def test_gitmig_test_runs_the_plugin_and_exits_1_on_a_broken_unapply(tmp_path: P
     assert result.exit_code == 1, result.output
     assert "table audit: left behind" in result.output
     assert "blog.0004_one_way is irreversible" in result.output
+
+
+def test_checks_come_along_when_only_a_tests_folder_is_collected(
+    plugin_project: Path, pytester: pytest.Pytester
+) -> None:
+    (plugin_project / "tests").mkdir()
+    (plugin_project / "tests" / "test_app.py").write_text("def test_app():\n    pass\n")
+    result = pytester.runpytest("tests", "--gitmig-check", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=3)  # no lock files yet: an older project, not a failure
+    result.stdout.fnmatch_lines(["*test_app PASSED*",
+                                 "*gitmig-models-match-migrations PASSED*",
+                                 "*gitmig-lock-files PASSED*"])

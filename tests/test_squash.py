@@ -207,6 +207,8 @@ def test_bad_ranges_are_refused(project: Project) -> None:
         (["0009"], "has no migration '0009'"),
         (["0005", "--name", "Bad Name"], "is not a plain name"),
         (["--finish"], "no squashed migration"),
+        ([], "give TO, or FROM and TO"),
+        (["0005", "--name", "initial"], "exists already"),
     ]:
         message = assert_refused(project.gitmig("squash", "blog", *args), before,
                                  project.snapshot())
