@@ -3,6 +3,8 @@ longer, and always replays to the state the original operations give."""
 
 from __future__ import annotations
 
+import os
+
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -147,7 +149,7 @@ def histories(draw: st.DrawFn) -> list[ops.Operation]:
     return out
 
 
-@settings(max_examples=40)
+@settings(max_examples=int(os.environ.get("GITMIG_OPTIMIZER_EXAMPLES", "40")))
 @given(histories())
 def test_random_histories_fold_to_the_same_state_and_never_grow(
     operations: list[ops.Operation],

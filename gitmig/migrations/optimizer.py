@@ -35,13 +35,30 @@ _ALTER_KW = {"type": "type_"}
 
 
 def optimize(operations: Sequence[Operation], state: SchemaState, app: str) -> list[Operation]:
-    """`operations` (run from `state` in `app`) folded until no fold applies."""
+    """`operations` (run from `state` in `app`) folded until no fold applies.
+
+    One walk: each operation looks back for one to fold with; after a fold the walk goes
+    on from the folded operation, and only the states of the stretch it replaced are
+    computed again (the state after that stretch is the same, as the fold was checked).
+    """
     current = list(operations)
-    while True:
-        folded = _fold_once(current, state, app)
-        if folded is None:
-            return current
-        current = folded
+    states = _states(current, state, app)
+    deps = [_deps(op, states[k], states[k + 1]) for k, op in enumerate(current)]
+    j = 1
+    while j < len(current):
+        found = _fold_back(current, states, deps, j, app)
+        if found is None:
+            j += 1
+            continue
+        i, segment, seg_states = found
+        merged = len(segment) - (j - i - 1)  # 0 or 1, then the operations between, as they were
+        middle = deps[i + 1:j]  # untouched by the fold: their tables are others
+        current[i:j + 1] = segment
+        states[i:j + 1] = seg_states[:len(segment)]
+        deps[i:j + 1] = [_deps(op, seg_states[k], seg_states[k + 1])
+                         for k, op in enumerate(segment[:merged])] + middle
+        j = max(i, 1)
+    return current
 
 
 def replay(operations: Sequence[Operation], state: SchemaState, app: str) -> SchemaState:
@@ -57,37 +74,34 @@ def _states(operations: Sequence[Operation], state: SchemaState, app: str) -> li
     return states
 
 
-def _fold_once(
-    operations: list[Operation], state: SchemaState, app: str
-) -> list[Operation] | None:
-    states = _states(operations, state, app)
-    deps = [_deps(op, states[k], states[k + 1]) for k, op in enumerate(operations)]
-    for j in range(1, len(operations)):
-        b = operations[j]
-        if not isinstance(b, _FOLDABLE):
-            continue
-        between: set[str] = set()  # tables of the operations between a and b
-        for i in range(j - 1, -1, -1):
-            a = operations[i]
-            if not isinstance(a, _FOLDABLE) or deps[j] & between:
-                break
-            if deps[i] & deps[j]:
-                merged = None if deps[i] & between else _fold(a, b, states[i], app)
-                if merged is not None and _same(merged, operations[i + 1:j], states[i],
-                                                states[j + 1], app):
-                    return [*operations[:i], *merged, *operations[i + 1:j],
-                            *operations[j + 1:]]
-                break  # b cannot move past a: nothing earlier can meet it
-            between |= deps[i]
+def _fold_back(
+    operations: list[Operation], states: list[SchemaState], deps: list[set[str]], j: int,
+    app: str,
+) -> tuple[int, list[Operation], list[SchemaState]] | None:
+    """An earlier operation that operations[j] folds with: (its index, the operations that
+    replace the stretch from it to j, their states from the one before the stretch)."""
+    b = operations[j]
+    if not isinstance(b, _FOLDABLE):
+        return None
+    between: set[str] = set()  # tables of the operations between a and b
+    for i in range(j - 1, -1, -1):
+        a = operations[i]
+        if not isinstance(a, _FOLDABLE) or deps[j] & between:
+            return None
+        if deps[i] & deps[j]:
+            merged = None if deps[i] & between else _fold(a, b, states[i], app)
+            if merged is None:
+                return None  # b cannot move past a: nothing earlier can meet it
+            segment = [*merged, *operations[i + 1:j]]
+            try:
+                seg_states = _states(segment, states[i], app)
+            except GitmigError:
+                return None
+            if seg_states[-1] != states[j + 1]:
+                return None
+            return i, segment, seg_states
+        between |= deps[i]
     return None
-
-
-def _same(merged: list[Operation], middle: list[Operation], before: SchemaState,
-          wanted: SchemaState, app: str) -> bool:
-    try:
-        return replay([*merged, *middle], before, app) == wanted
-    except GitmigError:
-        return False
 
 
 def _deps(op: Operation, before: SchemaState, after: SchemaState) -> set[str]:
