@@ -262,3 +262,15 @@ def test_history_read_through_the_squash_and_a_late_child_of_an_original(
     assert finished.exit_code == 0, finished.output
     assert f'parents = ["{squashed}"]' in project.read("blog/migrations/0006_post_add_score.py")
     assert names(project) == [squashed, "0006_post_add_score"]
+
+
+def test_makemigrations_after_a_squash_numbers_after_the_originals(project: Project) -> None:
+    history(project)
+    assert project.gitmig("squash", "blog", "0005").exit_code == 0
+    models(project, POST.replace("title", "headline")
+           + "    slug: Mapped[str | None] = mapped_column(sa.String(80), index=True)\n"
+           + "    score: Mapped[int | None] = mapped_column()\n")
+    make(project)
+    assert names(project)[-1] == "0006_post_add_score"
+    assert 'parents = ["0001_squashed_0005_post_rename_title_to_headline"]' in project.read(
+        "blog/migrations/0006_post_add_score.py")

@@ -7,6 +7,7 @@ is valid: every parent is known, there is no cycle and no name appears twice.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -208,7 +209,11 @@ class MigrationGraph:
         return leaves[0] if leaves else None
 
     def next_number(self, app: str) -> int:
-        return max((migration_number(k[1]) for k in self.nodes if k[0] == app), default=0) + 1
+        """After the app's highest number: of its files, the ones a squash replaces too,
+        and of what a squash named `NNNN_squashed_MMMM_...` says it went up to."""
+        names = {f.name for f in self.files if f.app == app}
+        names |= {k[1] for k in self.nodes if k[0] == app}
+        return max((max(migration_number(n), squashed_to(n)) for n in names), default=0) + 1
 
     def ancestors(self, key: Key) -> set[Key]:
         seen: set[Key] = set()
@@ -259,6 +264,15 @@ def conflict_message(app: str, leaves: Sequence[str]) -> str:
 
 def conflict_fix(app: str) -> str:
     return hints.resolve(app)
+
+
+def squashed_to(name: str) -> int:
+    """0001_squashed_0040_x went up to 40 (0 for any other name)."""
+    found = _SQUASHED.match(name)
+    return int(found[1]) if found else 0
+
+
+_SQUASHED = re.compile(r"^\d+_squashed_(\d{4,})(_|$)")
 
 
 def migration_number(name: str) -> int:
