@@ -24,6 +24,12 @@ def test_a_squash_merged_with_a_branch_that_built_on_an_original(repo: Repo,
     squashed = repo.gitmig("squash", "blog", "0002")
     assert squashed.exit_code == 0, squashed.output
     assert repo.commit(message="squash").exit_code == 0
+    # Predicted: the lock file will conflict, which resolve settles; the squash restates
+    # history, so no table counts as changed by both branches.
+    predicted = repo.gitmig("conflicts", "--against", "feature")
+    assert predicted.exit_code == 1, predicted.output
+    assert "after the merge: run `gitmig resolve blog`" in predicted.stdout
+    assert "both change table" not in predicted.stdout
 
     merge = repo.git("merge", "--no-ff", "--no-edit", "feature", check=False)
     assert merge.exit_code == 1
