@@ -172,6 +172,7 @@ def test_code_stops_a_squash_unless_kept_and_then_runs_in_order(project: Project
     engine.dispose()
 
 
+@pytest.mark.slow  # two apps, six makemigrations: about 1 s
 def test_other_apps_that_pointed_at_an_original_point_at_the_squash(project: Project) -> None:
     project.write("pyproject.toml", project.read("pyproject.toml")
                   + 'shop = "shop.models"\n')
@@ -225,6 +226,7 @@ operations = [ops.AddColumn("post", sa.Column("score", sa.Integer(), nullable=Tr
 '''
 
 
+@pytest.mark.slow  # four databases read and migrated: about 1 s
 def test_history_read_through_the_squash_and_a_late_child_of_an_original(
     project: Project,
 ) -> None:
