@@ -47,6 +47,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "graph": ("gitmig.commands.graph", "Draw the migration graph: apps' lanes, branches, [X]."),
     "erd": ("gitmig.commands.erd", "Draw a revision's schema as an entity-relationship diagram."),
+    "squash": (
+        "gitmig.commands.squash",
+        "Fold a stretch of an app's migrations into one that replaces them.",
+    ),
+    "test": (
+        "gitmig.commands.test",
+        "Apply, unapply and reapply every migration on a throwaway database.",
+    ),
 }
 
 

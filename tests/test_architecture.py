@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"git"},
     {"actions"},
     {"resolve", "hooks"},
+    {"testing"},  # the pytest plugin: the stairway, the migrator, the checks
     {"commands"},
     {"cli", "__main__"},
 ]

@@ -96,20 +96,28 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
                         reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
                                       "(--fake): it is recorded as applied only if the target "
                                       "includes it")
+                graph = graph.with_applied(set(applied))  # squashes: which telling
+                executor = Executor(graph)
+                folded = graph
                 applied = _upgrade_checksums(graph, recorder, applied, not read_only,
                                              reporter.warn)
                 applied = _follow_renames(graph, recorder, applied, not read_only,
                                           reporter.warn)
+                applied = record_squashes(graph, recorder, applied, not read_only)
                 if options.app and options.target is not None:  # may unapply what only git has
                     from gitmig.git.missing import with_files_from_git
 
                     mode = ("--plan" if options.plan else "--check" if options.check
                             else "--fake" if options.fake else None)
-                    graph = with_files_from_git(config, graph, applied, options.app,
+                    known = {k: a for k, a in applied.items() if k not in graph.replaced}
+                    graph = with_files_from_git(config, graph, known, options.app,
                                                 options.target, reporter.warn, mode)
                     executor = Executor(graph)
                 _execute_plan(config, graph, executor, conn, applied, options, reporter,
                               outcome)
+                if outcome.ran and folded.set_aside:  # the rest of the originals applied
+                    record_squashes(MigrationGraph(folded.files, folded.apps), recorder,
+                                    recorder.applied(), True)
     return outcome
 
 
@@ -192,7 +200,8 @@ def _follow_renames(
     (gitmig.migrations.plan.renamed); when migrate runs for real, the rows are renamed too."""
     from dataclasses import replace
 
-    renames = plans.renamed(graph, {k: a.checksum for k, a in applied.items()})
+    renames = plans.renamed(graph, {k: a.checksum for k, a in applied.items()
+                                    if k not in graph.replaced})
     if not renames:
         return applied
     if write:
@@ -217,6 +226,8 @@ def history_warnings(
     edited = []
     for key, row in applied.items():
         f = graph.nodes.get(key)
+        if f is None and key in graph.replaced:
+            continue  # its squash stands for it
         if f is None:
             warn(f"{key[0]}.{key[1]} is applied to the database but its file is missing "
                  "(applied from another branch?); `gitmig showmigrations` says whether git "
@@ -226,6 +237,42 @@ def history_warnings(
             warn(f"{f.label} was edited after it was applied: the database has the old "
                  "version. Undo the edit and put the change in a new migration")
     return edited
+
+
+def as_squashed(graph: MigrationGraph, applied: dict[Key, Applied]
+                ) -> tuple[MigrationGraph, dict[Key, Applied]]:
+    """The graph as this database sees it (squashes) and its rows read through it: a squash
+    whose originals are all applied counts as applied, and the rows of migrations a squash
+    stands for are left out (their files are not in the graph)."""
+    graph = graph.with_applied(set(applied))
+    applied = record_squashes(graph, None, applied, False)
+    return graph, {k: a for k, a in applied.items() if k not in graph.replaced}
+
+
+def record_squashes(
+    graph: MigrationGraph, recorder: Recorder | None, applied: dict[Key, Applied], write: bool
+) -> dict[Key, Applied]:
+    """A database that applied every migration a squash replaces has applied the squash:
+    it counts as applied, and when migrate runs for real its row is recorded, so that
+    `squash --finish` can later remove the originals."""
+    from dataclasses import replace
+
+    missing = [k for k in sorted(graph.replacing)
+               if k not in applied and all(r in applied for r in graph.replacing[k])]
+    if not missing:
+        return applied
+    if write and recorder is not None:
+        conn = recorder.connection
+        if conn.in_transaction():
+            conn.commit()
+        with conn.begin():
+            for key in missing:
+                recorder.record_applied(key, graph.nodes[key].checksum, None)
+    out = dict(applied)
+    for key in missing:
+        row = applied[graph.replacing[key][-1]]
+        out[key] = replace(row, name=key[1], checksum=graph.nodes[key].checksum)
+    return out
 
 
 @contextmanager

@@ -112,6 +112,10 @@ def read_history(config: Config, database: str | None = None) -> History:
     graph = load_graph(config)
     url, applied = read_applied(config.database_url(database), config.timeouts)
     applied = upgrade_recorded(graph, applied)[0]  # rows of an older gitmig: see migrate
+    if graph.has_squashes:  # (migrate's module is heavy: only when there is a squash)
+        from gitmig.actions.migrate import as_squashed
+
+        graph, applied = as_squashed(graph, applied)
     history = History(url, graph, applied)
     if any(k not in graph.nodes for k in applied):  # renumbered, or applied elsewhere
         history.applied = renumbered(graph, applied)

@@ -209,6 +209,10 @@ def _history(
     from gitmig.migrations.loader import upgrade_recorded
 
     applied = upgrade_recorded(graph, applied)[0]  # rows of an older gitmig: see migrate
+    if graph.has_squashes:
+        from gitmig.actions.migrate import as_squashed
+
+        graph, applied = as_squashed(graph, applied)
     try:
         check_history(config, graph, applied)
     except GitmigError as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -205,10 +206,34 @@ def _run_python(op: ops.RunPython, ctx: Context) -> None:
         ctx.note(f"{op.describe()} (Python code, runs only under `gitmig migrate`)")
         return
     try:
-        op.code(ctx.connection)
+        if takes_schema(op.code):
+            op.code(ctx.connection, historical_schema(ctx.before))
+        else:
+            op.code(ctx.connection)
     except SystemExit as exc:  # not gitmig's exit: the migration failed
         raise GitmigError(f"its function called sys.exit({exc.code!r}); a migration's code "
                           "must raise an exception to fail, never exit") from None
+
+
+def takes_schema(func: Any) -> bool:
+    """Whether a RunPython function has room for the historical schema (a second
+    positional parameter or *args); functions written with one argument keep working."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+
+
+def historical_schema(state: SchemaState) -> sa.MetaData:
+    """The schema as of this point of the history, as SQLAlchemy tables
+    (`schema.tables["post"]`), so that data migrations never import today's models,
+    which keep changing after the migration is written."""
+    return materialize.metadata(state)
 
 
 # Key and rename operations register themselves here (moving into the backends).

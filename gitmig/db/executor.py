@@ -175,6 +175,12 @@ class Executor:
                 reached = after
         return Prepared(step, f, tuple(actions))
 
+    def _record_unapplied(self, recorder: Recorder, key: Key) -> None:
+        """A squash unapplied takes the rows of the migrations it replaces with it."""
+        recorder.record_unapplied(key)
+        for replaced in self.graph.replacing.get(key, ()):
+            recorder.record_unapplied(replaced)
+
     def run(
         self,
         conn: Connection,
@@ -214,7 +220,8 @@ class Executor:
             mark: object | None = None
             try:
                 if not backend.transactional_ddl and not fake and p.actions:
-                    _run_tracked(conn, recorder, p, run_action, done, git_commit)
+                    _run_tracked(conn, recorder, p, run_action, done, git_commit,
+                                 self.graph.replacing.get(p.step.key, ()))
                 else:
                     with conn.begin():
                         if not fake:
@@ -226,7 +233,7 @@ class Executor:
                                 backend.unmark_transaction(conn, mark)
                                 mark = None
                         if p.step.backwards:
-                            recorder.record_unapplied(p.step.key)
+                            self._record_unapplied(recorder, p.step.key)
                         else:
                             recorder.record_applied(p.step.key, p.file.checksum, git_commit)
             except Exception as exc:
@@ -243,6 +250,7 @@ def _run_tracked(
     run_action: Callable[[Action, list[Action]], None],
     done: list[Action],
     git_commit: str | None,
+    replaces: tuple[Key, ...] = (),
 ) -> None:
     """One migration where DDL cannot be rolled back (MariaDB/MySQL): its row says how far
     it got after every operation, each in its own transaction with its DML, so that a run
@@ -266,6 +274,8 @@ def _run_tracked(
     with conn.begin():
         if backwards:
             recorder.record_unapplied(key)
+            for replaced in replaces:
+                recorder.record_unapplied(replaced)
         else:
             recorder.record_finished(key)
 

@@ -62,7 +62,8 @@ class Touches:
 
 
 def touches(source: str | bytes) -> Touches:
-    """The tables and columns a migration's operations change, read from its source."""
+    """The tables and columns a migration's operations change, read from its source. A
+    squashed migration (`replaces = [...]`) changes nothing new: it restates history."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -72,6 +73,8 @@ def touches(source: str | bytes) -> Touches:
         target, value = assignment(node)
         if target == "operations":
             operations = value
+        elif target == "replaces":
+            return Touches()
     if not isinstance(operations, (ast.List, ast.Tuple)):
         return Touches()
     tables: set[str] = set()

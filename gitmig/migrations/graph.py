@@ -7,8 +7,9 @@ is valid: every parent is known, there is no cycle and no name appears twice.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from gitmig import hints
 from gitmig.errors import CheckFailed, GitmigError
@@ -26,6 +27,7 @@ class MigrationFile:
     checksum: str  # of what the migration runs, not of its name, number or parents
     digest: str = ""  # of the file's bytes, when read from disk (keys the state cache)
     legacy_checksum: str = ""  # format 1 (operations only): to upgrade what was recorded
+    replaces: tuple[tuple[str, str], ...] = ()  # a squashed migration's originals (app, name)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -41,9 +43,19 @@ class MigrationFile:
 
 
 class MigrationGraph:
-    def __init__(self, files: Iterable[MigrationFile], apps: Sequence[str]) -> None:
+    """`applied` (the keys a database recorded, when known) decides how a squashed
+    migration stands in for the ones it `replaces` (see _fold_replacements)."""
+
+    def __init__(self, files: Iterable[MigrationFile], apps: Sequence[str],
+                 applied: Collection[Key] | None = None) -> None:
         self.apps = list(apps)
+        self.files = list(files)
         self.nodes: dict[Key, MigrationFile] = {}
+        # A squash in use -> what it replaces; a replaced migration -> its squash.
+        self.replacing: dict[Key, tuple[Key, ...]] = {}
+        self.replaced: dict[Key, Key] = {}
+        # Squashes set aside because the database applied part of what they replace.
+        self.set_aside: dict[Key, tuple[Key, ...]] = {}
         seen_lower: dict[tuple[str, str], MigrationFile] = {}
         for f in files:
             lower = (f.app, f.name.lower())
@@ -57,6 +69,7 @@ class MigrationGraph:
                 )
             seen_lower[lower] = f
             self.nodes[f.key] = f
+        self._fold_replacements(applied)
         self.children: dict[Key, list[Key]] = {k: [] for k in self.nodes}
         for f in self.nodes.values():
             for parent in f.parents:
@@ -76,6 +89,62 @@ class MigrationGraph:
                     )
                 self.children[parent].append(f.key)
         self._order = self._topological()
+
+    def _fold_replacements(self, applied: Collection[Key] | None) -> None:
+        """A squashed migration and the migrations it replaces are one history told twice;
+        the graph keeps one telling. The squash, unless the database applied some of the
+        originals but not all (and not the squash): then the originals, so that it applies
+        the rest of them. Parents naming the telling left out are pointed at the other."""
+        remap: dict[Key, Key] = {}
+        for key in sorted(k for k, f in self.nodes.items() if f.replaces):
+            f = self.nodes[key]
+            present = [r for r in f.replaces if r in self.nodes and r != key]
+            if not present:
+                continue
+            done = [r for r in present if applied is not None and r in applied]
+            if applied is not None and key not in applied and done and len(done) < len(present):
+                self.set_aside[key] = tuple(present)
+                remap[key] = present[-1]
+                del self.nodes[key]
+            else:
+                self.replacing[key] = tuple(present)
+                for r in present:
+                    remap[r] = key
+                    self.replaced[r] = key
+                    del self.nodes[r]
+        if not remap:
+            return
+
+        def target(k: Key) -> Key:
+            seen = set()
+            while k in remap and k not in seen:
+                seen.add(k)
+                k = remap[k]
+            return k
+
+        for key, f in list(self.nodes.items()):
+            parents = tuple(dict.fromkeys(target(p) for p in f.parents))
+            parents = tuple(p for p in parents if p != key)
+            if parents != f.parents:
+                self.nodes[key] = replace(f, parents=parents)
+
+    @property
+    def has_squashes(self) -> bool:
+        return any(f.replaces for f in self.files)
+
+    def with_applied(self, applied: Collection[Key]) -> MigrationGraph:
+        """The graph as a database that recorded `applied` sees it (squashes)."""
+        if not self.has_squashes:
+            return self
+        return MigrationGraph(self.files, self.apps, applied)
+
+    def effective_applied(self, applied: Collection[Key]) -> set[Key]:
+        """The recorded keys, plus each squash in use whose originals are all recorded."""
+        out = set(applied)
+        for key, originals in self.replacing.items():
+            if all(r in out for r in originals):
+                out.add(key)
+        return out
 
     def _topological(self) -> list[Key]:
         """Kahn's algorithm, smallest (app index, name) first, so the order is stable."""
@@ -140,7 +209,11 @@ class MigrationGraph:
         return leaves[0] if leaves else None
 
     def next_number(self, app: str) -> int:
-        return max((migration_number(k[1]) for k in self.nodes if k[0] == app), default=0) + 1
+        """After the app's highest number: of its files, the ones a squash replaces too,
+        and of what a squash named `NNNN_squashed_MMMM_...` says it went up to."""
+        names = {f.name for f in self.files if f.app == app}
+        names |= {k[1] for k in self.nodes if k[0] == app}
+        return max((max(migration_number(n), squashed_to(n)) for n in names), default=0) + 1
 
     def ancestors(self, key: Key) -> set[Key]:
         seen: set[Key] = set()
@@ -191,6 +264,15 @@ def conflict_message(app: str, leaves: Sequence[str]) -> str:
 
 def conflict_fix(app: str) -> str:
     return hints.resolve(app)
+
+
+def squashed_to(name: str) -> int:
+    """0001_squashed_0040_x went up to 40 (0 for any other name)."""
+    found = _SQUASHED.match(name)
+    return int(found[1]) if found else 0
+
+
+_SQUASHED = re.compile(r"^\d+_squashed_(\d{4,})(_|$)")
 
 
 def migration_number(name: str) -> int:

@@ -41,12 +41,15 @@ def parse_migration(app: str, name: str, source: str | bytes, path: str) -> Migr
     parents_node: ast.expr | None = None
     parents_line = 0
     operations_node: ast.expr | None = None
+    replaces_node: ast.expr | None = None
     for node in tree.body:
         target, value = assignment(node)
         if target == "parents":
             parents_node, parents_line = value, node.lineno
         elif target == "operations":
             operations_node = value
+        elif target == "replaces":
+            replaces_node = value
     if parents_node is None:
         raise GitmigError(
             "no `parents = [...]` at the top level; the first migration of an app has parents = []",
@@ -71,7 +74,21 @@ def parse_migration(app: str, name: str, source: str | bytes, path: str) -> Migr
         parents_line=parents_line,
         checksum=checksum(tree),
         legacy_checksum=_legacy_checksum(tree, operations_node),
+        replaces=_replaces(replaces_node, app, path),
     )
+
+
+def _replaces(node: ast.expr | None, app: str, path: str) -> tuple[tuple[str, str], ...]:
+    """A squashed migration's `replaces = ["0001_initial", ...]`: the migrations it stands
+    for, names in its own app."""
+    if node is None:
+        return ()
+    if not isinstance(node, (ast.List, ast.Tuple)) or not all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value for e in node.elts
+    ):
+        raise GitmigError("`replaces` must be a list of migration names as strings",
+                          path=path, line=node.lineno)
+    return tuple(parse_parent(e.value, app) for e in node.elts)  # type: ignore[attr-defined]
 
 
 def assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
@@ -90,18 +107,20 @@ def checksum(tree: ast.Module) -> str:
 
     The syntax tree is written out in a form of its own rather than with ast.dump, whose
     text changes between Python versions; layout and comments never count. The docstring
-    and the `parents` assignment are left out, unless the module reads them by name
-    (then they are part of what it runs).
+    and the `parents` and `replaces` assignments are left out, unless the module reads
+    them by name (then they are part of what it runs): `squash --finish` takes `replaces`
+    away from a migration databases have recorded.
     """
     seen: set[str] = set()
     texts = [_serialized(node, seen) for node in tree.body]
     keep = [True] * len(texts)
     if tree.body and _is_docstring(tree.body[0]) and "__doc__" not in seen:
         keep[0] = False
-    if "parents" not in seen:
-        for i, node in enumerate(tree.body):
-            if assignment(node)[0] == "parents":
-                keep[i] = False
+    for name in ("parents", "replaces"):
+        if name not in seen:
+            for i, node in enumerate(tree.body):
+                if assignment(node)[0] == name:
+                    keep[i] = False
     text = "[" + ",".join(t for t, k in zip(texts, keep, strict=True) if k) + "]"
     return CHECKSUM_FORMAT + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
@@ -111,7 +130,7 @@ def _is_docstring(node: ast.stmt) -> bool:
             and isinstance(node.value.value, str))
 
 
-_WATCHED = frozenset({"parents", "__doc__"})  # read by name: then they count
+_WATCHED = frozenset({"parents", "replaces", "__doc__"})  # read by name: then they count
 # Left out: u"" prefixes, `# type:` comments, and ctx (where a name stands says it).
 _SKIPPED_FIELDS = frozenset({"kind", "type_comment", "ctx"})
 _FIELDS: dict[type, tuple[str, ...]] = {}

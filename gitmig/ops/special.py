@@ -50,12 +50,13 @@ class RunSQL(Operation):
 
 
 class RunPython(Operation):
-    """Python code, given a SQLAlchemy Connection; without a reverse it cannot be unapplied."""
+    """Python code, given a SQLAlchemy Connection and, when it takes a second argument, the
+    schema as of that point of the history; without a reverse it cannot be unapplied."""
 
     def __init__(
         self,
-        code: Callable[[Any], Any],
-        reverse_code: Callable[[Any], Any] | None = None,
+        code: Callable[..., Any],
+        reverse_code: Callable[..., Any] | None = None,
     ) -> None:
         if not callable(code):
             raise GitmigError(f"RunPython needs a function, got {code!r}")
@@ -90,7 +91,7 @@ class RunPython(Operation):
         return call
 
 
-def _function_source(func: Callable[[Any], Any]) -> str:
+def _function_source(func: Callable[..., Any]) -> str:
     """How a migration file names a function: its own, or gitmig's noop."""
     if getattr(func, "__func__", func) is RunPython.noop:
         return "ops.RunPython.noop"

@@ -144,7 +144,8 @@ def _relative(project: GitProject | None, config: Config, app: str) -> str:
 
 def _final_graph(config: Config, entries: dict[str, dict[str, Entry]],
                  new_files: list[Entry]) -> MigrationGraph:
-    files = [MigrationFile(e.app, e.final, tuple(e.parents), str(e.path), 0, e.checksum)
+    files = [MigrationFile(e.app, e.final, tuple(e.parents), str(e.path), 0, e.checksum,
+                           replaces=e.replaces)
              for app_entries in entries.values() for e in app_entries.values()]
     files += [MigrationFile(e.app, e.final, tuple(e.parents), str(e.path), 0, e.checksum)
               for e in new_files]
@@ -192,7 +193,7 @@ def _verify_replay(config: Config, apps: list[str], entries: dict[str, dict[str,
                 path = folder / f"{e.final}.py"
                 path.write_bytes(text)
             files.append(MigrationFile(e.app, e.final, tuple(e.parents), str(path), 0,
-                                       e.checksum))
+                                       e.checksum, replaces=e.replaces))
         graph = MigrationGraph(files, list(config.apps))
         with project_on_path(config):
             replayed = Replayer(graph).state()

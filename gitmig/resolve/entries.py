@@ -28,6 +28,7 @@ class Entry:
     new_name: str = ""
     from_index: bool = False  # its text comes from git's index (an add/add conflict)
     created: bool = False  # a new file (a merge migration)
+    replaces: tuple[Key, ...] = ()  # a squashed migration's originals
     in_file: tuple[Key, ...] = field(default=(), init=False)  # the parents its text names
 
     def __post_init__(self) -> None:
@@ -55,7 +56,7 @@ def entries_of(
         entries: dict[str, Entry] = {}
         for f in read_folder(app, folder) if not both else []:
             entries[f.name] = Entry(app, f.name, _read_bytes(Path(f.path)), Path(f.path),
-                                    list(f.parents), f.checksum)
+                                    list(f.parents), f.checksum, replaces=f.replaces)
         if both:
             for file_name, path in _listing(folder):
                 if file_name not in both:
@@ -85,14 +86,16 @@ def _listing(folder: Path) -> list[tuple[str, Path]]:
 
 def _entry(app: str, name: str, text: bytes, path: Path, from_index: bool) -> Entry:
     f = parse_migration(app, name, text, str(path))
-    return Entry(app, name, text, path, list(f.parents), f.checksum, from_index=from_index)
+    return Entry(app, name, text, path, list(f.parents), f.checksum, from_index=from_index,
+                 replaces=f.replaces)
 
 
 def _files(entries: dict[str, dict[str, Entry]]) -> list[MigrationFile]:
     out = []
     for app_entries in entries.values():
         for e in app_entries.values():
-            out.append(MigrationFile(e.app, e.key, tuple(e.parents), str(e.path), 0, e.checksum))
+            out.append(MigrationFile(e.app, e.key, tuple(e.parents), str(e.path), 0, e.checksum,
+                                     replaces=e.replaces))
     return out
 
 

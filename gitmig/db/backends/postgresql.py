@@ -40,6 +40,9 @@ class PostgreSQLBackend(Backend):
     label = "PostgreSQL"
     transactional_ddl = True
 
+    def drop_database_sql(self, name: str) -> str:
+        return f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"  # a leftover session too
+
     def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
         """libpq's connect_timeout (whole seconds, at least 2); a read timeout is the
         server's statement_timeout (libpq has no socket read timeout)."""
