@@ -40,7 +40,7 @@ from gitmig.db.ddlhelpers import (  # re-exported: ddl.Context, ddl.existing... 
 )
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize
-from gitmig.schema.state import Table
+from gitmig.schema.state import SchemaState, Table
 
 
 def run(op: ops.Operation, ctx: Context) -> None:
