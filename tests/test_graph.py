@@ -214,7 +214,7 @@ def test_json_lists_every_migration_with_its_lane_facts(shop: Repo) -> None:
     assert by_id["catalog:shop.0003_product_add_sku"] == {
         "id": "catalog:shop.0003_product_add_sku", "app": "shop",
         "name": "0003_product_add_sku", "parents": ["shop.0002_order_add_total"],
-        "applied": None, "branch": "catalog", "merge": False,
+        "applied": None, "branch": "catalog", "merge": False, "replaces": [],
     }
     # Parents before children.
     ids = [m["id"] for m in data["migrations"]]
@@ -286,3 +286,27 @@ def test_an_unreachable_database_is_refused_with_the_way_round_it(shop: Repo) ->
     assert "secret" not in result.output
     assert result.stderr.splitlines()[-1] == (
         "hint: `gitmig graph --no-database` draws the graph without [X] marks")
+
+
+def test_a_squash_is_drawn_with_what_it_stands_for_until_it_is_finished(shop: Repo) -> None:
+    migration(shop, "accounts", "0001_initial")
+    migration(shop, "accounts", "0002_user_add_email", "0001_initial")
+    migration(shop, "accounts", "0003_name", "0002_user_add_email")
+    migration(shop, "shop", "0001_initial", "accounts.0002_user_add_email")
+    ok(shop, "squash", "accounts", "0003", "--keep-data-migrations")
+    assert ok(shop, "graph", "--no-database").stdout == picture("""
+          *  shop.0001_initial  (after accounts.0001_squashed_0003_name)
+        *    accounts.0001_squashed_0003_name  (squash of 0001_initial to 0003_name)
+        """)
+    mermaid = ok(shop, "graph", "--format", "mermaid", "--no-database").stdout
+    assert "(squash of 0001_initial to 0003_name)" in mermaid
+    flowchart(mermaid)
+    listed = json.loads(ok(shop, "graph", "--json", "--no-database").stdout)["migrations"]
+    assert listed[0]["replaces"] == ["accounts.0001_initial", "accounts.0002_user_add_email",
+                                     "accounts.0003_name"]
+    ok(shop, "migrate")
+    ok(shop, "squash", "--finish", "accounts")
+    assert ok(shop, "graph").stdout == picture("""
+          *  [X] shop.0001_initial  (after accounts.0001_squashed_0003_name)
+        *    [X] accounts.0001_squashed_0003_name
+        """)

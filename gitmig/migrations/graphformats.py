@@ -9,7 +9,7 @@ its quoting rules for them; labels are quoted.
 
 from __future__ import annotations
 
-from gitmig.migrations.graphview import GraphView, Node
+from gitmig.migrations.graphview import GraphView, Node, replaces_note
 
 
 def _ids(view: GraphView) -> dict[str, str]:
@@ -26,6 +26,8 @@ def _label(node: Node, merge: bool) -> str:
         text += f" (on {node.branch})"
     if merge:
         text += " (merge)"
+    if node.replaces:
+        text += f" ({replaces_note(node)})"
     return text
 
 

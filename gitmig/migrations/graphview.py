@@ -29,6 +29,7 @@ class Node:
     parents: tuple[str, ...] = ()  # ids, in any app
     applied: bool | None = None  # None: no database was read
     branch: str | None = None  # the other branch adding it; None: this one
+    replaces: tuple[str, ...] = ()  # a squash in use: the labels of the migrations it stands for
 
     @property
     def label(self) -> str:
@@ -90,7 +91,8 @@ class GraphView:
             "branches": self.branches,
             "migrations": [
                 {"id": n.id, "app": n.app, "name": n.name, "parents": list(n.parents),
-                 "applied": n.applied, "branch": n.branch, "merge": self.is_merge(n)}
+                 "applied": n.applied, "branch": n.branch, "merge": self.is_merge(n),
+                 "replaces": list(n.replaces)}
                 for n in reversed(self.rows())
             ],
         }
@@ -119,7 +121,9 @@ def from_graph(
             f = graph.nodes[key]
             nodes[f.label] = Node(f.label, f.app, f.name,
                                   tuple(f"{a}.{n}" for a, n in f.parents),
-                                  None if done is None else key in done)
+                                  None if done is None else key in done,
+                                  replaces=tuple(f"{a}.{n}" for a, n
+                                                 in graph.replacing.get(key, ())))
     return GraphView(shown_apps, nodes)
 
 
@@ -317,6 +321,8 @@ def render(view: GraphView) -> list[tuple[str, str | None]]:
             notes.append(f"on {n.branch}")
         if view.is_merge(n):
             notes.append("merge")
+        if n.replaces:
+            notes.append(replaces_note(n))
         others = [_shown(view, p) for p in view.other_parents(n)]
         if others:
             notes.append("after " + ", ".join(others))
@@ -325,6 +331,13 @@ def render(view: GraphView) -> list[tuple[str, str | None]]:
         style = "yellow" if n.branch else ("green" if n.applied else None)
         out.append((text, style))
     return out
+
+
+def replaces_note(node: Node) -> str:
+    """`squash of 0001_initial to 0003_user_add_name`: what a squash stands for, until
+    `squash --finish` removes the originals."""
+    names = [r.split(".", 1)[1] if r.startswith(f"{node.app}.") else r for r in node.replaces]
+    return f"squash of {names[0]}" + (f" to {names[-1]}" if len(names) > 1 else "")
 
 
 def _shown(view: GraphView, pid: str) -> str:
