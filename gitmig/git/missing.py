@@ -77,7 +77,7 @@ def applied_missing(
     if project is not None:
         from gitmig.git.objects import find
 
-        found = find(project, {k: applied[k].checksum for k in keys})
+        found = find(project, {k: applied[k] for k in keys})
     targets = _targets(graph, keys, found)
     return [Missing(k, found.get(k), project is not None, targets.get(k[0])) for k in keys]
 
@@ -148,17 +148,15 @@ def with_files_from_git(
 ) -> MigrationGraph:
     """The graph plus the applied migrations it lacks, their files taken from git.
 
-    Code from git runs only when it is the code this database ran: its checksum, which
-    covers everything the file runs, is the one recorded when it was applied (a row an
-    older gitmig recorded proves nothing of the sort, and is refused). Only files whose
-    parents are known are used. With a `mode` (--plan, --check, --fake: they print or
-    record only), a migration that would have to come from git stops the command: its
-    file is never imported. A missing migration of `app` that `migrate APP TARGET` would
-    have to unapply, but that cannot be used, stops the command before anything runs and
-    names the file to restore.
+    Code from git runs only when it is the code this database ran, byte for byte: the
+    blob's SHA-256 is the one recorded when it was applied (a row an older gitmig wrote,
+    without it, proves nothing of the sort, and is refused with the way to restore the
+    file). Only files whose parents are known are used. With a `mode` (--plan, --check,
+    --fake: they print or record only), a migration that would have to come from git
+    stops the command: its file is never imported. A missing migration of `app` that
+    `migrate APP TARGET` would have to unapply, but that cannot be used, stops the command
+    before anything runs and names the file to restore.
     """
-    from gitmig.migrations.loader import is_legacy
-
     keys = sorted(k for k in applied if k not in graph.nodes and k[0] in config.apps)
     if not keys:
         return graph
@@ -167,9 +165,8 @@ def with_files_from_git(
     if project is not None:
         from gitmig.git.objects import find
 
-        found = find(project, {k: applied[k].checksum for k in keys})
-    usable = {k: f for k, f in found.items()
-              if f.matches and not is_legacy(applied[k].checksum)}
+        found = find(project, {k: applied[k] for k in keys})
+    usable = {k: f for k, f in found.items() if f.exact}
     while True:  # keep only files whose parents are all known
         known = set(graph.nodes) | set(usable)
         dropped = [k for k, f in usable.items() if not set(f.file.parents) <= known]
@@ -184,7 +181,7 @@ def with_files_from_git(
             continue
         if key not in usable:
             raise GitmigError(_cannot_unapply(config, key, found.get(key), project is not None,
-                                              target, is_legacy(applied[key].checksum)))
+                                              target, applied[key]))
         needed.append(key)
     if not usable:
         return graph
@@ -239,13 +236,32 @@ def _shown(config: Config, key: Key) -> str:
 
 
 def _cannot_unapply(config: Config, key: Key, found: Found | None, in_git: bool, target: str,
-                    legacy: bool) -> str:
+                    row: Applied) -> str:
+    from gitmig.migrations.loader import is_legacy
+
     label = f"{key[0]}.{key[1]}"
-    restore = f"restore the file, as it was applied, to {_shown(config, key)}"
-    if found is not None and legacy:
-        why = (f"its file in git (commit {found.short_commit}) cannot be proven to be the code "
-               "that ran: an older gitmig recorded a checksum of its operations only")
-    elif found is not None and not found.matches:
+    path = _shown(config, key)
+    restore = f"restore the file, as it was applied, to {path}"
+    if found is not None and not found.exact and (found.matches or is_legacy(row.checksum)):
+        if is_legacy(row.checksum):
+            why = (f"its file in git (commit {found.short_commit}) cannot be proven to be the "
+                   "code that ran: an older gitmig recorded a checksum of its operations only")
+        elif row.content is None:
+            why = (f"its file in git (commit {found.short_commit}) cannot be proven to be "
+                   "byte for byte the file that ran: this database applied it before gitmig "
+                   "recorded each file's SHA-256")
+        else:
+            why = (f"its file in git (commit {found.short_commit}) is not byte for byte the "
+                   "file this database applied (the same code, but other comments or layout: "
+                   "perhaps a fork's or a formatter's version)")
+        restore = (f"restore the file, byte for byte as it was applied, to {path}: if you are "
+                   f"sure commit {found.short_commit}'s version is it, `git show "
+                   f"{found.short_commit}:{found.path} > {path}`, then run `gitmig migrate "
+                   f"{key[0]} {target}` and delete the file again")
+        return (f"cannot unapply {label}, which is applied to the database: {why}; nothing "
+                f"was run or changed. Check out a branch that has its file and run `gitmig "
+                f"migrate {key[0]} {target}` there, or {restore}")
+    if found is not None and not found.matches:
         why = (f"its file in git (commit {found.short_commit}) is not the version that was "
                "applied (it differs from the code this database ran)")
     elif found is not None:

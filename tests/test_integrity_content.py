@@ -1,0 +1,250 @@
+"""A file taken from git is run only when it is byte for byte the one this database applied
+(issue 11): the history keeps each file's SHA-256 (column file_sha256), an older table gets
+the column from the next migrate (which says so), and a fork's version of the same path
+that differs by one byte (a comment, so the same checksum) is never run, on SQLite,
+PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .gitrepo import SLUG, Repo, make_repo
+from .test_integrity_code_from_git import commit_at
+
+DATABASES = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.slow),
+    pytest.param("mysql", marks=pytest.mark.slow),
+]
+
+
+def ok(repo: Repo, *args: str) -> str:
+    result = repo.gitmig(*args)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.fixture(params=DATABASES)
+def url(request: pytest.FixtureRequest) -> str:
+    fixture = {"sqlite": "sqlite_url", "postgresql": "postgres_url", "mysql": "mysql_url"}
+    return str(request.getfixturevalue(fixture[request.param]))
+
+
+def rows(url: str) -> dict[str, str | None]:
+    """name -> file_sha256 (absent when the table has no such column: None)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("gitmig_migrations")}
+            sha = "file_sha256" if "file_sha256" in columns else "NULL"
+            found = conn.execute(sa.text(f"SELECT name, {sha} FROM gitmig_migrations"))
+            return {str(r[0]): r[1] for r in found}
+    finally:
+        engine.dispose()
+
+
+def drop_content_column(url: str) -> None:
+    """The history table as a gitmig from before file_sha256 made it."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE gitmig_migrations DROP COLUMN file_sha256"))
+    finally:
+        engine.dispose()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def exported(repo: Repo) -> list[str]:
+    """The files gitmig wrote out of git to run them."""
+    blobs = repo.root / ".git/gitmig/blobs"
+    return sorted(p.parent.name for p in blobs.glob("*/*.py")) if blobs.exists() else []
+
+
+def blob_of(repo: Repo, rev: str, path: str) -> str:
+    return repo.git("rev-parse", f"{rev}:{path}").stdout.strip()
+
+
+def on_feature(tmp_path: Path, url: str) -> tuple[Repo, str]:
+    """Migrated on `feature` (0002 adds post.slug, committed), still on `feature`."""
+    repo = make_repo(tmp_path / "proj", tmp_path / "home")
+    repo.write("pyproject.toml", repo.read("pyproject.toml").replace(
+        'database = "sqlite:///db.sqlite3"', f'database = "{url}"'))
+    assert repo.commit(message="database").exit_code == 0
+    ok(repo, "migrate")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("blog/models.py", repo.read("blog/models.py") + SLUG)
+    ok(repo, "makemigrations", "--no-input")
+    (name,) = [n[:-3] for n in repo.migrations("blog") if n.startswith("0002")]
+    assert repo.commit(message="feature").exit_code == 0
+    ok(repo, "migrate")
+    return repo, name
+
+
+def one_byte_fork(repo: Repo, name: str) -> str:
+    """refs/remotes/origin/pr-42, newer than anything: the same migration path with one byte
+    more (a `#` at its end: the same code, the same checksum). Its blob id."""
+    path = f"blog/migrations/{name}.py"
+    text = repo.git("show", f"feature:{path}").stdout
+    repo.git("checkout", "-q", "-b", "pr-42", "main")
+    repo.write(path, text + "#")
+    repo.git("add", path)
+    commit_at(repo, "2099-01-01T00:00:00+00:00", "a fork's one-byte change")
+    repo.git("update-ref", "refs/remotes/origin/pr-42", "pr-42")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-q", "-D", "pr-42")
+    return blob_of(repo, "refs/remotes/origin/pr-42", path)
+
+
+def forget_feature(repo: Repo) -> None:
+    """The branch that applied the migration is gone, reflog and all."""
+    repo.git("branch", "-q", "-D", "feature")
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("gc", "-q", "--prune=now")
+
+
+def follow(repo: Repo, command: str) -> None:
+    """Run a `git show REV:PATH > PATH` a hint gave, as the user would in a shell."""
+    subprocess.run(command, shell=True, cwd=repo.root, env=repo.env(), check=True)
+
+
+def test_the_history_keeps_the_sha256_of_each_file_applied(
+    tmp_path: Path, url: str
+) -> None:
+    repo, name = on_feature(tmp_path, url)
+    folder = repo.root / "blog/migrations"
+    assert rows(url) == {n: sha256(folder / f"{n}.py") for n in ("0001_initial", name)}
+
+
+def test_a_fork_s_one_byte_change_is_never_run(tmp_path: Path, url: str) -> None:
+    repo, name = on_feature(tmp_path, url)
+    path = f"blog/migrations/{name}.py"
+    applied_blob = blob_of(repo, "feature", path)
+    repo.git("checkout", "-q", "main")
+    fork_blob = one_byte_fork(repo, name)
+    assert fork_blob != applied_blob
+
+    # The feature branch still has the very file applied: that one is run, not the fork's.
+    feature = repo.git("rev-parse", "--short", "feature").stdout.strip()
+    done = repo.gitmig("migrate", "blog", "0001", "--plan")
+    assert done.exit_code == 2 and "--plan runs no code taken from git" in done.stderr
+    assert exported(repo) == []
+    out = ok(repo, "migrate", "blog", "0001")
+    assert f"unapplying the version in git (commit {feature})" in out
+    assert exported(repo) == [applied_blob]
+    assert list(rows(url)) == ["0001_initial"]
+
+    # Applied again, then the branch is forgotten: only the fork's version is left.
+    repo.git("checkout", "-q", "feature")
+    ok(repo, "migrate")
+    repo.git("checkout", "-q", "main")
+    forget_feature(repo)
+    before = repo.snapshot()
+    for flag in ("--plan", "--fake", ""):
+        result = repo.gitmig("migrate", "blog", "0001", *([flag] if flag else []))
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        (line, *rest) = result.stderr.splitlines()
+        assert not rest, result.stderr
+        assert line.startswith(f"gitmig: error: cannot unapply blog.{name}, which is applied "
+                               "to the database: its file in git (commit "), line
+        assert "is not byte for byte the file this database applied" in line
+        assert f"restore the file, byte for byte as it was applied, to {path}" in line
+        assert exported(repo) == [applied_blob]  # the fork's blob was never written out
+        assert repo.snapshot() == before
+        assert list(rows(url)) == ["0001_initial", name]
+
+    # Restoring the file as the message says (the user vouches for it) lets migrate go back.
+    fork = repo.git("rev-parse", "--short", "refs/remotes/origin/pr-42").stdout.strip()
+    assert "is not byte for byte the file this database applied (the same code" in line
+    command = f"git show {fork}:{path} > {path}"
+    assert f"if you are sure commit {fork}'s version is it, `{command}`" in line
+    follow(repo, command)
+    out = ok(repo, "migrate", "blog", "0001")
+    assert f"Unapplying blog.{name}... OK" in out
+    assert list(rows(url)) == ["0001_initial"]
+
+
+def test_an_older_table_gets_the_column_and_says_so(tmp_path: Path, url: str) -> None:
+    repo, name = on_feature(tmp_path, url)
+    drop_content_column(url)
+    folder = repo.root / "blog/migrations"
+
+    check = repo.gitmig("migrate", "--check")
+    assert check.exit_code == 0, check.output
+    assert "file_sha256" not in check.output
+    assert rows(url) == {"0001_initial": None, name: None}  # --check writes nothing
+
+    out = ok(repo, "migrate")
+    assert ("added the column file_sha256 to gitmig_migrations: the SHA-256 of each applied "
+            "migration's file") in out
+    assert ("recorded the SHA-256 of the files of 2 applied migrations in gitmig_migrations, "
+            "from the working tree, where they are unchanged") in out
+    assert rows(url) == {n: sha256(folder / f"{n}.py") for n in ("0001_initial", name)}
+    again = ok(repo, "migrate")
+    assert "file_sha256" not in again and "SHA-256" not in again
+
+
+def test_a_row_from_before_the_column_is_not_run_from_git(tmp_path: Path, url: str) -> None:
+    """Its file left the working tree before migrate could record its bytes: the version in
+    git has the checksum recorded, but nothing proves it is byte for byte what ran."""
+    repo, name = on_feature(tmp_path, url)
+    path = f"blog/migrations/{name}.py"
+    drop_content_column(url)
+    repo.git("checkout", "-q", "main")
+    out = ok(repo, "migrate")
+    assert "added the column file_sha256" in out
+    assert ("recorded the SHA-256 of the files of 1 applied migration in gitmig_migrations, "
+            "from the working tree, where they are unchanged; 1 whose files are not in the "
+            "working tree have none") in out
+    assert rows(url)[name] is None
+
+    feature = repo.git("rev-parse", "--short", "feature").stdout.strip()
+    before = repo.snapshot()
+    result = repo.gitmig("migrate", "blog", "0001")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"gitmig: error: cannot unapply blog.{name}, which is applied to the database: its "
+        f"file in git (commit {feature}) cannot be proven to be byte for byte the file that "
+        "ran: this database applied it before gitmig recorded each file's SHA-256; nothing "
+        "was run or changed. Check out a branch that has its file and run `gitmig migrate "
+        "blog 0001` there, or restore the file, byte for byte as it was applied, to "
+        f"{path}: if you are sure commit {feature}'s version is it, `git show "
+        f"{feature}:{path} > {path}`, then run `gitmig migrate blog 0001` and delete the "
+        "file again\n")
+    assert exported(repo) == []
+    assert repo.snapshot() == before
+
+    follow(repo, f"git show {feature}:{shlex.quote(path)} > {shlex.quote(path)}")
+    assert f"Unapplying blog.{name}... OK" in ok(repo, "migrate", "blog", "0001")
+    assert list(rows(url)) == ["0001_initial"]
+
+
+def test_a_changed_copy_in_gitmig_s_cache_is_written_again(tmp_path: Path) -> None:
+    """.git/gitmig/blobs/ keeps the files it ran; one changed since is not run as it is."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    repo, name = on_feature(tmp_path, url)
+    repo.git("checkout", "-q", "main")
+    ok(repo, "migrate", "blog", "0001")
+    (blob,) = exported(repo)
+    copy = repo.root / ".git/gitmig/blobs" / blob / f"{name}.py"
+    marker = tmp_path / "cache-code-ran"
+    repo.git("checkout", "-q", "feature")
+    ok(repo, "migrate")
+    repo.git("checkout", "-q", "main")
+    copy.write_text(copy.read_text() + f"\nopen({str(marker)!r}, 'w').close()\n")
+
+    out = ok(repo, "migrate", "blog", "0001")
+    assert f"Unapplying blog.{name}... OK" in out
+    assert not marker.exists()
+    assert copy.read_bytes() == repo.git("show", f"feature:blog/migrations/{name}.py"
+                                         ).stdout.encode()
