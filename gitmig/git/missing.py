@@ -296,7 +296,9 @@ def hook_warnings(config: Config, previous: str | None = None) -> list[str]:
     if previous is not None and _removed_migrations(config, previous) is False:
         return []
     try:
-        applied, url = _read_applied(config)
+        applied, url = _read_applied_in_time(config)
+    except _GaveUp as exc:
+        return [str(exc)]
     except GitmigError as exc:
         return [f"not checking for applied migrations this branch lacks: {exc.message}"]
     except Exception as exc:  # a hook must never break a checkout
@@ -352,7 +354,56 @@ def _removed_migrations(config: Config, previous: str) -> bool | None:
     return False
 
 
-HOOK_TIMEOUT = 3  # seconds to wait for a database server in a hook
+HOOK_TIMEOUT = 3  # seconds: the connect and read timeouts of a hook's connection
+HOOK_DEADLINE = 6  # seconds: the most a hook waits for the database, whatever hangs
+
+
+class _GaveUp(Exception):
+    """A hook stopped waiting for the database; its text is the hook's one line."""
+
+
+def _read_applied_in_time(config: Config) -> tuple[dict[Key, Applied], str]:
+    """_read_applied, given up on when the database does not answer in time.
+
+    The drivers' timeouts do not cover everything (a name that takes long to resolve, a
+    server that answers the connection and then nothing, libpq trying every address in
+    turn), so the reading runs in a thread the hook stops waiting for at HOOK_DEADLINE;
+    git must not wait on a server. A failure that took as long as the timeout is a
+    timeout, whatever the driver called it."""
+    import threading
+    import time
+
+    from gitmig.db.connection import display_url
+
+    outcome: list[tuple[dict[Key, Applied], str] | BaseException] = []
+
+    def read() -> None:
+        try:
+            outcome.append(_read_applied(config))
+        except BaseException as exc:  # handed over to the hook's thread
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=read, name="gitmig-hook-database", daemon=True)
+    worker.start()
+    worker.join(HOOK_DEADLINE)
+    took = time.monotonic() - started
+    try:
+        url = display_url(config.database_url())
+    except GitmigError:
+        url = "configured"
+    detail = ""
+    if outcome:
+        got = outcome[0]
+        if not isinstance(got, BaseException):
+            return got
+        if took < HOOK_TIMEOUT * 0.9:
+            raise got
+        text = got.message if isinstance(got, GitmigError) else str(got)
+        detail = f": {text.rpartition(f'{url}: ')[2] or text}"
+    raise _GaveUp(
+        f"gave up checking for applied migrations this branch lacks after {took:.0f} s: the "
+        f"database {url} did not answer{detail}; run `gitmig showmigrations` once it does")
 
 
 def _read_applied(config: Config) -> tuple[dict[Key, Applied], str]:
