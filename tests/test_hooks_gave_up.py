@@ -5,8 +5,10 @@ checkout` and `git merge` in a real repository, give up within seconds and say s
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -126,3 +128,20 @@ def test_the_hook_s_own_deadline_ends_a_wait_no_driver_timeout_ends(tmp_path: Pa
     assert "gave up checking for applied migrations this branch lacks after 6 s: the " in (
         run.stderr)
     assert repo.git("rev-parse", "--abbrev-ref", "HEAD").stdout == "before\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_status_does_not_hang_on_a_silent_server(tmp_path: Path, scheme: str) -> None:
+    """The issue saw `gitmig status` hang too: it waits the connect timeout, then says so."""
+    with silent_server() as port:
+        repo = with_migration_to_lose(tmp_path, f"{scheme}://u:pw@127.0.0.1:{port}/db")
+        started = time.monotonic()
+        run = subprocess.run([sys.executable, "-m", "gitmig", "status"], cwd=repo.root,
+                             env={**os.environ, "GITMIG_CONNECT_TIMEOUT": "2"},
+                             capture_output=True, text=True, timeout=BOUND * 4)
+        took = time.monotonic() - started
+    assert took < BOUND, took
+    assert "Traceback" not in run.stderr
+    assert f"cannot connect to the database {scheme}://u:***@127.0.0.1:{port}/db" in (
+        run.stdout + run.stderr), run.stdout + run.stderr

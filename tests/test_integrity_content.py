@@ -248,3 +248,55 @@ def test_a_changed_copy_in_gitmig_s_cache_is_written_again(tmp_path: Path) -> No
     assert not marker.exists()
     assert copy.read_bytes() == repo.git("show", f"feature:blog/migrations/{name}.py"
                                          ).stdout.encode()
+
+
+def test_crafted_versions_of_a_missing_migration_are_never_run_nor_written_through(
+    tmp_path: Path,
+) -> None:
+    """A fetched ref whose migrations folder holds, under the missing migration's name, a
+    link out of the repository and a file with code of its own: reading it for
+    showmigrations, status, the hook and migrate runs nothing and writes nothing outside."""
+    import pygit2
+
+    from .test_integrity_crafted_trees import BLOB, LINK, TREE, entries_of, files_outside_git
+    from .test_integrity_crafted_trees import raw_tree as raw
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    repo, name = on_feature(tmp_path, url)
+    applied = repo.git("show", f"feature:blog/migrations/{name}.py").stdout.encode()
+    repo.git("checkout", "-q", "main")
+    forget_feature(repo)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_text("precious\n")
+    marker = tmp_path / "crafted-code-ran"
+    r = pygit2.Repository(str(repo.root))
+    head = r.head.peel(pygit2.Commit)
+    file = f"{name}.py".encode()
+    crafted = [
+        (LINK, file, r.create_blob(b"../../../outside/victim.txt")),
+        (BLOB, file, r.create_blob(applied + f"open({str(marker)!r}, 'w')\n".encode())),
+    ]
+    blog = head.tree["blog"]
+    assert isinstance(blog, pygit2.Tree)
+    folder = blog["migrations"]
+    assert isinstance(folder, pygit2.Tree)
+    migrations = raw(r, entries_of(folder) + crafted)
+    blog_tree = raw(r, [e for e in entries_of(blog) if e[1] != b"migrations"]
+                    + [(TREE, b"migrations", migrations)])
+    root = raw(r, [e for e in entries_of(head.tree) if e[1] != b"blog"] + [(TREE, b"blog",
+                                                                           blog_tree)])
+    sig = pygit2.Signature("evil", "evil@example.com", 4102444800, 0)  # in 2100
+    commit = r.create_commit(None, sig, sig, "crafted", root, [head.id])
+    r.references.create("refs/remotes/origin/evil", commit, force=True)
+
+    before = files_outside_git(tmp_path, repo.root / ".git")
+    for args in (("showmigrations",), ("status",), ("migrate", "blog", "0001", "--plan"),
+                 ("migrate", "blog", "0001"), ("hooks", "run", "post-checkout", "a", "b", "1")):
+        result = repo.gitmig(*args)
+        assert result.exit_code in (0, 1, 2), (args, result.output)
+        assert "Traceback" not in result.output, (args, result.output)
+        assert files_outside_git(tmp_path, repo.root / ".git") == before, args
+    assert not marker.exists()
+    assert exported(repo) == []
+    assert list(rows(url)) == ["0001_initial", name]
