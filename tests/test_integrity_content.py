@@ -7,6 +7,7 @@ PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import subprocess
 from pathlib import Path
@@ -300,3 +301,19 @@ def test_crafted_versions_of_a_missing_migration_are_never_run_nor_written_throu
     assert not marker.exists()
     assert exported(repo) == []
     assert list(rows(url)) == ["0001_initial", name]
+
+
+def test_showmigrations_says_git_s_version_is_not_the_file_applied(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    repo, name = on_feature(tmp_path, url)
+    repo.git("checkout", "-q", "main")
+    one_byte_fork(repo, name)
+    forget_feature(repo)
+    fork = repo.git("rev-parse", "--short", "refs/remotes/origin/pr-42").stdout.strip()
+    shown = ok(repo, "showmigrations")
+    assert (f"[X] {name}  (applied, but its file is missing; file in git: {fork}, not byte "
+            "for byte the file applied;") in shown, shown
+    status = repo.gitmig("status", "--json")
+    assert status.exit_code == 1, status.output  # not clean: a migration to unapply
+    (missing,) = json.loads(status.stdout)["applied_missing"]
+    assert (missing["same_as_applied"], missing["same_bytes_as_applied"]) == (True, False)

@@ -46,7 +46,12 @@ class Missing:
         """`file in git: 3f2a1c9` or `file not found in git` (None: not in a repository)."""
         if self.found is None:
             return "file not found in git" if self.in_git else None
-        edited = "" if self.found.matches else ", edited after it was applied"
+        if not self.found.matches:
+            edited = ", edited after it was applied"
+        elif not self.found.exact:  # the same code, not proven the same bytes
+            edited = ", not byte for byte the file applied"
+        else:
+            edited = ""
         return f"file in git: {self.found.short_commit}{edited}"
 
     def as_json(self) -> dict[str, object]:
@@ -56,6 +61,7 @@ class Missing:
             "git_commit": self.found.commit if self.found else None,
             "git_path": self.found.path if self.found else None,
             "same_as_applied": self.found.matches if self.found else None,
+            "same_bytes_as_applied": self.found.exact if self.found else None,
             "unapply": self.command,
         }
 
