@@ -145,3 +145,19 @@ def test_status_does_not_hang_on_a_silent_server(tmp_path: Path, scheme: str) ->
     assert "Traceback" not in run.stderr
     assert f"cannot connect to the database {scheme}://u:***@127.0.0.1:{port}/db" in (
         run.stdout + run.stderr), run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_post_merge_never_shows_a_query_string_password(tmp_path: Path) -> None:
+    """The issue saw the post-merge hook print `?password=...` in full."""
+    from .test_db_integrity import closed_port
+
+    secret = "Sekr3t-Zq9"
+    port = closed_port()
+    repo = with_migration_to_lose(
+        tmp_path, f"postgresql+psycopg://u@127.0.0.1:{port}/db?password={secret}")
+    run, took = git_timed(repo, "merge", "-q", "--ff-only", "dropped")
+    assert run.returncode == 0, run.stderr
+    assert secret not in run.stderr
+    assert (f"not checking for applied migrations this branch lacks: cannot connect to the "
+            f"database postgresql+psycopg://u@127.0.0.1:{port}/db?password=***: ") in run.stderr
