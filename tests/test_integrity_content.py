@@ -317,3 +317,25 @@ def test_showmigrations_says_git_s_version_is_not_the_file_applied(tmp_path: Pat
     assert status.exit_code == 1, status.output  # not clean: a migration to unapply
     (missing,) = json.loads(status.stdout)["applied_missing"]
     assert (missing["same_as_applied"], missing["same_bytes_as_applied"]) == (True, False)
+
+
+def test_a_migration_resolve_renumbered_is_recorded_with_its_new_bytes(
+    tmp_path: Path,
+) -> None:
+    """resolve rewrites its parents line: the same code, other bytes. The row that follows
+    it to its new name takes the new file's SHA-256, so git's copy of it can be run later."""
+    from .twobranches import two_branches
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    repo = two_branches(tmp_path)
+    ok(repo, "migrate", "--database", url)
+    before = rows(url)["0002_post_add_slug"]
+    repo.git("merge", "--no-ff", "--no-edit", "main", check=False)
+    ok(repo, "resolve")
+    assert repo.git("commit", "-q", "--no-edit", check=False).exit_code == 0
+    out = ok(repo, "migrate", "--database", url)
+    assert "blog.0002_post_add_slug was renumbered to 0003_post_add_slug" in out
+    after = rows(url)
+    assert "0002_post_add_slug" not in after
+    new = repo.root / "blog/migrations/0003_post_add_slug.py"
+    assert after["0003_post_add_slug"] == sha256(new) != before

@@ -96,6 +96,8 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
                         reporter.warn(f"the interrupted run of {u.app}.{u.name} is forgotten "
                                       "(--fake): it is recorded as applied only if the target "
                                       "includes it")
+                if not read_only:
+                    _add_content_column(recorder, reporter.warn)
                 applied = _upgrade_checksums(graph, recorder, applied, not read_only,
                                              reporter.warn)
                 applied = _follow_renames(graph, recorder, applied, not read_only,
@@ -213,6 +215,23 @@ def _follow_renames(
             if k in renames else a for k, a in applied.items()}
 
 
+def _add_content_column(recorder: Recorder, warn: Callable[[str], None]) -> None:
+    """A history table made before gitmig kept each file's SHA-256 gets the column, before
+    anything writes a row; migrate says so."""
+    from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+
+    if not recorder.has_table() or recorder.has_content():
+        return
+    conn = recorder.connection
+    if conn.in_transaction():
+        conn.commit()
+    with conn.begin():
+        recorder.add_column(CONTENT_COLUMN)
+    warn(f"added the column {CONTENT_COLUMN} to {TABLE_NAME}: the SHA-256 of each applied "
+         "migration's file, so that a file taken from git is run only when it is byte for "
+         "byte the one this database applied")
+
+
 def _record_contents(
     graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
     warn: Callable[[str], None],
@@ -220,22 +239,13 @@ def _record_contents(
     """Rows written before the history kept each file's SHA-256 get it from their file in
     the working tree when that file is unchanged (its checksum is the one recorded): the
     working tree's code is what migrate runs anyway. A row whose file is elsewhere keeps
-    none, and its file is never run from git (gitmig.git.missing says to restore it).
-    migrate adds the column to a table made before it, and says so."""
+    none, and its file is never run from git (gitmig.git.missing says to restore it)."""
     from dataclasses import replace
 
-    from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+    from gitmig.db.history.rows import TABLE_NAME
     from gitmig.migrations.loader import is_legacy
 
     conn = recorder.connection
-    if write and recorder.has_table() and not recorder.has_content():
-        if conn.in_transaction():
-            conn.commit()
-        with conn.begin():
-            recorder.add_column(CONTENT_COLUMN)
-        warn(f"added the column {CONTENT_COLUMN} to {TABLE_NAME}: the SHA-256 of each applied "
-             "migration's file, so that a file taken from git is run only when it is byte "
-             "for byte the one this database applied")
     found = {}
     for key, row in applied.items():
         f = graph.nodes.get(key)
