@@ -24,6 +24,7 @@ COMMANDS = [
     ("makemigrations", "--rev", "origin/evil", "--check"),
     ("conflicts", "--against", "origin/evil"),
     ("status",),
+    ("hooks", "run", "post-checkout", "origin/evil", "HEAD", "1"),  # reads the tree left
 ]
 
 
