@@ -55,6 +55,65 @@ _TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")
 _TEMP_DIR = re.compile(r"^\.tmp-(\d+)-[a-z0-9_]{8}$")
 # Scratch folders in the system's temporary folder: `gitmig-WHAT-PID-XXXXXXXX`.
 _SCRATCH_DIR = re.compile(r"^gitmig-(?:resolve|index)-(\d+)-[a-z0-9_]{8}$")
+# The names earlier versions gave them, without a process id: `.NAME.XXXXXXXX.tmp`;
+# `.NAME.XXXXXXXX` for the few files written so (hooks, pyproject.toml, the pre-commit
+# record); `.tmp-XXXXXXXX` (state cache files, export folders); `gitmig-WHAT-XXXXXXXX`.
+_OLD_TEMP_FILE = re.compile(
+    r"^\.(?:.+\.[a-z0-9_]{8}\.tmp|(?:pre-commit|post-merge|post-checkout|pyproject\.toml"
+    r"|precommit-watch)\.[a-z0-9_]{8})$")
+_OLD_TEMP_DIR = re.compile(r"^\.tmp-[a-z0-9_]{8}$")  # in caches only: a file or a folder
+_OLD_SCRATCH_DIR = re.compile(r"^gitmig-(?:resolve|index)-[a-z0-9_]{8}$")
+# A name without a process id is a dead run's only when no process holds it open and it
+# has not changed for this long; where open files cannot be listed (no /proc), far longer.
+_OLD_QUIET = 60.0
+_OLD_QUIET_BLIND = 24 * 3600.0
+_PROC = Path("/proc")
+
+
+class _Owners:
+    """Which of the old-named leftovers some process still has open (or, for a folder,
+    works in). Listing every process's open files costs, so it is done once, and only
+    when an old name turns up at all."""
+
+    def __init__(self) -> None:
+        self._open: set[str] | None = None
+
+    def gone(self, path: str, is_dir: bool) -> bool:
+        import time
+
+        try:
+            quiet = time.time() - os.lstat(path).st_mtime
+            path = os.path.realpath(path)  # as /proc names it
+        except OSError:
+            return False
+        if not _PROC.is_dir():
+            return quiet >= _OLD_QUIET_BLIND
+        if quiet < _OLD_QUIET:
+            return False
+        held = self._held()
+        return path not in held and not (is_dir and any(
+            h.startswith(path + os.sep) for h in held))
+
+    def _held(self) -> set[str]:
+        if self._open is None:
+            self._open = set()
+            with contextlib.suppress(OSError):
+                for proc in os.scandir(_PROC):
+                    if proc.name.isdigit():
+                        self._open |= _held_by(proc.path)
+        return self._open
+
+
+def _held_by(proc: str) -> set[str]:
+    """The files a process has open, and its working folder (what this user may read)."""
+    out: set[str] = set()
+    with contextlib.suppress(OSError):
+        out.add(os.readlink(os.path.join(proc, "cwd")))
+    with contextlib.suppress(OSError):
+        for fd in os.scandir(os.path.join(proc, "fd")):
+            with contextlib.suppress(OSError):
+                out.add(os.readlink(fd.path))
+    return out
 
 
 def temp_prefix(name: str) -> str:
@@ -81,9 +140,13 @@ def sweep_scratch() -> list[Path]:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
+    owners = _Owners()
     for entry in entries:
         match = _SCRATCH_DIR.match(entry.name)
-        if match is None or _alive(int(match.group(1))):
+        if match is not None and _alive(int(match.group(1))):
+            continue
+        if match is None and not (_OLD_SCRATCH_DIR.match(entry.name)
+                                  and owners.gone(entry.path, True)):
             continue
         try:
             if not entry.is_dir(follow_symlinks=False):
@@ -113,19 +176,32 @@ def sweep(folder: Path, *, folders: bool = False) -> list[Path]:
     """Remove, directly in `folder`, the temporary files (and with `folders`, the exported
     trees' temporary folders) of gitmig runs no longer running (killed before they could
     clean up); anything not named as gitmig names them, or whose process still runs, is
-    left alone. Returns what was removed."""
+    left alone. Names of earlier versions carry no process id: theirs is gone when no
+    process holds the file (or folder) open and it has been left alone for a while
+    (_Owners). Returns what was removed."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
+    owners = _Owners()
     for entry in entries:
         match = _TEMP_FILE.match(entry.name)
         is_dir = False
         if match is None and folders:
             match = _TEMP_DIR.match(entry.name)
-            is_dir = True
-        if match is None or _alive(int(match.group(1))):
+            is_dir = match is not None
+        if match is not None:
+            if _alive(int(match.group(1))):
+                continue
+        elif folders and _OLD_TEMP_DIR.match(entry.name):
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if not owners.gone(entry.path, is_dir):
+                continue
+        elif _OLD_TEMP_FILE.match(entry.name):
+            if not owners.gone(entry.path, False):
+                continue
+        else:
             continue
         try:
             if is_dir and entry.is_dir(follow_symlinks=False):

@@ -26,6 +26,7 @@ COMMANDS = [
     ("status",),
     ("graph", "--against", "origin/evil", "--no-database"),
     ("erd", "origin/evil"),
+    ("hooks", "run", "post-checkout", "origin/evil", "HEAD", "1"),  # reads the tree left
 ]
 
 

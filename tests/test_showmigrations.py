@@ -190,7 +190,7 @@ SLUG = "'0002_post_add_slug'"
 FROM_A_NEWER_GITMIG = rebuilt(
     "app VARCHAR(255) NOT NULL, name VARCHAR(255) NOT NULL, checksum VARCHAR(64) NOT NULL, "
     "applied_at DATETIME NOT NULL, git_commit VARCHAR(64), progress VARCHAR(32), "
-    "future_level INTEGER NOT NULL, PRIMARY KEY (app, name)", "*, 1")
+    "file_sha256 VARCHAR(64), future_level INTEGER NOT NULL, PRIMARY KEY (app, name)", "*, 1")
 HISTORIES: dict[str, Callable[[str], None] | tuple[str, ...]] = {
     "as-migrate-made-it": (),
     "interrupted-row": (
@@ -198,6 +198,7 @@ HISTORIES: dict[str, Callable[[str], None] | tuple[str, ...]] = {
     "unreadable-progress": (
         f"UPDATE gitmig_migrations SET progress = 'resume 1/3' WHERE name = {SLUG}",),
     "made-before-progress": ("ALTER TABLE gitmig_migrations DROP COLUMN progress",),
+    "made-before-file-sha256": ("ALTER TABLE gitmig_migrations DROP COLUMN file_sha256",),
     "from-a-newer-gitmig": FROM_A_NEWER_GITMIG,
     "missing-columns": ("DROP TABLE gitmig_migrations",
                         "CREATE TABLE gitmig_migrations (app TEXT)"),
@@ -209,7 +210,8 @@ HISTORIES: dict[str, Callable[[str], None] | tuple[str, ...]] = {
         "WHERE name = '0001_initial'",
         f"UPDATE gitmig_migrations SET applied_at = '2024-05-06T07:08:09.5+02:00' "
         f"WHERE name = {SLUG}"),
-    "no-dates": (*rebuilt("app, name, checksum, applied_at, git_commit, progress", "*"),
+    "no-dates": (*rebuilt("app, name, checksum, applied_at, git_commit, progress, file_sha256",
+                         "*"),
                  "UPDATE gitmig_migrations SET applied_at = NULL, git_commit = 'abc'"),
     "applied-elsewhere-and-edited": (
         "INSERT INTO gitmig_migrations (app, name, checksum, applied_at) "

@@ -164,6 +164,7 @@ def test_json(repo: Repo) -> None:
                              "git_commit": commit,
                              "git_path": "blog/migrations/0002_post_add_slug.py",
                              "same_as_applied": True,
+                             "same_bytes_as_applied": True,
                              "unapply": "gitmig migrate blog 0001"}],
         "conflicts": {},
         "edited": [],

@@ -99,11 +99,15 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
                 graph = graph.with_applied(set(applied))  # squashes: which telling
                 executor = Executor(graph)
                 folded = graph
+                if not read_only:
+                    _add_content_column(recorder, reporter.warn)
                 applied = _upgrade_checksums(graph, recorder, applied, not read_only,
                                              reporter.warn)
                 applied = _follow_renames(graph, recorder, applied, not read_only,
                                           reporter.warn)
                 applied = record_squashes(graph, recorder, applied, not read_only)
+                applied = _record_contents(graph, recorder, applied, not read_only,
+                                           reporter.warn)
                 if options.app and options.target is not None:  # may unapply what only git has
                     from gitmig.git.missing import with_files_from_git
 
@@ -210,13 +214,68 @@ def _follow_renames(
             conn.commit()
         with conn.begin():
             for old, new in renames.items():
-                recorder.record_renamed(old, new)
+                recorder.record_renamed(old, new, graph.nodes[new].digest or None)
     for old, new in renames.items():
         verb = "is now recorded" if write else "counts"
         warn(f"{old[0]}.{old[1]} was renumbered to {new[1]} (gitmig resolve); the database "
              f"applied it under its old name, and it {verb} as {new[0]}.{new[1]}")
-    return {renames.get(k, k): replace(a, name=renames[k][1]) if k in renames else a
-            for k, a in applied.items()}
+    return {renames.get(k, k): replace(a, name=renames[k][1],
+                                       content=graph.nodes[renames[k]].digest or a.content)
+            if k in renames else a for k, a in applied.items()}
+
+
+def _add_content_column(recorder: Recorder, warn: Callable[[str], None]) -> None:
+    """A history table made before gitmig kept each file's SHA-256 gets the column, before
+    anything writes a row; migrate says so."""
+    from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+
+    if not recorder.has_table() or recorder.has_content():
+        return
+    conn = recorder.connection
+    if conn.in_transaction():
+        conn.commit()
+    with conn.begin():
+        recorder.add_column(CONTENT_COLUMN)
+    warn(f"added the column {CONTENT_COLUMN} to {TABLE_NAME}: the SHA-256 of each applied "
+         "migration's file, so that a file taken from git is run only when it is byte for "
+         "byte the one this database applied")
+
+
+def _record_contents(
+    graph: MigrationGraph, recorder: Recorder, applied: dict[Key, Applied], write: bool,
+    warn: Callable[[str], None],
+) -> dict[Key, Applied]:
+    """Rows written before the history kept each file's SHA-256 get it from their file in
+    the working tree when that file is unchanged (its checksum is the one recorded): the
+    working tree's code is what migrate runs anyway. A row whose file is elsewhere keeps
+    none, and its file is never run from git (gitmig.git.missing says to restore it)."""
+    from dataclasses import replace
+
+    from gitmig.db.history.rows import TABLE_NAME
+    from gitmig.migrations.loader import is_legacy
+
+    conn = recorder.connection
+    found = {}
+    for key, row in applied.items():
+        f = graph.nodes.get(key)
+        if (row.content is None and f is not None and f.digest
+                and f.checksum == row.checksum and not is_legacy(row.checksum)):
+            found[key] = f.digest
+    if not found:
+        return applied
+    if write:
+        if conn.in_transaction():
+            conn.commit()
+        with conn.begin():
+            for key, digest in found.items():
+                recorder.record_content(key, digest)
+        left = sum(1 for k, a in applied.items() if a.content is None and k not in found)
+        n = len(found)
+        warn(f"recorded the SHA-256 of the files of {n} applied migration{'s' if n != 1 else ''}"
+             f" in {TABLE_NAME}, from the working tree, where they are unchanged"
+             + (f"; {left} whose files are not in the working tree have none, and will be "
+                "unapplied from git only once their files are restored" if left else ""))
+    return {k: replace(a, content=found[k]) if k in found else a for k, a in applied.items()}
 
 
 def history_warnings(
@@ -267,7 +326,8 @@ def record_squashes(
             conn.commit()
         with conn.begin():
             for key in missing:
-                recorder.record_applied(key, graph.nodes[key].checksum, None)
+                f = graph.nodes[key]
+                recorder.record_applied(key, f.checksum, f.digest or None, None)
     out = dict(applied)
     for key in missing:
         row = applied[graph.replacing[key][-1]]

@@ -46,4 +46,4 @@ def finish_interrupted(config: Config) -> None:
         click.echo(f"gitmig: {line}", err=True)
     from gitmig.migrations.statecache import cache_dir
 
-    sweep_leftovers(config.root, [*(app.migrations for app in config.apps.values()), cache_dir()])
+    sweep_leftovers(config.root, [app.migrations for app in config.apps.values()], [cache_dir()])

@@ -235,7 +235,8 @@ class Executor:
                         if p.step.backwards:
                             self._record_unapplied(recorder, p.step.key)
                         else:
-                            recorder.record_applied(p.step.key, p.file.checksum, git_commit)
+                            recorder.record_applied(p.step.key, p.file.checksum,
+                                                    p.file.digest or None, git_commit)
             except Exception as exc:
                 progress.failed(p)
                 committed = mark is not None and backend.committed_since(conn, mark)
@@ -257,7 +258,8 @@ def _run_tracked(
     killed halfway is reported by the next one instead of being repeated or skipped."""
     key, total, backwards = p.step.key, len(p.actions), p.step.backwards
     with conn.begin():
-        recorder.record_started(key, p.file.checksum, git_commit, backwards, total)
+        recorder.record_started(key, p.file.checksum, p.file.digest or None, git_commit,
+                                backwards, total)
     try:
         for action in p.actions:
             with conn.begin():

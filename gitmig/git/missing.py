@@ -46,7 +46,12 @@ class Missing:
         """`file in git: 3f2a1c9` or `file not found in git` (None: not in a repository)."""
         if self.found is None:
             return "file not found in git" if self.in_git else None
-        edited = "" if self.found.matches else ", edited after it was applied"
+        if not self.found.matches:
+            edited = ", edited after it was applied"
+        elif not self.found.exact:  # the same code, not proven the same bytes
+            edited = ", not byte for byte the file applied"
+        else:
+            edited = ""
         return f"file in git: {self.found.short_commit}{edited}"
 
     def as_json(self) -> dict[str, object]:
@@ -56,6 +61,7 @@ class Missing:
             "git_commit": self.found.commit if self.found else None,
             "git_path": self.found.path if self.found else None,
             "same_as_applied": self.found.matches if self.found else None,
+            "same_bytes_as_applied": self.found.exact if self.found else None,
             "unapply": self.command,
         }
 
@@ -77,7 +83,7 @@ def applied_missing(
     if project is not None:
         from gitmig.git.objects import find
 
-        found = find(project, {k: applied[k].checksum for k in keys})
+        found = find(project, {k: applied[k] for k in keys})
     targets = _targets(graph, keys, found)
     return [Missing(k, found.get(k), project is not None, targets.get(k[0])) for k in keys]
 
@@ -148,17 +154,15 @@ def with_files_from_git(
 ) -> MigrationGraph:
     """The graph plus the applied migrations it lacks, their files taken from git.
 
-    Code from git runs only when it is the code this database ran: its checksum, which
-    covers everything the file runs, is the one recorded when it was applied (a row an
-    older gitmig recorded proves nothing of the sort, and is refused). Only files whose
-    parents are known are used. With a `mode` (--plan, --check, --fake: they print or
-    record only), a migration that would have to come from git stops the command: its
-    file is never imported. A missing migration of `app` that `migrate APP TARGET` would
-    have to unapply, but that cannot be used, stops the command before anything runs and
-    names the file to restore.
+    Code from git runs only when it is the code this database ran, byte for byte: the
+    blob's SHA-256 is the one recorded when it was applied (a row an older gitmig wrote,
+    without it, proves nothing of the sort, and is refused with the way to restore the
+    file). Only files whose parents are known are used. With a `mode` (--plan, --check,
+    --fake: they print or record only), a migration that would have to come from git
+    stops the command: its file is never imported. A missing migration of `app` that
+    `migrate APP TARGET` would have to unapply, but that cannot be used, stops the command
+    before anything runs and names the file to restore.
     """
-    from gitmig.migrations.loader import is_legacy
-
     keys = sorted(k for k in applied if k not in graph.nodes and k[0] in config.apps)
     if not keys:
         return graph
@@ -167,9 +171,8 @@ def with_files_from_git(
     if project is not None:
         from gitmig.git.objects import find
 
-        found = find(project, {k: applied[k].checksum for k in keys})
-    usable = {k: f for k, f in found.items()
-              if f.matches and not is_legacy(applied[k].checksum)}
+        found = find(project, {k: applied[k] for k in keys})
+    usable = {k: f for k, f in found.items() if f.exact}
     while True:  # keep only files whose parents are all known
         known = set(graph.nodes) | set(usable)
         dropped = [k for k, f in usable.items() if not set(f.file.parents) <= known]
@@ -184,7 +187,7 @@ def with_files_from_git(
             continue
         if key not in usable:
             raise GitmigError(_cannot_unapply(config, key, found.get(key), project is not None,
-                                              target, is_legacy(applied[key].checksum)))
+                                              target, applied[key]))
         needed.append(key)
     if not usable:
         return graph
@@ -239,13 +242,32 @@ def _shown(config: Config, key: Key) -> str:
 
 
 def _cannot_unapply(config: Config, key: Key, found: Found | None, in_git: bool, target: str,
-                    legacy: bool) -> str:
+                    row: Applied) -> str:
+    from gitmig.migrations.loader import is_legacy
+
     label = f"{key[0]}.{key[1]}"
-    restore = f"restore the file, as it was applied, to {_shown(config, key)}"
-    if found is not None and legacy:
-        why = (f"its file in git (commit {found.short_commit}) cannot be proven to be the code "
-               "that ran: an older gitmig recorded a checksum of its operations only")
-    elif found is not None and not found.matches:
+    path = _shown(config, key)
+    restore = f"restore the file, as it was applied, to {path}"
+    if found is not None and not found.exact and (found.matches or is_legacy(row.checksum)):
+        if is_legacy(row.checksum):
+            why = (f"its file in git (commit {found.short_commit}) cannot be proven to be the "
+                   "code that ran: an older gitmig recorded a checksum of its operations only")
+        elif row.content is None:
+            why = (f"its file in git (commit {found.short_commit}) cannot be proven to be "
+                   "byte for byte the file that ran: this database applied it before gitmig "
+                   "recorded each file's SHA-256")
+        else:
+            why = (f"its file in git (commit {found.short_commit}) is not byte for byte the "
+                   "file this database applied (the same code, but other comments or layout: "
+                   "perhaps a fork's or a formatter's version)")
+        restore = (f"restore the file, byte for byte as it was applied, to {path}: if you are "
+                   f"sure commit {found.short_commit}'s version is it, `git show "
+                   f"{found.short_commit}:{found.path} > {path}`, then run `gitmig migrate "
+                   f"{key[0]} {target}` and delete the file again")
+        return (f"cannot unapply {label}, which is applied to the database: {why}; nothing "
+                f"was run or changed. Check out a branch that has its file and run `gitmig "
+                f"migrate {key[0]} {target}` there, or {restore}")
+    if found is not None and not found.matches:
         why = (f"its file in git (commit {found.short_commit}) is not the version that was "
                "applied (it differs from the code this database ran)")
     elif found is not None:
@@ -280,7 +302,9 @@ def hook_warnings(config: Config, previous: str | None = None) -> list[str]:
     if previous is not None and _removed_migrations(config, previous) is False:
         return []
     try:
-        applied, url = _read_applied(config)
+        applied, url = _read_applied_in_time(config)
+    except _GaveUp as exc:
+        return [str(exc)]
     except GitmigError as exc:
         return [f"not checking for applied migrations this branch lacks: {exc.message}"]
     except Exception as exc:  # a hook must never break a checkout
@@ -336,7 +360,56 @@ def _removed_migrations(config: Config, previous: str) -> bool | None:
     return False
 
 
-HOOK_TIMEOUT = 3  # seconds to wait for a database server in a hook
+HOOK_TIMEOUT = 3  # seconds: the connect and read timeouts of a hook's connection
+HOOK_DEADLINE = 6  # seconds: the most a hook waits for the database, whatever hangs
+
+
+class _GaveUp(Exception):
+    """A hook stopped waiting for the database; its text is the hook's one line."""
+
+
+def _read_applied_in_time(config: Config) -> tuple[dict[Key, Applied], str]:
+    """_read_applied, given up on when the database does not answer in time.
+
+    The drivers' timeouts do not cover everything (a name that takes long to resolve, a
+    server that answers the connection and then nothing, libpq trying every address in
+    turn), so the reading runs in a thread the hook stops waiting for at HOOK_DEADLINE;
+    git must not wait on a server. A failure that took as long as the timeout is a
+    timeout, whatever the driver called it."""
+    import threading
+    import time
+
+    from gitmig.db.connection import display_url
+
+    outcome: list[tuple[dict[Key, Applied], str] | BaseException] = []
+
+    def read() -> None:
+        try:
+            outcome.append(_read_applied(config))
+        except BaseException as exc:  # handed over to the hook's thread
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=read, name="gitmig-hook-database", daemon=True)
+    worker.start()
+    worker.join(HOOK_DEADLINE)
+    took = time.monotonic() - started
+    try:
+        url = display_url(config.database_url())
+    except GitmigError:
+        url = "configured"
+    detail = ""
+    if outcome:
+        got = outcome[0]
+        if not isinstance(got, BaseException):
+            return got
+        if took < HOOK_TIMEOUT * 0.9:
+            raise got
+        text = got.message if isinstance(got, GitmigError) else str(got)
+        detail = f": {text.rpartition(f'{url}: ')[2] or text}"
+    raise _GaveUp(
+        f"gave up checking for applied migrations this branch lacks after {took:.0f} s: the "
+        f"database {url} did not answer{detail}; run `gitmig showmigrations` once it does")
 
 
 def _read_applied(config: Config) -> tuple[dict[Key, Applied], str]:

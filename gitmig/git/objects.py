@@ -4,10 +4,11 @@ Switching branches takes a migration's file away while the database keeps it app
 its file is still in git, in a commit that a branch, a tag or a reflog reaches (HEAD's
 reflog remembers even a deleted branch's commits). This module looks for it there by
 path (<migrations folder>/<name>.py), newest commits first, and prefers the version whose
-checksum is the one the database recorded. Finding a file only parses it (the loader's
-ast reader); a file is written out (into .git/gitmig/blobs/<blob id>/, once per blob) and
-imported only when the user asks to unapply it: it is their own migration, and it ran on
-this database.
+bytes hash to the SHA-256 the database recorded, then one whose checksum is the one
+recorded. Finding a file only parses it (the loader's ast reader); a file is written out
+(into .git/gitmig/blobs/<blob id>/, once per blob) and imported only when the user asks to
+unapply it and its bytes are those this database applied: it is their own migration, and
+it ran on this database.
 """
 
 from __future__ import annotations
@@ -19,14 +20,19 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
 from gitmig.atomic import temp_dir_prefix
+from gitmig.cache import digest
 from gitmig.errors import GitmigError
 from gitmig.git.snapshot import GitProject, common_dir, repo_path
 from gitmig.migrations.graph import Key, MigrationFile
 from gitmig.migrations.loader import parse_migration
+
+if TYPE_CHECKING:
+    from gitmig.db.history.rows import Applied
 
 
 @dataclass(frozen=True)
@@ -37,21 +43,23 @@ class Found:
     commit: str  # the newest commit found holding this version
     blob: str
     path: str  # repository-relative
-    file: MigrationFile  # parsed from the blob; its path reads `commit:path`
+    file: MigrationFile  # parsed from the blob; its path reads `commit:path`; digest set
     matches: bool  # its checksum is the one recorded when it was applied
+    exact: bool = False  # its bytes hash to the SHA-256 recorded: the very file applied
 
     @property
     def short_commit(self) -> str:
         return self.commit[:7]
 
 
-def find(project: GitProject, wanted: Mapping[Key, str | None]) -> dict[Key, Found]:
-    """The files of `wanted` (key -> checksum recorded, if known) in git's history.
+def find(project: GitProject, wanted: Mapping[Key, Applied]) -> dict[Key, Found]:
+    """The files of `wanted` (key -> its history row) in git's history.
 
-    For each key: the newest version whose checksum matches, else the newest version.
-    Keys found nowhere are left out. Commits are read newest first, and a commit whose
-    migrations folder is one already looked at is skipped, so a long history costs
-    little more than walking it.
+    For each key: the newest version whose bytes are those recorded, else the newest
+    whose checksum matches, else the newest version. Keys found nowhere are left out.
+    Commits are read newest first (with the commits the rows name, even ones no ref
+    reaches any more), and a commit whose migrations folder is one already looked at is
+    skipped, so a long history costs little more than walking it.
     """
     worktree = project.worktree()
     apps = worktree.layout.apps
@@ -66,7 +74,8 @@ def find(project: GitProject, wanted: Mapping[Key, str | None]) -> dict[Key, Fou
     done: set[Key] = set()
     seen_folders: set[tuple[str, str]] = set()
     parsed: dict[tuple[Key, str], MigrationFile | None] = {}
-    for commit in _commits(repo):
+    named = [a.git_commit for a in wanted.values() if a.git_commit]
+    for commit in _commits(repo, named):
         for folder, keys in folders.items():
             tree = subtree(commit.tree, folder)
             if tree is None or (folder, str(tree.id)) in seen_folders:
@@ -85,20 +94,27 @@ def find(project: GitProject, wanted: Mapping[Key, str | None]) -> dict[Key, Fou
                 f = parsed[(key, blob_id)]
                 if f is None:
                     continue
-                matches = wanted[key] is not None and f.checksum == wanted[key]
-                if key not in best or (matches and not best[key].matches):
+                row = wanted[key]
+                matches = f.checksum == row.checksum
+                exact = row.content is not None and f.digest == row.content
+                rank = (exact, matches)
+                if key not in best or rank > (best[key].exact, best[key].matches):
                     best[key] = Found(key, str(commit.id), blob_id,
-                                      repo_path(folder, key[1] + ".py"), f, matches)
-                if matches:
+                                      repo_path(folder, key[1] + ".py"), f, matches, exact)
+                if exact or (matches and row.content is None):
                     done.add(key)
         if len(done) == len(wanted):
             break
     return best
 
 
-def _commits(repo: pygit2.Repository) -> Iterator[pygit2.Commit]:
-    """Every commit reachable from HEAD, a reference or a reflog entry, newest first."""
+def _commits(repo: pygit2.Repository, named: list[str]) -> Iterator[pygit2.Commit]:
+    """Every commit reachable from HEAD, a reference, a reflog entry or one of the
+    `named` commits (if git still has them), newest first."""
     tips: list[pygit2.Oid] = []
+    for text in named:
+        with contextlib.suppress(KeyError, ValueError, TypeError, pygit2.GitError):
+            tips.append(pygit2.Oid(hex=text))
     names = ["HEAD", *repo.references]
     for name in names:
         try:
@@ -151,16 +167,20 @@ def _blob(tree: pygit2.Tree, name: str) -> pygit2.Blob | None:
 
 def _parse(key: Key, blob: pygit2.Blob, shown: str) -> MigrationFile | None:
     try:
-        return parse_migration(key[0], key[1], blob.data, shown)
+        parsed = parse_migration(key[0], key[1], blob.data, shown)
     except GitmigError:
         return None  # a broken version: another may do
+    return replace(parsed, digest=digest(blob.data))
 
 
 def export(project: GitProject, found: Found) -> MigrationFile:
-    """The found file written out (once per blob), as a graph node runnable from there."""
+    """The found file written out (once per blob), as a graph node runnable from there.
+    A copy written before is used only while its bytes are still the blob's."""
     cache = common_dir(project.repo) / "gitmig" / "blobs"
     folder = cache / found.blob
     path = folder / f"{found.key[1]}.py"
+    if not _holds(path, found.file.digest):
+        shutil.rmtree(folder, ignore_errors=True)
     if not path.is_file():
         blob = project.repo[found.blob]
         assert isinstance(blob, pygit2.Blob)
@@ -178,4 +198,18 @@ def export(project: GitProject, found: Found) -> MigrationFile:
                     raise
         except OSError as exc:
             raise GitmigError(f"cannot write gitmig's cache in {cache}: {exc.strerror}") from None
+    if not _holds(path, found.file.digest):
+        raise GitmigError(f"gitmig's copy of {found.path} from git, {path}, does not hold the "
+                          "file git has; nothing was run",
+                          hint=f"delete the folder {folder} and run the command again")
     return replace(found.file, path=str(path))
+
+
+def _holds(path: Path, expected: str) -> bool:
+    """Whether the file is there, a plain file (no link), with bytes hashing to `expected`."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        return digest(path.read_bytes()) == expected
+    except OSError:
+        return False

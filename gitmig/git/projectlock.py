@@ -114,15 +114,17 @@ def recover(root: Path) -> str | None:
             "as they were before it; run it again")
 
 
-def sweep_leftovers(root: Path, folders: Iterable[Path] = ()) -> list[Path]:
+def sweep_leftovers(root: Path, folders: Iterable[Path] = (),
+                    cache_folders: Iterable[Path] = ()) -> list[Path]:
     """Remove the temporary files and folders that killed gitmig runs left in the project
-    at `root`, in `folders` (the apps' migration folders) and in the git dir (gitmig's
-    caches, the journal's folder, the hooks); only gitmig's names, of runs no longer alive
-    (gitmig.atomic.sweep). Returns what was removed."""
+    at `root`, in `folders` (the apps' migration folders), in `cache_folders` (the state
+    cache) and in the git dir (gitmig's caches, the journal's folder, the hooks); only
+    gitmig's names, of runs no longer alive (gitmig.atomic.sweep). Returns what was
+    removed."""
     from gitmig.atomic import sweep, sweep_scratch
 
     targets = [root, *folders]
-    caches: list[Path] = []
+    caches: list[Path] = list(cache_folders)
     found = git_dir(root)
     if found is not None:
         gits = [found]

@@ -6,7 +6,9 @@ transactional DDL. Where it has not (MariaDB/MySQL), a row with `progress` "appl
 (or "unapply D/N") is written before the first operation and updated after each one,
 so a run killed halfway leaves a record of exactly how far it got (D of N operations
 surely done); `progress` is cleared the moment the last operation finishes. A row also
-keeps the checksum of the file as it was applied, so an edit made afterwards can be told.
+keeps the checksum of the file as it was applied, so an edit made afterwards can be told,
+and the SHA-256 of its bytes (file_sha256), so that a file git still has is run to unapply
+it only when it is byte for byte the one applied (gitmig.git.missing).
 The rows it returns are gitmig.db.history.rows' plain values (the sqlitereader reads a
 SQLite file's table into the same ones without SQLAlchemy).
 """
@@ -20,7 +22,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gitmig.db.history.rows import TABLE_NAME, Applied, printable, row  # also imported from here
+from gitmig.db.history.rows import (  # also imported from here
+    CONTENT_COLUMN,
+    TABLE_NAME,
+    Applied,
+    printable,
+    row,
+)
 from gitmig.migrations.graph import Key
 
 _metadata = sa.MetaData()
@@ -33,7 +41,10 @@ history = sa.Table(
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("git_commit", sa.String(64), nullable=True),
     sa.Column("progress", sa.String(32), nullable=True),  # NULL: applied (see above)
+    sa.Column(CONTENT_COLUMN, sa.String(64), nullable=True),  # NULL: from an older gitmig
 )
+# Columns later versions added, each as ALTER TABLE adds it to a table made before.
+_ADDED = {"progress": "VARCHAR(32)", CONTENT_COLUMN: "VARCHAR(64)"}
 _PROGRESS = re.compile(r"^(apply|unapply) (\d+)/(\d+)$")
 
 
@@ -62,13 +73,33 @@ class Recorder:
     def ensure_table(self) -> None:
         if not self.has_table():
             _metadata.create_all(self.connection, tables=[history])
-        elif not self._has_progress():  # a table made before the column existed
-            self.connection.execute(sa.text(
-                f"ALTER TABLE {TABLE_NAME} ADD COLUMN progress VARCHAR(32)"))
+            return
+        for name in _ADDED:  # a table made before the column existed
+            self.add_column(name)
+
+    def add_column(self, name: str) -> bool:
+        """Add a column a table made by an older gitmig lacks; whether it was missing."""
+        if name in self._columns():
+            return False
+        self.connection.execute(sa.text(
+            f"ALTER TABLE {TABLE_NAME} ADD COLUMN {name} {_ADDED[name]}"))
+        self._known_columns = None
+        return True
+
+    _known_columns: frozenset[str] | None = None
+
+    def _columns(self) -> frozenset[str]:
+        if self._known_columns is None:
+            columns = sa.inspect(self.connection).get_columns(TABLE_NAME)
+            self._known_columns = frozenset(c["name"] for c in columns)
+        return self._known_columns
 
     def _has_progress(self) -> bool:
-        columns = sa.inspect(self.connection).get_columns(TABLE_NAME)
-        return any(c["name"] == "progress" for c in columns)
+        return "progress" in self._columns()
+
+    def has_content(self) -> bool:
+        """Whether the table has the column of file contents (not when made before it)."""
+        return self.has_table() and CONTENT_COLUMN in self._columns()
 
     def applied(self) -> dict[Key, Applied]:
         """Every migration recorded as applied, whether or not its file still exists."""
@@ -77,8 +108,10 @@ class Recorder:
         # applied_at as the driver gives it: a value that is not a date is the user's
         # to fix (one line, rows.parse_applied_at), not a traceback in SQLAlchemy's hands.
         raw_at = sa.type_coerce(history.c.applied_at, sa.String).label("applied_at")
+        content = (history.c[CONTENT_COLUMN] if CONTENT_COLUMN in self._columns()
+                   else sa.null().label(CONTENT_COLUMN))
         query = sa.select(history.c.app, history.c.name, history.c.checksum, raw_at,
-                          history.c.git_commit)
+                          history.c.git_commit, content)
         if self._has_progress():
             query = query.where(history.c.progress.is_(None))
         rows = self.connection.execute(
@@ -86,7 +119,8 @@ class Recorder:
         )
         out = {}
         for r in rows:
-            item = row(r.app, r.name, r.checksum, r.applied_at, r.git_commit)
+            item = row(r.app, r.name, r.checksum, r.applied_at, r.git_commit,
+                       r._mapping[CONTENT_COLUMN])
             out[item.key] = item
         return out
 
@@ -116,16 +150,17 @@ class Recorder:
             now = now.replace(tzinfo=None)  # DATETIME columns hold no zone: UTC by convention
         return now
 
-    def record_applied(self, key: Key, checksum: str, git_commit: str | None) -> None:
+    def record_applied(self, key: Key, checksum: str, content: str | None,
+                       git_commit: str | None) -> None:
         self.connection.execute(
             history.insert().values(
                 app=key[0], name=key[1], checksum=checksum, applied_at=self._now(),
-                git_commit=git_commit,
+                git_commit=git_commit, **{CONTENT_COLUMN: content},
             )
         )
 
-    def record_started(self, key: Key, checksum: str, git_commit: str | None,
-                       backwards: bool, total: int) -> None:
+    def record_started(self, key: Key, checksum: str, content: str | None,
+                       git_commit: str | None, backwards: bool, total: int) -> None:
         """Before the first operation, where DDL cannot be rolled back."""
         if backwards:
             self.record_progress(key, backwards, 0, total)
@@ -134,6 +169,7 @@ class Recorder:
             history.insert().values(
                 app=key[0], name=key[1], checksum=checksum, applied_at=self._now(),
                 git_commit=git_commit, progress=f"apply 0/{total}",
+                **{CONTENT_COLUMN: content},
             )
         )
 
@@ -164,12 +200,16 @@ class Recorder:
     def forget_unfinished(self) -> None:
         self.connection.execute(history.delete().where(history.c.progress.is_not(None)))
 
-    def record_renamed(self, old: Key, new: Key) -> None:
-        """The migration applied as `old` now has the name `new` (gitmig resolve)."""
+    def record_renamed(self, old: Key, new: Key, content: str | None) -> None:
+        """The migration applied as `old` now has the name `new` (gitmig resolve), and
+        the file's new bytes (only its parents changed: the same code)."""
+        values: dict[str, str | None] = {"name": new[1]}
+        if self.has_content() and content is not None:
+            values[CONTENT_COLUMN] = content
         self.connection.execute(
             history.update()
             .where(history.c.app == old[0], history.c.name == old[1])
-            .values(name=new[1])
+            .values(**values)
         )
 
     def record_checksum(self, key: Key, checksum: str) -> None:
@@ -178,6 +218,14 @@ class Recorder:
             history.update()
             .where(history.c.app == key[0], history.c.name == key[1])
             .values(checksum=checksum)
+        )
+
+    def record_content(self, key: Key, content: str) -> None:
+        """A row an older gitmig wrote, given the digest of its file (unchanged since)."""
+        self.connection.execute(
+            history.update()
+            .where(history.c.app == key[0], history.c.name == key[1])
+            .values(**{CONTENT_COLUMN: content})
         )
 
     def record_unapplied(self, key: Key) -> None:

@@ -16,6 +16,7 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key
 
 TABLE_NAME = "gitmig_migrations"
+CONTENT_COLUMN = "file_sha256"
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Applied:
     checksum: str
     applied_at: dt.datetime | None
     git_commit: str | None
+    # SHA-256 of the file's bytes as applied; None in rows written before gitmig kept it
+    # (the column CONTENT_COLUMN): code taken from git runs only when its bytes hash to it.
+    content: str | None = None
 
     @property
     def key(self) -> Key:
@@ -44,11 +48,12 @@ def printable(text: str) -> str:
 
 
 def row(app: str, name: str, checksum: str, applied_at: object,
-        git_commit: str | None) -> Applied:
+        git_commit: str | None, content: str | None = None) -> Applied:
     """A row as both readers read it, its text made printable."""
     app, name = printable(app), printable(name)
     return Applied(app, name, printable(checksum), parse_applied_at(applied_at, app, name),
-                   None if git_commit is None else printable(git_commit))
+                   None if git_commit is None else printable(git_commit),
+                   None if content is None else printable(content))
 
 
 def parse_applied_at(value: object, app: str, name: str) -> dt.datetime | None:

@@ -18,15 +18,15 @@ import sqlite3
 from contextlib import closing
 from urllib.parse import quote, unquote
 
-from gitmig.db.history.rows import TABLE_NAME, Applied, UnreadableRow, row
+from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME, Applied, UnreadableRow, row
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key
 
 _DRIVERS = ("sqlite", "sqlite+pysqlite")
 _T = TABLE_NAME
 # The statement SQLAlchemy compiles for Recorder.applied, so errors name the same column.
-_SELECT = (f"SELECT {_T}.app, {_T}.name, {_T}.checksum, {_T}.applied_at, {_T}.git_commit "
-           f"FROM {_T} {{where}}ORDER BY {_T}.applied_at, {_T}.app, {_T}.name")
+_SELECT = (f"SELECT {_T}.app, {_T}.name, {_T}.checksum, {_T}.applied_at, {_T}.git_commit, "
+           f"{{content}} FROM {_T} {{where}}ORDER BY {_T}.applied_at, {_T}.app, {_T}.name")
 
 
 def read(url: str) -> tuple[str, dict[Key, Applied]] | None:
@@ -65,13 +65,14 @@ def _rows(conn: sqlite3.Connection, shown: str) -> dict[Key, Applied]:
     # Recorder._has_progress: SQLAlchemy reflects columns with table_xinfo where SQLite
     # has it, leaving out hidden ones (its 7th field is 1 for those).
     pragma = "table_xinfo" if sqlite3.sqlite_version_info >= (3, 31) else "table_info"
-    has_progress = any(c[1] == "progress" and c[6:7] != (1,) for c in _columns(conn, pragma))
-    where = f"WHERE {_T}.progress IS NULL " if has_progress else ""
+    visible = {c[1] for c in _columns(conn, pragma) if c[6:7] != (1,)}
+    where = f"WHERE {_T}.progress IS NULL " if "progress" in visible else ""
+    content = f"{_T}.{CONTENT_COLUMN}" if CONTENT_COLUMN in visible else "NULL"
     out = {}
-    for app, name, checksum, applied_at, git_commit in conn.execute(
-            _SELECT.format(where=where)):
+    for app, name, checksum, applied_at, git_commit, digest in conn.execute(
+            _SELECT.format(where=where, content=content)):
         try:
-            item = row(app, name, checksum, applied_at, git_commit)
+            item = row(app, name, checksum, applied_at, git_commit, digest)
         except UnreadableRow as exc:
             raise GitmigError(f"error from the database {shown}: {exc.message}") from None
         out[item.key] = item
