@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.status",
         "Say what needs doing: model changes, migrations, the database.",
     ),
+    "lint": (
+        "gitmig.commands.lint",
+        "Say what new migrations would do to production, and the safe way.",
+    ),
 }
 
 

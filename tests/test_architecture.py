@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"migrations"},
     {"db"},
     {"git"},
+    {"lint"},
     {"actions"},
     {"resolve", "hooks"},
     {"commands"},

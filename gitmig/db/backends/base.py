@@ -36,6 +36,7 @@ class Backend:
     name = "generic"
     label = "the database"  # as a sentence names it
     transactional_ddl = True  # a migration's DDL and its history row commit together
+    identifier_limit: int | None = None  # the longest name, in bytes (None: no limit)
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:

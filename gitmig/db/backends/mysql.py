@@ -38,6 +38,7 @@ WAIT_SECONDS = 2
 class MySQLBackend(Backend):
     name = "mysql"
     label = "MariaDB/MySQL"
+    identifier_limit = 64  # longer names are refused
     transactional_ddl = False
     _lift_read_timeout = False
 
