@@ -65,8 +65,8 @@ def command(
     findings = result.findings if show_allowed else result.shown
     findings = [_relative(f) for f in findings]
     if as_json:
-        everything = [_relative(f) for f in result.findings]
-        click.echo(json.dumps(report.as_json(result, everything), indent=2))
+        listed = [_relative(f) for f in result.findings]
+        click.echo(json.dumps(report.as_json(result, listed), indent=2))
     elif fmt == "github":
         for line in report.github(findings):
             click.echo(line)
