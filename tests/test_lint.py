@@ -4,6 +4,7 @@ output (text, JSON, GitHub annotations), exit codes, silencing and the running c
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -139,3 +140,35 @@ def test_unapplied_judges_what_the_database_lacks(repo: Repo) -> None:
     data = json.loads(result.stdout)
     assert [m.split(".")[1][:4] for m in data["migrations"]] == ["0002"]
     assert result.exit_code == 1
+
+
+def test_a_dropped_column_names_the_model_of_the_running_code(repo: Repo, tmp_path) -> None:
+    """The merge base's models are imported in a child process, never in gitmig's."""
+    repo.write("blog/models.py", repo.read("blog/models.py").replace(
+        "from sqlalchemy.orm", "import os, pathlib\n"
+        "pathlib.Path(os.environ.get('LINT_PIDS', os.devnull)).open('a')"
+        ".write(f'{os.getpid()}\\n')\nfrom sqlalchemy.orm"))
+    repo.commit(message="models note who imports them")
+    branch_with(repo, TITLE, "")
+    pids = tmp_path / "pids"
+    result = repo.gitmig("lint", env={"LINT_PIDS": str(pids)})
+    assert result.exit_code == 1, result.output
+    base = repo.git("rev-parse", "--short=7", "main").stdout.strip()
+    assert (f"    error column-still-mapped: drops column post.title, which model "
+            f"blog.models.Post (the models at {base}) still maps") in result.stdout
+    assert "    error drop-column: drops column post.title and its values" in result.stdout
+    imported = pids.read_text().split()
+    assert imported and str(os.getpid()) not in imported
+
+
+def test_a_column_the_running_code_never_had_is_dropped_without_that_error(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "feature")
+    text = repo.read("blog/models.py")
+    repo.write("blog/models.py", text + "    note: Mapped[str | None] = mapped_column(sa.Text)\n")
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    repo.write("blog/models.py", text)
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    result = repo.gitmig("lint")
+    assert "column-still-mapped" not in result.stdout
+    assert "drop-column" not in result.stdout  # the column was never released
+    assert result.exit_code == 0, result.output

@@ -49,7 +49,7 @@ class BaseModels:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.label = snapshot.described
+        self.label = (snapshot.commit or snapshot.label)[:7]
 
     @cached_property
     def _state(self) -> SchemaState:

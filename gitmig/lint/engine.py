@@ -13,7 +13,7 @@ from gitmig.errors import GitmigError
 from gitmig.lint import rules_common, rules_mysql, rules_postgresql, rules_sqlite
 from gitmig.lint.model import RULES, Context, Finding, Hit, Migration, RunningModels
 from gitmig.lint.silence import FileNotes, read
-from gitmig.ops import CreateTable, RenameTable, table_key
+from gitmig.ops import AddColumn, CreateTable, RenameTable, table_key
 
 LOADED = (rules_common, rules_postgresql, rules_mysql, rules_sqlite)  # they register rules
 
@@ -51,17 +51,22 @@ def judge(
     severity = dict(settings.severity)
     found: list[Finding] = []
     created: set[str] = set()
+    added: set[tuple[str, str]] = set()
     for m in migrations:
         note = (notes or {}).get(m.path) or read(m.path)
-        new = set(created)
+        new, columns = set(created), set(added)
         state = m.before
         contexts = []
         for index, op in enumerate(m.operations):
             after = op.state_forwards(state, m.app)
-            contexts.append(Context(m, index, state, after, backend, frozenset(new), running))
+            contexts.append(Context(m, index, state, after, backend, frozenset(new), running,
+                                    frozenset(columns)))
             new |= _created(op)
+            if isinstance(op, AddColumn):
+                columns.add((op.key, op.column.name))
             state = after
-        whole = Context(m, -1, m.before, state, backend, frozenset(created), running)
+        whole = Context(m, -1, m.before, state, backend, frozenset(created), running,
+                        frozenset(added))
         for r in rules:
             targets: Iterable[Context] = [whole] if r.whole_migration else contexts
             for ctx in targets:
@@ -70,6 +75,7 @@ def judge(
                                           backend.name, note, settings))
         if unreleased:
             created |= new
+            added |= columns
     return sorted(found, key=lambda f: (_order(migrations, f), not f.operation, f.line or 0,
                                         f.database, f.rule))
 

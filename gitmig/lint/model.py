@@ -59,6 +59,7 @@ class Context:
     backend: Backend
     new_tables: frozenset[str]  # not in production yet: created by the judged migrations
     running: RunningModels | None = None
+    new_columns: frozenset[tuple[str, str]] = frozenset()  # (table, column), added likewise
 
     @property
     def op(self) -> Operation:
@@ -67,6 +68,10 @@ class Context:
     def existing(self, key: str) -> bool:
         """The table is in production with rows (as far as git can tell)."""
         return key in self.before.tables and key not in self.new_tables
+
+    def existing_column(self, key: str, column: str) -> bool:
+        """The column is in production, holding values."""
+        return self.existing(key) and (key, column) not in self.new_columns
 
     def running_state(self) -> SchemaState | None:
         return self.running.state() if self.running is not None else None

@@ -30,7 +30,7 @@ def drop_table(ctx: Context) -> Iterator[Hit]:
 def drop_column(ctx: Context) -> Iterator[Hit]:
     """The column's values are gone; unapplying brings the column back empty."""
     op = ctx.op
-    if isinstance(op, ops.DropColumn) and ctx.existing(op.key):
+    if isinstance(op, ops.DropColumn) and ctx.existing_column(op.key, op.column_name):
         yield Hit(f"drops column {op.key}.{op.column_name} and its values",
                   "copy the values elsewhere first if they matter, and drop the column in a "
                   "release after the code stopped reading it")
@@ -42,7 +42,7 @@ def narrow_type(ctx: Context) -> Iterator[Hit]:
     table, or are silently truncated (MySQL without strict mode)."""
     op = ctx.op
     if not (isinstance(op, ops.AlterColumn) and op.type_ is not ops.UNSET
-            and ctx.existing(op.key)):
+            and ctx.existing_column(op.key, op.column_name)):
         return
     old = ctx.before.table(op.key).column(op.column_name).type
     why = typechange.change(old, op.type_, ctx.backend.name).narrows()
@@ -143,7 +143,8 @@ def set_not_null(ctx: Context) -> Iterator[Hit]:
     """The running code may still write NULL into the column (the model allows it), and
     those writes fail after the migration; rows already NULL make it fail."""
     op = ctx.op
-    if not (isinstance(op, ops.AlterColumn) and op.nullable is False and ctx.existing(op.key)):
+    if not (isinstance(op, ops.AlterColumn) and op.nullable is False
+            and ctx.existing_column(op.key, op.column_name)):
         return
     if not ctx.before.table(op.key).column(op.column_name).nullable:
         return
