@@ -225,7 +225,7 @@ def _unapplied(config: Config, graph: MigrationGraph, database: str | None) -> l
 
 def _migrations(config: Config, graph: MigrationGraph, wanted: set[Key]) -> list[Migration]:
     """The chosen migrations in apply order, each with the state before it."""
-    from gitmig.lint.silence import read
+    from gitmig.migrations.options import options
     from gitmig.migrations.replay import Replayer
 
     replayer = Replayer(graph)
@@ -234,12 +234,12 @@ def _migrations(config: Config, graph: MigrationGraph, wanted: set[Key]) -> list
     for key in graph.order():
         if key in wanted:
             f = graph.nodes[key]
-            notes = read(f.path)
-            own = notes.lock_timeout
+            own = options(f.path)
             out.append(Migration(
                 f.app, f.name, f.path, tuple(replayer.operations(key)), state,
-                atomic=notes.atomic,
-                lock_timeout=own if own is not None else config.safe.lock_timeout,
+                atomic=own.atomic,
+                lock_timeout=(own.lock_timeout if own.lock_timeout is not None
+                              else config.safe.lock_timeout),
             ))
         if len(out) == len(wanted):
             break

@@ -26,8 +26,6 @@ class FileNotes:
     spans: list[tuple[int, int]] = field(default_factory=list)  # per operation: first, last
     allows: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # line -> rules
     operations_line: int | None = None
-    atomic: bool = True  # `atomic = False` at the top of the file
-    lock_timeout: float | None = None  # `lock_timeout = SECONDS` at the top of the file
 
     def line_of(self, index: int) -> int | None:
         if 0 <= index < len(self.spans):
@@ -57,12 +55,6 @@ def read(path: str) -> FileNotes:
         return notes
     for node in tree.body:
         target, value = assignment(node)
-        constant = value.value if isinstance(value, ast.Constant) else None
-        if target == "atomic" and isinstance(constant, bool):
-            notes.atomic = constant
-        elif target == "lock_timeout" and isinstance(constant, (int, float)) and not (
-                isinstance(constant, bool)):
-            notes.lock_timeout = float(constant)
         if target == "operations" and isinstance(value, (ast.List, ast.Tuple)):
             notes.operations_line = node.lineno
             notes.spans = [(e.lineno, e.end_lineno or e.lineno) for e in value.elts]
