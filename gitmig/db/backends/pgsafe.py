@@ -64,6 +64,8 @@ def autocommit(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
+        if conn.in_transaction():  # SQLAlchemy's own bookkeeping; nothing is pending
+            conn.commit()
         conn.execution_options(isolation_level=level)
 
 
