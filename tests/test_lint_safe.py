@@ -1,0 +1,131 @@
+"""`makemigrations --safe`: the safe forms written directly, reaching the same schema as the
+plain forms (the catalog oracle), forwards and back, on the three databases."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from gitmig import ops
+from gitmig.migrations.safeforms import rewrite
+from gitmig.schema.state import SchemaState
+
+from .catalog import assert_same_catalog, create_all_of_modules, fresh_database
+from .conftest import BASE, Project
+
+V1 = BASE + '''
+
+class Author(Base):
+    __tablename__ = "author"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Post(Base):
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    author_id: Mapped[int | None] = mapped_column()
+'''
+
+V2 = V1.replace(
+    "    title: Mapped[str] = mapped_column(sa.String(200))\n"
+    "    author_id: Mapped[int | None] = mapped_column()\n",
+    "    __table_args__ = (sa.CheckConstraint('views >= 0', name='ck_post_views'),)\n"
+    "    title: Mapped[str] = mapped_column(sa.String(200), index=True)\n"
+    "    author_id: Mapped[int | None] = mapped_column(\n"
+    "        sa.ForeignKey('author.id', name='fk_post_author'))\n"
+    "    views: Mapped[int] = mapped_column(default=0)\n",
+)
+
+POST = ops.CreateTable("post", sa.Column("id", sa.Integer(), primary_key=True),
+                       sa.Column("title", sa.String(20)))
+
+
+def before() -> SchemaState:
+    return POST.state_forwards(SchemaState(), "blog")
+
+
+def test_safe_forms_on_an_existing_table() -> None:
+    written, atomic = rewrite([
+        ops.CreateIndex("ix_t", "post", ["title"]),
+        ops.AddConstraint("post", sa.CheckConstraint("id > 0", name="ck_id")),
+        ops.AddColumn("post", sa.Column("n", sa.Integer(), nullable=False), backfill=0),
+    ], before())
+    assert [op.source().flat() for op in written] == [
+        'ops.CreateIndex("ix_t", "post", ["title"], concurrently=True)',
+        'ops.AddConstraint("post", sa.CheckConstraint("id > 0", name="ck_id"), validate=False)',
+        'ops.ValidateConstraint("post", "ck_id")',
+        'ops.AddColumn("post", sa.Column("n", sa.Integer(), nullable=True))',
+        'ops.AlterColumn("post", "n", nullable=False, backfill=0)',
+    ]
+    assert atomic is False
+
+
+def test_a_new_table_needs_no_safe_form_and_other_databases_no_concurrency() -> None:
+    index = ops.CreateIndex("ix_t", "post", ["title"])
+    assert rewrite([POST, index], SchemaState()) == ([POST, index], True)
+    assert rewrite([index], before(), concurrent=False) == ([index], True)
+
+
+def test_validate_and_its_reverse() -> None:
+    s = ops.AddConstraint("post", sa.CheckConstraint("id > 0", name="ck_id"),
+                          validate=False).state_forwards(before(), "blog")
+    validate = ops.ValidateConstraint("post", "ck_id")
+    assert validate.state_forwards(s, "blog") == s
+    assert validate.reverse(s).state_forwards(s, "blog") == s
+    assert validate.describe() == "Validate constraint ck_id on post"
+    from gitmig.errors import GitmigError
+
+    with pytest.raises(GitmigError, match="no foreign key or check constraint"):
+        ops.ValidateConstraint("post", "nope").state_forwards(s, "blog")
+
+
+def migrated_like_create_all(project: Project, url: str) -> None:
+    with fresh_database(url) as oracle:
+        create_all_of_modules(project.root, oracle, "blog.models")
+        assert_same_catalog(url, oracle, labels=("safe migrations", "create_all"))
+
+
+def safe_story(project: Project, url: str) -> None:
+    project.write("pyproject.toml", project.read("pyproject.toml").replace(
+        '"sqlite:///db.sqlite3"', f'"{url}"'))
+    project.write("blog/models.py", V1)
+    assert project.gitmig("makemigrations", "--no-input").exit_code == 0
+    assert project.gitmig("migrate").exit_code == 0
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO author (id) VALUES (1)"))
+        conn.execute(sa.text("INSERT INTO post (id, title, author_id) VALUES (1, 'a', 1)"))
+    engine.dispose()
+    project.write("blog/models.py", V2)
+    made = project.gitmig("makemigrations", "--no-input", "--safe")
+    assert made.exit_code == 0, made.output
+    text = project.read("blog/migrations/" + project.migrations("blog")[-1])
+    assert "atomic = False" in text
+    assert 'ops.AlterColumn("post", "views", nullable=False, backfill=0)' in text
+    postgresql = url.startswith("postgresql")  # the only one where these mean something
+    assert ("validate=False" in text and "ops.ValidateConstraint(" in text) is postgresql
+    assert ("concurrently=True" in text) is postgresql
+    assert project.gitmig("migrate").exit_code == 0
+    migrated_like_create_all(project, url)
+    back = project.gitmig("migrate", "blog", "0001")
+    assert back.exit_code == 0, back.output
+    with fresh_database(url) as plain:
+        project.write("blog/models.py", V1)
+        create_all_of_modules(project.root, plain, "blog.models")
+        assert_same_catalog(url, plain, labels=("safe migrations undone", "create_all of V1"))
+    project.write("blog/models.py", V2)
+    assert project.gitmig("migrate").exit_code == 0
+    migrated_like_create_all(project, url)
+
+
+def test_safe_migrations_reach_the_models_schema_on_sqlite(project: Project,
+                                                           sqlite_url: str) -> None:
+    safe_story(project, sqlite_url)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture", ["postgres_url", "mysql_url"])
+def test_safe_migrations_reach_the_models_schema(project: Project, fixture: str,
+                                                 request: pytest.FixtureRequest) -> None:
+    safe_story(project, str(request.getfixturevalue(fixture)))
