@@ -172,3 +172,15 @@ def test_a_column_the_running_code_never_had_is_dropped_without_that_error(repo:
     assert "column-still-mapped" not in result.stdout
     assert "drop-column" not in result.stdout  # the column was never released
     assert result.exit_code == 0, result.output
+
+
+def test_makemigrations_prints_the_findings_of_what_it_wrote(repo: Repo) -> None:
+    repo.write("blog/models.py", repo.read("blog/models.py").replace(TITLE, ""))
+    made = repo.gitmig("makemigrations", "--no-input")
+    assert made.exit_code == 0, made.output
+    name = repo.migrations("blog")[-1][:-3]
+    assert made.stderr.splitlines()[:2] == [
+        "gitmig lint: 1 error, 0 warnings, 0 notices in what was just written:",
+        f"  blog.{name}: error drop-column: drops column post.title and its values",
+    ]
+    assert repo.migrations("blog")[-1].startswith("0002")  # written all the same

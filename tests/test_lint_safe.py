@@ -119,6 +119,7 @@ def safe_story(project: Project, url: str) -> None:
     migrated_like_create_all(project, url)
 
 
+@pytest.mark.slow  # two create_all runs in child processes
 def test_safe_migrations_reach_the_models_schema_on_sqlite(project: Project,
                                                            sqlite_url: str) -> None:
     safe_story(project, sqlite_url)
