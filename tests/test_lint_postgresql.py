@@ -225,3 +225,28 @@ def test_a_killed_concurrent_build_is_rebuilt_by_the_next_migrate(
         assert applied(engine) == ["0001_initial", "0002_index"]
     finally:
         engine.dispose()
+
+
+def test_lock_timeout_gives_up_instead_of_queueing(pg: Project, postgres_url: str) -> None:
+    """A table locked by someone else: with lock_timeout the migration gives up waiting
+    (instead of queueing every query behind it), retried once, then reports it."""
+    pg.write("pyproject.toml", pg.read("pyproject.toml").replace(
+        "[tool.gitmig.apps]", "lock_timeout = 0.2\nlock_retries = 1\n\n[tool.gitmig.apps]"))
+    pg.write("blog/migrations/0002_col.py", migration(
+        "0001_initial", '    ops.AddColumn("post", sa.Column("x", sa.Integer())),'))
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as holder:
+            holder.exec_driver_sql("LOCK TABLE post IN ACCESS SHARE MODE")
+            started = time.monotonic()
+            result = pg.gitmig("migrate")
+            took = time.monotonic() - started
+            holder.rollback()
+        assert result.exit_code == 2, result.output
+        assert "lock timeout" in result.output
+        assert took < 10
+        assert applied(engine) == ["0001_initial"]
+        assert pg.gitmig("migrate").exit_code == 0  # the lock is gone
+        assert applied(engine) == ["0001_initial", "0002_col"]
+    finally:
+        engine.dispose()

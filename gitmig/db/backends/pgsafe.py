@@ -93,9 +93,9 @@ def session_timeouts(conn: Connection, lock: float | None,
 
 @contextmanager
 def _outside(conn: Connection) -> Iterator[None]:
+    """In a transaction of its own (committing one SQLAlchemy began by itself)."""
     if conn.in_transaction():
-        yield
-        return
+        conn.commit()
     with conn.begin():
         yield
 
