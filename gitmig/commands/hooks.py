@@ -131,7 +131,7 @@ def _pre_commit(explicit: str | None) -> None:
 def _lint_staged(config: Config, index: str | None, cwd: Path) -> None:
     """`gitmig lint` on the staged migrations: printed; blocking only what
     [tool.gitmig.lint] block names. A lint that cannot run never blocks a commit."""
-    from gitmig import console
+    from gitmig import console, hints
     from gitmig.errors import CheckFailed, GitmigError
     from gitmig.hooks.lintstaged import lines, lint_staged
 
@@ -146,8 +146,7 @@ def _lint_staged(config: Config, index: str | None, cwd: Path) -> None:
     if found.blocking:
         rules = ", ".join(sorted({f.rule for f in found.blocking}))
         raise CheckFailed(f"commit refused: lint found {rules}, which [tool.gitmig.lint] "
-                          "block names (see above); write the safe form, or allow it with "
-                          "`# gitmig: allow RULE-ID reason`")
+                          f"block names (see above); {hints.LINT_FIX}")
 
 
 def _warn_after(hook: str, args: tuple[str, ...], explicit: str | None) -> None:

@@ -46,7 +46,7 @@ def command(
     Silence a finding with `# gitmig: allow RULE-ID reason` on the operation's line, or
     in [tool.gitmig.lint].
     """
-    from gitmig import console
+    from gitmig import console, hints
     from gitmig.errors import CheckFailed
     from gitmig.lint import report
 
@@ -88,8 +88,7 @@ def command(
     if result.errors:
         n = len(result.errors)
         raise CheckFailed(f"lint found {n} error{'' if n == 1 else 's'} (see above); "
-                          "write the safe form, or silence one with "
-                          "`# gitmig: allow RULE-ID reason`")
+                          + hints.LINT_FIX)
 
 
 def _relative(f: Finding) -> Finding:
