@@ -130,3 +130,94 @@ def test_safe_migrations_reach_the_models_schema_on_sqlite(project: Project,
 def test_safe_migrations_reach_the_models_schema(project: Project, fixture: str,
                                                  request: pytest.FixtureRequest) -> None:
     safe_story(project, str(request.getfixturevalue(fixture)))
+
+
+def test_concurrent_index_operations_reverse_concurrently() -> None:
+    create = ops.CreateIndex("ix_t", "post", ["title"], concurrently=True)
+    drop = create.reverse(before())
+    assert drop.source().flat() == 'ops.DropIndex("ix_t", "post", concurrently=True)'
+    after = create.state_forwards(before(), "blog")
+    assert drop.reverse(after).source().flat() == create.source().flat()
+    assert create.state_forwards(before(), "blog") == ops.CreateIndex(
+        "ix_t", "post", ["title"]).state_forwards(before(), "blog")  # the same schema
+
+
+SAFE_FILE = '''
+import sqlalchemy as sa
+from gitmig import ops
+
+parents = ["0001_initial"]
+atomic = False
+operations = [
+    ops.CreateIndex("ix_post_title", "post", ["title"], concurrently=True),
+    ops.AddConstraint("post", sa.CheckConstraint("id > 0", name="ck_id"), validate=False),
+    ops.ValidateConstraint("post", "ck_id"),
+]
+'''
+
+INITIAL = '''
+import sqlalchemy as sa
+from gitmig import ops
+
+parents = []
+operations = [
+    ops.CreateTable("post", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("title", sa.String(20))),
+]
+'''
+
+
+def test_sqlmigrate_prints_the_safe_forms(project: Project) -> None:
+    project.write("blog/migrations/0001_initial.py", INITIAL)
+    project.write("blog/migrations/0002_safe.py", SAFE_FILE)
+    pg = project.gitmig("sqlmigrate", "blog", "0002", "--dialect", "postgresql")
+    assert pg.exit_code == 0, pg.output
+    assert "CREATE INDEX CONCURRENTLY ix_post_title ON post (title);" in pg.stdout
+    assert "ADD CONSTRAINT ck_id CHECK (id > 0) NOT VALID;" in pg.stdout
+    assert "ALTER TABLE post VALIDATE CONSTRAINT ck_id;" in pg.stdout
+    back = project.gitmig("sqlmigrate", "blog", "0002", "--dialect", "postgresql",
+                          "--backwards")
+    assert "DROP INDEX CONCURRENTLY IF EXISTS ix_post_title;" in back.stdout
+    my = project.gitmig("sqlmigrate", "blog", "0002", "--dialect", "mysql")
+    sql = "\n".join(line for line in my.stdout.splitlines() if not line.startswith("--"))
+    assert "CREATE INDEX ix_post_title ON post (title);" in sql
+    assert "CONCURRENTLY" not in sql and "NOT VALID" not in sql and "VALIDATE" not in sql
+
+
+def test_a_safe_migration_applies_and_unapplies_on_sqlite(project: Project) -> None:
+    project.write("blog/migrations/0001_initial.py", INITIAL)
+    project.write("blog/migrations/0002_safe.py", SAFE_FILE)
+    assert project.gitmig("migrate").exit_code == 0
+    shown = project.gitmig("showmigrations")
+    assert "[X] 0002_safe" in shown.stdout
+    back = project.gitmig("migrate", "blog", "0001")
+    assert back.exit_code == 0, back.output
+    assert "[ ] 0002_safe" in project.gitmig("showmigrations").stdout
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("[tool.gitmig.lint]\nallow = \"drop-column\"\n", "must be a list of rule ids"),
+    ("[tool.gitmig.lint]\nseverity = { drop-column = \"fatal\" }\n", "severity must map"),
+    ("[tool.gitmig.lint]\nignore = []\n", "unknown key 'ignore'"),
+])
+def test_bad_lint_settings_are_refused(project: Project, text: str, words: str) -> None:
+    from .conftest import assert_refused
+
+    project.write("pyproject.toml", project.read("pyproject.toml") + "\n" + text)
+    before_files = project.snapshot()
+    line = assert_refused(project.gitmig("lint", "--all"), before_files, project.snapshot())
+    assert words in line
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("lock_retries", "-1", "lock_retries"), ("lock_timeout", '"soon"', "lock_timeout"),
+    ("safe", '"yes"', "safe"),
+])
+def test_bad_safe_settings_are_refused(project: Project, key: str, value: str,
+                                       words: str) -> None:
+    from .conftest import assert_refused
+
+    project.write("pyproject.toml", project.read("pyproject.toml").replace(
+        "[tool.gitmig.apps]", f"{key} = {value}\n\n[tool.gitmig.apps]"))
+    line = assert_refused(project.gitmig("makemigrations", "--no-input"))
+    assert words in line
