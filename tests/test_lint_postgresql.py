@@ -104,6 +104,7 @@ def building(engine: sa.Engine) -> Callable[[], bool]:
         with engine.connect() as conn:
             return bool(conn.scalar(sa.text(
                 "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                "AND datname = current_database() "  # the server is shared: this test's only
                 "AND query ILIKE 'CREATE INDEX%' AND pid <> pg_backend_pid()")))
     return check
 
@@ -125,7 +126,9 @@ def locks_on_post(engine: sa.Engine) -> set[str]:
     with engine.connect() as conn:
         return set(conn.scalars(sa.text(
             "SELECT l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "WHERE c.relname = 'post' AND l.granted AND l.pid <> pg_backend_pid()")))
+            "WHERE c.relname = 'post' AND l.granted AND l.pid <> pg_backend_pid() "
+            "AND l.database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())")))
 
 
 def applied(engine: sa.Engine) -> list[str]:
@@ -213,7 +216,8 @@ def test_a_killed_concurrent_build_is_rebuilt_by_the_next_migrate(
             with engine.connect() as conn:  # the server loses the migrating connection
                 conn.execute(sa.text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                    "query ILIKE 'CREATE INDEX%' AND pid <> pg_backend_pid()"))
+                    "datname = current_database() AND query ILIKE 'CREATE INDEX%' "
+                    "AND pid <> pg_backend_pid()"))
             assert child.wait(timeout=SAFETY) != 0
         with engine.connect() as conn:
             assert conn.scalar(valid) is False  # left INVALID by the killed build
