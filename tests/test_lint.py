@@ -184,3 +184,11 @@ def test_makemigrations_prints_the_findings_of_what_it_wrote(repo: Repo) -> None
         f"  blog.{name}: error drop-column: drops column post.title and its values",
     ]
     assert repo.migrations("blog")[-1].startswith("0002")  # written all the same
+
+
+def test_several_databases_say_a_common_finding_once(repo: Repo) -> None:
+    branch_with(repo, TITLE, "")
+    result = repo.gitmig("lint", "--dialect", "sqlite", "--dialect", "mysql", "--json")
+    found = [(f["rule"], f["database"]) for f in json.loads(result.stdout)["findings"]]
+    assert ("drop-column", "sqlite,mysql") in found
+    assert [r for r, _ in found].count("drop-column") == 1

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
-from gitmig.lint.engine import judge
+from gitmig.lint.engine import judge, merged
 from gitmig.lint.model import Finding, Migration
 from gitmig.migrations.graph import Key, MigrationGraph
 from gitmig.schema.state import SchemaState
@@ -190,9 +190,13 @@ def lint(
     migrations = _migrations(config, graph, wanted)
     result = LintResult(scope, databases_for(config, dialects, database), migrations,
                         running=running.label if running else None)
+    found = []
     for name in result.databases:
-        result.findings += judge(migrations, name, settings=config.lint, running=running,
-                                 unreleased=not everything)
+        found += judge(migrations, name, settings=config.lint, running=running,
+                       unreleased=not everything)
+    order = {(m.app, m.name): i for i, m in enumerate(migrations)}
+    result.findings = sorted(merged(found), key=lambda f: (order[(f.app, f.migration)],
+                                                          not f.operation, f.line or 0))
     return result
 
 

@@ -147,7 +147,7 @@ def _lint(config: Config, before: SchemaState, outcome: Outcome) -> list[Finding
     import ast
 
     from gitmig.actions.lint import databases_for
-    from gitmig.lint.engine import judge
+    from gitmig.lint.engine import judge, merged
     from gitmig.lint.model import Migration
     from gitmig.lint.silence import FileNotes
     from gitmig.migrations.options import of_tree
@@ -164,8 +164,8 @@ def _lint(config: Config, before: SchemaState, outcome: Outcome) -> list[Finding
     for database in databases_for(config, (), None):
         unwritten = {m.path: FileNotes() for m in migrations} if not outcome.written else None
         found += [f for f in judge(migrations, database, settings=config.lint, notes=unwritten)
-                  if f.allowed is None]
-    return found
+                  if f.allowed is None and f.severity != "notice"]
+    return merged(found)
 
 
 def _configured_url(config: Config) -> str | None:

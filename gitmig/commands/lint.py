@@ -68,7 +68,7 @@ def command(
         listed = [_relative(f) for f in result.findings]
         click.echo(json.dumps(report.as_json(result, listed), indent=2))
     elif fmt == "github":
-        for line in report.github(findings):
+        for line in report.github([f for f in findings if f.allowed is None]):
             click.echo(line)
     else:
         names = ", ".join(result.databases)

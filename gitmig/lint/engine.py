@@ -107,3 +107,14 @@ def _finding(rule: str, severity: str, m: Migration, ctx: Context, hit: Hit, dat
     if reason is None and rule in settings.allow:
         reason = "allowed in [tool.gitmig.lint]"
     return replace(finding, allowed=reason) if reason is not None else finding
+
+
+def merged(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding for what several databases say alike (`database` names them all,
+    comma-separated), in the order first seen."""
+    out: dict[tuple[object, ...], Finding] = {}
+    for f in findings:
+        key = (f.rule, f.app, f.migration, f.line, f.operation, f.message, f.allowed)
+        seen = out.get(key)
+        out[key] = f if seen is None else replace(seen, database=f"{seen.database},{f.database}")
+    return list(out.values())

@@ -31,7 +31,7 @@ def lines(findings: Sequence[Finding], show_database: bool) -> Iterable[tuple[st
             operation = f.operation
             at = f"  (line {f.line})" if f.line else ""
             yield f"  {f.operation or 'the whole migration'}{at}", None
-        on = f" [{f.database}]" if show_database else ""
+        on = f" [{f.database.replace(',', ', ')}]" if show_database else ""
         allowed = f" (allowed: {f.allowed})" if f.allowed is not None else ""
         yield f"    {f.severity} {f.rule}{on}: {f.message}{allowed}", STYLES[f.severity]
         yield f"      safe: {f.safe}", "dim"
