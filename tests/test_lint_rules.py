@@ -165,6 +165,15 @@ def test_without_the_running_models_the_running_code_rules_stay_quiet() -> None:
     assert "column-still-mapped" not in found and "drop-column" in found
 
 
+def test_a_check_not_yet_validated_does_not_spare_the_scan() -> None:
+    not_valid = ops.AddConstraint("post", sa.CheckConstraint("title IS NOT NULL", name="ck_t"),
+                                  validate=False)
+    set_not_null = ops.AlterColumn("post", "title", nullable=False)
+    assert "pg-set-not-null" in rules([not_valid, set_not_null])
+    assert "pg-set-not-null" not in rules(
+        [not_valid, ops.ValidateConstraint("post", "ck_t"), set_not_null])
+
+
 def test_narrowing_words() -> None:
     text = message([ops.AlterColumn("post", "views", type_=sa.SmallInteger())], "narrow-type",
                    "sqlite")

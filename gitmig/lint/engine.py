@@ -13,7 +13,14 @@ from gitmig.errors import GitmigError
 from gitmig.lint import rules_common, rules_mysql, rules_postgresql, rules_sqlite
 from gitmig.lint.model import RULES, Context, Finding, Hit, Migration, RunningModels
 from gitmig.lint.silence import FileNotes, read
-from gitmig.ops import AddColumn, CreateTable, RenameTable, table_key
+from gitmig.ops import (
+    AddColumn,
+    AddConstraint,
+    CreateTable,
+    RenameTable,
+    ValidateConstraint,
+    table_key,
+)
 
 LOADED = (rules_common, rules_postgresql, rules_mysql, rules_sqlite)  # they register rules
 
@@ -52,6 +59,7 @@ def judge(
     found: list[Finding] = []
     created: set[str] = set()
     added: set[tuple[str, str]] = set()
+    unvalidated: set[tuple[str, str]] = set()
     for m in migrations:
         note = (notes or {}).get(m.path) or read(m.path)
         new, columns = set(created), set(added)
@@ -60,8 +68,9 @@ def judge(
         for index, op in enumerate(m.operations):
             after = op.state_forwards(state, m.app)
             contexts.append(Context(m, index, state, after, backend, frozenset(new), running,
-                                    frozenset(columns)))
+                                    frozenset(columns), frozenset(unvalidated)))
             new |= _created(op)
+            _track_validation(op, unvalidated)
             if isinstance(op, AddColumn):
                 columns.add((op.key, op.column.name))
             state = after
@@ -78,6 +87,13 @@ def judge(
             added |= columns
     return sorted(found, key=lambda f: (_order(migrations, f), not f.operation, f.line or 0,
                                         f.database, f.rule))
+
+
+def _track_validation(op: object, unvalidated: set[tuple[str, str]]) -> None:
+    if isinstance(op, AddConstraint) and not op.validate and op.constraint.name:
+        unvalidated.add((op.key, op.constraint.name))
+    elif isinstance(op, ValidateConstraint):
+        unvalidated.discard((op.key, op.name))
 
 
 def _created(op: object) -> set[str]:

@@ -60,6 +60,8 @@ class Context:
     new_tables: frozenset[str]  # not in production yet: created by the judged migrations
     running: RunningModels | None = None
     new_columns: frozenset[tuple[str, str]] = frozenset()  # (table, column), added likewise
+    # (table, constraint name) added NOT VALID and not validated yet, up to this operation
+    unvalidated: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def op(self) -> Operation:

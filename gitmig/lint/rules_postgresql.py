@@ -60,7 +60,8 @@ def unique_constraint(ctx: Context) -> Iterator[Hit]:
 def _not_null_check(ctx: Context, key: str, column: str) -> bool:
     table = ctx.before.table(key)
     pattern = re.compile(rf"^\(?\s*\"?{re.escape(column)}\"?\s+IS\s+NOT\s+NULL\s*\)?$", re.I)
-    return any(pattern.match(c.sqltext.strip()) for c in table.checks)
+    return any(pattern.match(c.sqltext.strip()) and (key, c.name) not in ctx.unvalidated
+               for c in table.checks)
 
 
 @rule("pg-set-not-null", "warning", LOCKS,
