@@ -51,9 +51,6 @@ def command(
     from gitmig.lint import report
 
     if list_rules:
-        from gitmig.lint import engine  # registers the rules
-
-        assert engine.LOADED
         for rid, severity, dbs, group, title in report.rule_table():
             click.echo(f"{rid:26} {severity:8} {dbs:11} {title} ({group})")
         return

@@ -11,7 +11,7 @@ from gitmig.config import LintSettings
 from gitmig.db.backends import backend_for
 from gitmig.errors import GitmigError
 from gitmig.lint import rules_common, rules_mysql, rules_postgresql, rules_sqlite
-from gitmig.lint.model import RULES, Context, Finding, Hit, Migration, RunningModels
+from gitmig.lint.model import RULES, Context, Finding, Hit, Migration, Rule, RunningModels
 from gitmig.lint.silence import FileNotes, read
 from gitmig.ops import (
     AddColumn,
@@ -23,6 +23,11 @@ from gitmig.ops import (
 )
 
 LOADED = (rules_common, rules_postgresql, rules_mysql, rules_sqlite)  # they register rules
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, in the order the README's table lists them."""
+    return list(RULES.values())
 
 
 def check_settings(settings: LintSettings) -> None:

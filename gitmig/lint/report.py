@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gitmig.lint.model import RULES, SEVERITY_RANK, Finding
+from gitmig.lint.model import SEVERITY_RANK, Finding
 
 STYLES = {"error": "red", "warning": "yellow", "notice": "cyan"}
 
@@ -69,5 +69,7 @@ def _escape_property(text: str) -> str:
 
 def rule_table() -> list[tuple[str, str, str, str, str]]:
     """(id, severity, databases, group, title) of every rule, for `gitmig lint --rules`."""
+    from gitmig.lint.engine import all_rules
+
     return [(r.id, r.severity, ", ".join(sorted(r.databases)) if r.databases else "all",
-             r.group, r.title) for r in RULES.values()]
+             r.group, r.title) for r in all_rules()]
