@@ -12,6 +12,7 @@ from pathlib import Path
 from gitmig import hints
 from gitmig.atomic import write_new_files
 from gitmig.config import Config
+from gitmig.db.backends import backend_for
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.source import open_source
 from gitmig.lint.model import Finding
@@ -114,7 +115,7 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         if options.safe or config.safe.safe:
             change.operations, atomic = safeforms.rewrite(
                 change.operations, before,
-                concurrent=dialect is None or dialect.name == "postgresql")
+                concurrent=dialect is None or backend_for(dialect).online_ddl)
         text = writer.migration_text(parents, change.operations, source.origin, atomic=atomic)
         outcome.migrations.append(
             NewMigration(app, name, parents, change.operations, path, text)

@@ -37,6 +37,9 @@ class Backend:
     label = "the database"  # as a sentence names it
     transactional_ddl = True  # a migration's DDL and its history row commit together
     identifier_limit: int | None = None  # the longest name, in bytes (None: no limit)
+    # Builds indexes without blocking writes and adds constraints NOT VALID: the safe
+    # forms makemigrations --safe writes mean something here.
+    online_ddl = False
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:

@@ -41,6 +41,7 @@ class PostgreSQLBackend(Backend):
     label = "PostgreSQL"
     transactional_ddl = True
     identifier_limit = 63  # longer names are cut silently
+    online_ddl = True
 
     def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
         """libpq's connect_timeout (whole seconds, at least 2); a read timeout is the
