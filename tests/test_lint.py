@@ -142,6 +142,7 @@ def test_unapplied_judges_what_the_database_lacks(repo: Repo) -> None:
     assert result.exit_code == 1
 
 
+@pytest.mark.slow  # the merge base's models load in a child process
 def test_a_dropped_column_names_the_model_of_the_running_code(repo: Repo, tmp_path) -> None:
     """The merge base's models are imported in a child process, never in gitmig's."""
     repo.write("blog/models.py", repo.read("blog/models.py").replace(
@@ -161,6 +162,7 @@ def test_a_dropped_column_names_the_model_of_the_running_code(repo: Repo, tmp_pa
     assert imported and str(os.getpid()) not in imported
 
 
+@pytest.mark.slow  # the merge base's models load in a child process
 def test_a_column_the_running_code_never_had_is_dropped_without_that_error(repo: Repo) -> None:
     repo.git("checkout", "-q", "-b", "feature")
     text = repo.read("blog/models.py")
@@ -188,7 +190,7 @@ def test_makemigrations_prints_the_findings_of_what_it_wrote(repo: Repo) -> None
 
 def test_several_databases_say_a_common_finding_once(repo: Repo) -> None:
     branch_with(repo, TITLE, "")
-    result = repo.gitmig("lint", "--dialect", "sqlite", "--dialect", "mysql", "--json")
+    result = repo.gitmig("lint", "--all", "--dialect", "sqlite", "--dialect", "mysql", "--json")
     found = [(f["rule"], f["database"]) for f in json.loads(result.stdout)["findings"]]
     assert ("drop-column", "sqlite,mysql") in found
     assert [r for r, _ in found].count("drop-column") == 1
