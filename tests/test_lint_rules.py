@@ -174,6 +174,14 @@ def test_a_check_not_yet_validated_does_not_spare_the_scan() -> None:
         [not_valid, ops.ValidateConstraint("post", "ck_t"), set_not_null])
 
 
+def test_a_backfill_before_any_ddl_or_a_new_column_default_is_no_long_lock() -> None:
+    column = ops.AddColumn("post", sa.Column("x", sa.Integer(), nullable=False), backfill=0)
+    assert "pg-ddl-with-backfill" not in rules([column])
+    update = ops.RunSQL("UPDATE post SET views = 1", reverse_sql=[])
+    assert "pg-ddl-with-backfill" not in rules([update, ops.DropColumn("post", "title")])
+    assert "pg-ddl-with-backfill" in rules([ops.DropColumn("post", "title"), update])
+
+
 def test_narrowing_words() -> None:
     text = message([ops.AlterColumn("post", "views", type_=sa.SmallInteger())], "narrow-type",
                    "sqlite")

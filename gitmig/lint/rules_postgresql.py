@@ -136,17 +136,18 @@ def no_lock_timeout(ctx: Context) -> Iterator[Hit]:
       "DDL and a data backfill in one transaction", databases=PG, whole_migration=True)
 def ddl_with_backfill(ctx: Context) -> Iterator[Hit]:
     """The locks the DDL took are held until the whole transaction commits, so a backfill
-    after it (RunSQL, RunPython, an AddColumn backfill) keeps the table locked while it
-    runs over every row."""
+    after it (RunSQL, RunPython, an AlterColumn backfill's UPDATE) keeps the table locked
+    while it runs over every row. (An AddColumn backfill is a default: no rows are
+    written.)"""
     if not ctx.migration.atomic:
         return
     operations = ctx.migration.operations
     ddl = [i for i in range(len(operations)) if _locks(ctx, i) in ctx.before.tables]
     data = [i for i, op in enumerate(operations)
             if isinstance(op, (ops.RunSQL, ops.RunPython))
-            or (isinstance(op, (ops.AddColumn, ops.AlterColumn))
-                and op.backfill is not ops.UNSET and ctx.existing(op.key))]
-    if ddl and data and (set(ddl) != set(data)):
+            or (isinstance(op, ops.AlterColumn) and op.backfill is not ops.UNSET
+                and ctx.existing(op.key))]
+    if any(d < b for d in ddl for b in data):
         yield Hit("runs DDL and a data backfill in one transaction: the DDL's locks are held "
                   "until the backfill ends",
                   "move the backfill to a migration of its own (makemigrations --empty), or "
