@@ -254,3 +254,31 @@ def test_lock_timeout_gives_up_instead_of_queueing(pg: Project, postgres_url: st
         assert applied(engine) == ["0001_initial", "0002_col"]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    ('ops.AlterColumn("post", "author_id", type_=sa.BigInteger())', True),
+    ('ops.AlterColumn("post", "author_id", type_=sa.Numeric(12, 0))', True),
+    ('ops.AlterColumn("post", "note", type_=sa.String(80))', False),
+    ('ops.AlterColumn("post", "note", type_=sa.Text())', False),
+])
+def test_a_type_change_flagged_as_rewriting_does_rewrite(
+    pg: Project, postgres_url: str, change: str, flagged: bool
+) -> None:
+    """A rewrite gives the table new storage (pg_class.relfilenode changes)."""
+    pg.write("blog/migrations/0002_note.py", migration(
+        "0001_initial", '    ops.AddColumn("post", sa.Column("note", sa.String(40))),'))
+    assert pg.gitmig("migrate").exit_code == 0
+    pg.write("blog/migrations/0003_change.py", migration("0002_note", f"    {change},"))
+    lint = pg.gitmig("lint", "--unapplied", "--json")
+    assert ('"pg-type-rewrite"' in lint.stdout) is flagged, lint.output
+    engine = sa.create_engine(postgres_url)
+    storage = sa.text("SELECT relfilenode FROM pg_class WHERE relname = 'post'")
+    try:
+        with engine.connect() as conn:
+            before = conn.scalar(storage)
+        assert pg.gitmig("migrate").exit_code == 0
+        with engine.connect() as conn:
+            assert (conn.scalar(storage) != before) is flagged
+    finally:
+        engine.dispose()
