@@ -179,6 +179,8 @@ def test_sqlmigrate_prints_the_safe_forms(project: Project) -> None:
     pg = project.gitmig("sqlmigrate", "blog", "0002", "--dialect", "postgresql")
     assert pg.exit_code == 0, pg.output
     assert "CREATE INDEX CONCURRENTLY ix_post_title ON post (title);" in pg.stdout
+    assert "BEGIN;" not in pg.stdout  # it cannot run in a transaction
+    assert "-- not atomic: each statement commits on its own" in pg.stdout
     assert "ADD CONSTRAINT ck_id CHECK (id > 0) NOT VALID;" in pg.stdout
     assert "ALTER TABLE post VALIDATE CONSTRAINT ck_id;" in pg.stdout
     back = project.gitmig("sqlmigrate", "blog", "0002", "--dialect", "postgresql",
