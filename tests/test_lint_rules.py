@@ -193,3 +193,9 @@ def test_a_unique_constraint_cannot_be_added_not_valid() -> None:
 
     with pytest.raises(GitmigError, match="cannot be added NOT VALID"):
         ops.AddConstraint("post", sa.UniqueConstraint("title"), validate=False)
+
+
+def test_runsql_with_nothing_to_undo_writes_itself() -> None:
+    """reverse_sql=[] (what the irreversible rule suggests) has a source, as any operation."""
+    assert repr(ops.RunSQL("UPDATE post SET views = 0", reverse_sql=[])) == (
+        'ops.RunSQL("UPDATE post SET views = 0", reverse_sql=[])')
