@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.test",
         "Apply, unapply and reapply every migration on a throwaway database.",
     ),
+    "lint": (
+        "gitmig.commands.lint",
+        "Say what new migrations would do to production, and the safe way.",
+    ),
 }
 
 

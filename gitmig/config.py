@@ -54,6 +54,74 @@ def seconds(value: object, where: str) -> float | None:
         raise GitmigError(f"{where} must be a number of seconds (0 for no limit), "
                           f"not {value!r}")
     return number or None
+SEVERITIES = ("error", "warning", "notice")
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """[tool.gitmig.lint]: rules silenced everywhere (`allow`), severities changed per
+    rule (`severity`), and the rules whose findings block a commit in the pre-commit hook
+    (`block`). Rule ids are checked by gitmig.lint, which knows them."""
+
+    allow: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()
+    block: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SafeSettings:
+    """`safe`, `lock_timeout`, `statement_timeout` and `lock_retries` of [tool.gitmig]:
+    how makemigrations writes changes and how long migrate lets DDL wait for a lock
+    (seconds; None: the database's own setting) before retrying the migration."""
+
+    safe: bool = False
+    lock_timeout: float | None = None
+    statement_timeout: float | None = None
+    lock_retries: int = 0
+
+
+def _names(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise GitmigError(f"{where} must be a list of rule ids, e.g. [\"drop-column\"]")
+    return tuple(value)
+
+
+def parse_lint(section: dict[str, Any], path: Path) -> LintSettings:
+    raw = section.get("lint", {})
+    where = f"[tool.gitmig.lint] in {path}"
+    if not isinstance(raw, dict):
+        raise GitmigError(f"{where} must be a table")
+    unknown = sorted(set(raw) - {"allow", "severity", "block"})
+    if unknown:
+        raise GitmigError(f"{where}: unknown key {unknown[0]!r}; the keys are allow, "
+                          "severity and block")
+    severity = raw.get("severity", {})
+    if not isinstance(severity, dict) or not all(
+        isinstance(v, str) and v in SEVERITIES for v in severity.values()
+    ):
+        raise GitmigError(f"{where}: severity must map rule ids to one of "
+                          f"{', '.join(SEVERITIES)}")
+    return LintSettings(
+        allow=_names(raw.get("allow", []), f"{where}: allow"),
+        severity=tuple(sorted(severity.items())),
+        block=_names(raw.get("block", []), f"{where}: block"),
+    )
+
+
+def parse_safe(section: dict[str, Any], path: Path) -> SafeSettings:
+    safe = section.get("safe", False)
+    if not isinstance(safe, bool):
+        raise GitmigError(f"[tool.gitmig] safe in {path} must be true or false")
+    retries = section.get("lock_retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise GitmigError(f"[tool.gitmig] lock_retries in {path} must be a whole number >= 0")
+    lock, statement = (
+        seconds(section[key], f"[tool.gitmig] {key} in {path}") if key in section else None
+        for key in ("lock_timeout", "statement_timeout")
+    )
+    return SafeSettings(safe, lock, statement, retries)
+
+
 MODELS_TIMEOUT_ENV = "GITMIG_MODELS_TIMEOUT"
 MODELS_TIMEOUT = 60.0  # seconds an import of another revision's models may take
 
@@ -74,6 +142,8 @@ class Config:
     lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.migrations.lockfile)
     timeouts: Timeouts = field(default=Timeouts())
     models_timeout: float = MODELS_TIMEOUT  # seconds; importing models in a child process
+    lint: LintSettings = field(default=LintSettings())
+    safe: SafeSettings = field(default=SafeSettings())
 
     def models_time_limit(self) -> float:
         """The configured limit, unless GITMIG_MODELS_TIMEOUT says otherwise."""
@@ -227,7 +297,8 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
                              ("read_timeout", Timeouts.read))
     ))
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
-                  lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout))
+                  lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout),
+                  lint=parse_lint(section, path), safe=parse_safe(section, path))
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

@@ -26,6 +26,9 @@ INIT = "run `gitmig init --app LABEL=package.models`"
 HOOKS_INSTALL = "run `gitmig hooks install`"
 
 
+# `gitmig lint` (and the pre-commit hook) found what hurts in production.
+LINT_FIX = "write the safe form, or silence it with `# gitmig: allow RULE-ID reason`"
+
 def resolve(app: str) -> str:
     return RESOLVE_HOW.format(app=app)
 

@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"migrations"},
     {"db"},
     {"git"},
+    {"lint"},
     {"actions"},
     {"resolve", "hooks"},
     {"testing"},  # the pytest plugin: the stairway, the migrator, the checks

@@ -12,9 +12,11 @@ from pathlib import Path
 from gitmig import hints
 from gitmig.atomic import write_new_files
 from gitmig.config import Config
+from gitmig.db.backends import backend_for
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.source import open_source
-from gitmig.migrations import autodetector, naming, portability, writer
+from gitmig.lint.model import Finding
+from gitmig.migrations import autodetector, naming, portability, safeforms, writer
 from gitmig.migrations.loader import parse_migration
 from gitmig.migrations.questioner import Questioner
 from gitmig.ops import Operation
@@ -30,6 +32,7 @@ class Options:
     empty: bool = False
     staged: bool = False  # models and migrations as staged in git's index
     rev: str | None = None  # ... or as of this revision
+    safe: bool = False  # the safe forms (gitmig.migrations.safeforms); also [tool.gitmig]
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     written: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. a lock file created
+    findings: list[Finding] = field(default_factory=list)  # `gitmig lint` on the new files
 
 
 def make_migrations(config: Config, options: Options, questioner: Questioner) -> Outcome:
@@ -107,7 +111,12 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         slug = options.name or naming.suggest(change.operations, initial=leaf is None)
         name = naming.full_name(number, slug)
         path = config.apps[app].migrations / f"{name}.py"
-        text = writer.migration_text(parents, change.operations, source.origin)
+        atomic = True
+        if options.safe or config.safe.safe:
+            change.operations, atomic = safeforms.rewrite(
+                change.operations, before,
+                concurrent=dialect is None or backend_for(dialect).online_ddl)
+        text = writer.migration_text(parents, change.operations, source.origin, atomic=atomic)
         outcome.migrations.append(
             NewMigration(app, name, parents, change.operations, path, text)
         )
@@ -127,7 +136,37 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         outcome.written = True
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
+    if outcome.migrations and not options.check and not options.empty:
+        outcome.findings = _lint(config, before, outcome)
     return outcome
+
+
+def _lint(config: Config, before: SchemaState, outcome: Outcome) -> list[Finding]:
+    """What `gitmig lint` says of the new migrations, for the configured database. The
+    running code's models are not read here (that costs a child process): `gitmig lint`
+    judges those rules."""
+    import ast
+
+    from gitmig.actions.lint import databases_for
+    from gitmig.lint.engine import judge, merged
+    from gitmig.lint.model import Migration
+    from gitmig.lint.silence import FileNotes
+    from gitmig.migrations.options import of_tree
+
+    migrations = []
+    state = before
+    for m in outcome.migrations:
+        migrations.append(Migration(m.app, m.name, str(m.path), tuple(m.operations), state,
+                                    atomic=of_tree(ast.parse(m.text)).atomic,
+                                    lock_timeout=config.safe.lock_timeout))
+        for op in m.operations:
+            state = op.state_forwards(state, m.app)
+    found = []
+    for database in databases_for(config, (), None):
+        unwritten = {m.path: FileNotes() for m in migrations} if not outcome.written else None
+        found += [f for f in judge(migrations, database, settings=config.lint, notes=unwritten)
+                  if f.allowed is None and f.severity != "notice"]
+    return merged(found)
 
 
 def _configured_url(config: Config) -> str | None:

@@ -162,7 +162,7 @@ def _execute_plan(
 
     commit = None if options.fake else git_head(config.root)
     executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
-                 progress=reporter)
+                 progress=reporter, safe=config.safe)
     outcome.ran = True
 
 

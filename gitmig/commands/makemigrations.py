@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from gitmig.commands.common import config_option, load
 from gitmig.git.project import shown_path
+
+if TYPE_CHECKING:
+    from gitmig.lint.model import Finding
 
 
 @click.command("makemigrations")
@@ -48,6 +53,9 @@ from gitmig.git.project import shown_path
               help="With --amend: the database to check the migration is not applied to.")
 @click.option("--merge", is_flag=True,
               help="Write a merge migration joining an app's conflicting latest migrations.")
+@click.option("--safe", is_flag=True,
+              help="Write the safe forms `gitmig lint` asks for (concurrent indexes, "
+                   "constraints validated later, NOT NULL columns in steps).")
 @click.option("-v", "--verbosity", type=click.IntRange(0, 3), default=1,
               help="0 quiet, 1 normal, 3 also prints the file text with --dry-run.")
 @config_option
@@ -68,6 +76,7 @@ def command(
     merge: bool,
     verbosity: int,
     config_path: str | None,
+    safe: bool = False,
 ) -> None:
     """Compare the models with the migrations and write what is missing.
 
@@ -83,7 +92,7 @@ def command(
     """
     config = load(config_path)
     plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run
-                 or moves)
+                 or moves or safe)
     if plain:
         from gitmig.migrations.insync import nothing_pending
 
@@ -120,7 +129,7 @@ def command(
     if database is not None and not amend:
         raise click.UsageError("--database is only used with --amend")
     options = Options(apps=apps, name=name, check=check, dry_run=dry_run, empty=empty,
-                      staged=staged, rev=rev)
+                      staged=staged, rev=rev, safe=safe)
     if amend:
         from gitmig.actions.amend import amend_migrations
 
@@ -142,6 +151,8 @@ def command(
         report(outcome, verbosity, check=check, dry_run=dry_run)
     for note in outcome.notes if verbosity else ():
         console.say(note)
+    if outcome.findings and verbosity:
+        _lint_report(outcome.findings)
 
 
 def _report_amended(outcome: object, verbosity: int, apps: tuple[str, ...],
@@ -190,6 +201,19 @@ def _merge(config: object, apps: tuple[str, ...], name: str | None, **others: ob
     if given:
         raise click.UsageError(f"--merge cannot be combined with {', '.join(given)}")
     print_outcome(resolve(config, apps, strategy=MERGE, name=name))
+
+
+def _lint_report(findings: list[Finding]) -> None:
+    """What `gitmig lint` will say of the new files, said now (stderr: the files were
+    written all the same)."""
+    from gitmig.lint.report import counts
+
+    lines = [f"gitmig lint: {counts(findings)} in what was just written:"]
+    for f in findings:
+        lines += [f"  {f.label}: {f.severity} {f.rule}: {f.message}", f"    safe: {f.safe}"]
+    lines.append("  (`gitmig lint` judges the branch; `makemigrations --safe` writes the safe "
+                 "forms it can)")
+    click.echo("\n".join(lines), err=True)
 
 
 def _prompt(question: str) -> str:

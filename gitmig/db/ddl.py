@@ -156,15 +156,12 @@ def _rename_column(op: ops.RenameColumn, ctx: Context) -> None:
 
 @_run.register
 def _create_index(op: ops.CreateIndex, ctx: Context) -> None:
-    table = ctx.after.table(op.key)
-    ctx.operations.create_index(
-        op.index.name,
-        op.table_name,
-        materialize.index_elements(op.index, (c.name for c in table.columns)),
-        unique=op.index.unique,
-        schema=op.schema,
-        **materialize.index_kwargs(op.index),
-    )
+    ctx.backend.create_index(op, ctx)
+
+
+@_run.register
+def _validate_constraint(op: ops.ValidateConstraint, ctx: Context) -> None:
+    ctx.backend.validate_constraint(op, ctx)
 
 
 @_run.register

@@ -58,6 +58,9 @@ class BackendHooks(Protocol):
     def alter_table_options(self, op: ops.AlterTableOptions, ctx: Context,
                             changed: set[str]) -> None: ...
     def set_table_schema(self, op: ops.SetTableSchema, ctx: Context) -> None: ...
+    # the safe forms (gitmig lint): concurrent indexes, constraints validated later
+    def create_index(self, op: ops.CreateIndex, ctx: Context) -> None: ...
+    def validate_constraint(self, op: ops.ValidateConstraint, ctx: Context) -> None: ...
 
 
 @dataclass
@@ -157,7 +160,8 @@ def existing(
     return kw
 
 
-def create_foreign_key(ctx: Context, table: str, schema: str | None, fk: ForeignKey) -> None:
+def create_foreign_key(ctx: Context, table: str, schema: str | None, fk: ForeignKey,
+                       **dialect_kw: Any) -> None:
     ref_schema, _, ref_table = fk.ref_table.rpartition(".")
     ctx.operations.create_foreign_key(
         fk.name,
@@ -172,6 +176,7 @@ def create_foreign_key(ctx: Context, table: str, schema: str | None, fk: Foreign
         match=fk.match,
         source_schema=schema,
         referent_schema=ref_schema or None,
+        **dialect_kw,
     )
 
 

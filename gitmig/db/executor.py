@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gitmig.config import Config
+from gitmig.config import Config, SafeSettings
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
+from gitmig.migrations.options import options
 from gitmig.migrations.plan import Step
 from gitmig.migrations.replay import Replayer
 from gitmig.ops import Operation, RunPython, RunSQL
@@ -189,6 +190,7 @@ class Executor:
         fake: bool = False,
         git_commit: str | None = None,
         progress: Progress | None = None,
+        safe: SafeSettings | None = None,
     ) -> None:
         from alembic.operations import Operations
         from alembic.runtime.migration import MigrationContext
@@ -213,35 +215,105 @@ class Executor:
             ddl.run(action.op, ctx)
             done.append(action)
 
+        safe = safe or SafeSettings()
         for p in prepared:
             progress.start(p)
             started = time.perf_counter()
             done: list[Action] = []
-            mark: object | None = None
+            marks: list[object] = []  # a transaction mark left open when a run fails
+            own = options(p.file.path)
             try:
-                if not backend.transactional_ddl and not fake and p.actions:
-                    _run_tracked(conn, recorder, p, run_action, done, git_commit,
-                                 self.graph.replacing.get(p.step.key, ()))
-                else:
-                    with conn.begin():
-                        if not fake:
-                            if _may_commit(p):
-                                mark = backend.mark_transaction(conn)
-                            for action in p.actions:
-                                run_action(action, done)
-                            if mark is not None:
-                                backend.unmark_transaction(conn, mark)
-                                mark = None
-                        if p.step.backwards:
-                            self._record_unapplied(recorder, p.step.key)
-                        else:
-                            recorder.record_applied(p.step.key, p.file.checksum,
-                                                    p.file.digest or None, git_commit)
+                for attempt in range(safe.lock_retries + 1):
+                    done.clear()
+                    try:
+                        with backend.session_timeouts(
+                            conn,
+                            own.lock_timeout if own.lock_timeout is not None
+                            else safe.lock_timeout,
+                            own.statement_timeout if own.statement_timeout is not None
+                            else safe.statement_timeout,
+                        ):
+                            self._apply(conn, recorder, backend, p, run_action, done, marks,
+                                        fake=fake, git_commit=git_commit, atomic=own.atomic)
+                        break
+                    except Exception as exc:
+                        if (attempt == safe.lock_retries or done or not
+                                backend.is_lock_timeout(exc)):
+                            raise
+                        if conn.in_transaction():
+                            conn.rollback()
+                        marks.clear()
+                        time.sleep(min(0.5 * 2 ** attempt, 10))
             except Exception as exc:
                 progress.failed(p)
-                committed = mark is not None and backend.committed_since(conn, mark)
+                committed = bool(marks) and backend.committed_since(conn, marks[0])
                 raise MigrationFailed(p, done, exc, backend, committed) from None
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
+
+    def _apply(self, conn: Connection, recorder: Recorder, backend: Backend, p: Prepared,
+               run_action: Callable[[Action, list[Action]], None], done: list[Action],
+               marks: list[object], *, fake: bool, git_commit: str | None,
+               atomic: bool) -> None:
+        """Run one migration; `marks` holds the transaction's mark while its own SQL or
+        Python may commit (see committed_since).
+
+        A migration that is not atomic (`atomic = False`, or an operation the database
+        runs outside any transaction, as CREATE INDEX CONCURRENTLY) runs each operation
+        on its own and is recorded after the last one: until then it is not applied, and
+        the next migrate runs it again.
+        """
+        replaces = self.graph.replacing.get(p.step.key, ())
+        if not backend.transactional_ddl and not fake and p.actions:
+            _run_tracked(conn, recorder, p, run_action, done, git_commit, replaces)
+        elif not fake and (not atomic or any(
+                backend.outside_transaction(a.op) for a in p.actions)):
+            _run_one_by_one(conn, recorder, backend, p, run_action, done, git_commit,
+                            replaces)
+        else:
+            with conn.begin():
+                if not fake:
+                    mark = backend.mark_transaction(conn) if _may_commit(p) else None
+                    if mark is not None:
+                        marks.append(mark)
+                    for action in p.actions:
+                        run_action(action, done)
+                    if mark is not None:
+                        backend.unmark_transaction(conn, mark)
+                        marks.clear()
+                if p.step.backwards:
+                    self._record_unapplied(recorder, p.step.key)
+                else:
+                    recorder.record_applied(p.step.key, p.file.checksum,
+                                            p.file.digest or None, git_commit)
+
+
+def _run_one_by_one(
+    conn: Connection,
+    recorder: Recorder,
+    backend: Backend,
+    p: Prepared,
+    run_action: Callable[[Action, list[Action]], None],
+    done: list[Action],
+    git_commit: str | None,
+    replaces: tuple[Key, ...] = (),
+) -> None:
+    """A migration that is not atomic: each operation commits on its own (outside any
+    transaction where the database requires it), the history row after the last."""
+    for action in p.actions:
+        if backend.outside_transaction(action.op):
+            with backend.autocommit(conn):
+                run_action(action, done)
+        else:
+            with conn.begin():
+                run_action(action, done)
+    with conn.begin():
+        if p.step.backwards:
+            recorder.record_unapplied(p.step.key)
+            for replaced in replaces:
+                recorder.record_unapplied(replaced)
+        else:
+            recorder.record_applied(p.step.key, p.file.checksum, p.file.digest or None,
+                                    git_commit)
 
 
 def _run_tracked(

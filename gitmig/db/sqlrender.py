@@ -82,6 +82,7 @@ def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> st
 
     from gitmig.db import ddl
     from gitmig.db.backends import backend_for
+    from gitmig.migrations.options import options
 
     buffer = io.StringIO()
     context = MigrationContext.configure(
@@ -92,8 +93,14 @@ def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> st
     backend = backend_for(dialect)
     verb = "Unapply" if prepared.step.backwards else "Apply"
     buffer.write(f"-- {verb} {prepared.label} ({dialect.name})\n")
-    if backend.transactional_ddl:
+    # Not atomic (`atomic = False`, or CREATE INDEX CONCURRENTLY): no transaction around
+    # it, each statement commits on its own, as migrate runs it.
+    atomic = options(prepared.file.path).atomic and not any(
+        backend.outside_transaction(a.op) for a in prepared.actions)
+    if backend.transactional_ddl and atomic:
         buffer.write("BEGIN;\n")
+    elif backend.transactional_ddl:
+        buffer.write("-- not atomic: each statement commits on its own\n")
     buffer.write("\n")
     for action in prepared.actions:
         buffer.write(f"-- {action.describe()}\n")
@@ -102,6 +109,6 @@ def _as_sql(prepared: Prepared, dialect: Dialect, conn: Connection | None) -> st
         ddl.run(action.op, ctx)
     if not prepared.actions:
         buffer.write("-- (no operations)\n\n")
-    if backend.transactional_ddl:
+    if backend.transactional_ddl and atomic:
         buffer.write("COMMIT;\n")
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip().splitlines()) + "\n"

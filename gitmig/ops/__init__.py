@@ -38,6 +38,7 @@ from gitmig.ops.constraints import (
 from gitmig.ops.enums import AlterEnum
 from gitmig.ops.indexes import CreateIndex, DropIndex
 from gitmig.ops.moves import MoveTableIn, MoveTableOut, StateOnly
+from gitmig.ops.safe import LeaveValidated, ValidateConstraint
 from gitmig.ops.special import RunPython, RunSQL, _function_source
 from gitmig.ops.tables import (
     AlterTableComment,
@@ -92,6 +93,8 @@ __all__ = [
     "MoveTableOut",
     "StateOnly",
     "render_list",
+    "ValidateConstraint",
+    "LeaveValidated",
 ]
 
 # Private helpers other modules (and older code) reach through the package.

@@ -64,10 +64,21 @@ _KIND_WORDS = {ForeignKey: "foreign key", Unique: "unique constraint", Check: "c
 
 
 class AddConstraint(_TableOperation):
-    def __init__(self, table: str, constraint: Any, *, schema: str | None = None) -> None:
+    """Add a constraint; `validate=False` adds a foreign key or check NOT VALID on
+    PostgreSQL (rows already there are not checked, so no long lock), to be checked later
+    by ValidateConstraint. The other databases always check."""
+
+    def __init__(self, table: str, constraint: Any, *, schema: str | None = None,
+                 validate: bool = True) -> None:
         self.table_name = table
         self.schema = schema
         self.constraint = _as_constraint(constraint)
+        self.validate = bool(validate)
+        if not self.validate and isinstance(self.constraint, Unique):
+            raise GitmigError(
+                f"AddConstraint on {table!r}: a unique constraint cannot be added NOT VALID; "
+                "build a unique index with ops.CreateIndex(..., unique=True, concurrently=True)"
+            )
 
     def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
         table = _require_table(state, self.key, "cannot add constraint")
@@ -79,7 +90,8 @@ class AddConstraint(_TableOperation):
         c = self.constraint
         label = f" {c.name}" if c.name else ""
         on = f"({', '.join(c.columns)})" if not isinstance(c, Check) else f"({c.sqltext})"
-        return f"Add {_KIND_WORDS[type(c)]}{label} on {self.key} {on}"
+        later = "" if self.validate else " NOT VALID"
+        return f"Add {_KIND_WORDS[type(c)]}{label} on {self.key} {on}{later}"
 
     def fragment(self) -> str:
         c = self.constraint
@@ -91,13 +103,16 @@ class AddConstraint(_TableOperation):
         return DropConstraint.of(self.table_name, self.constraint, schema=self.schema)
 
     def source(self) -> Call:
-        return _schema_kw(
+        call = _schema_kw(
             Call(
                 "ops.AddConstraint",
                 [literal(self.table_name), serializer.constraint(self.constraint)],
             ),
             self.schema,
         )
+        if not self.validate:
+            call.kwargs.append(("validate", "False"))
+        return call
 
 
 class DropConstraint(_TableOperation):

@@ -30,16 +30,22 @@ class CreateIndex(_TableOperation):
         *,
         unique: bool = False,
         schema: str | None = None,
+        concurrently: bool = False,
         **options: Any,
     ) -> None:
         cols = tuple(canonical.expression_sql(c) for c in columns)
         self.index = Index(name, cols, bool(unique), canonical.index_options(options))
         self.table_name = table
         self.schema = schema
+        # PostgreSQL builds it without blocking writes, outside the migration's transaction;
+        # the other databases ignore it. Not part of the schema: the index is the same.
+        self.concurrently = bool(concurrently)
 
     @classmethod
-    def of(cls, table: str, ix: Index, *, schema: str | None = None) -> CreateIndex:
-        op = cls(ix.name, table, ix.columns, unique=ix.unique, schema=schema)
+    def of(cls, table: str, ix: Index, *, schema: str | None = None,
+           concurrently: bool = False) -> CreateIndex:
+        op = cls(ix.name, table, ix.columns, unique=ix.unique, schema=schema,
+                 concurrently=concurrently)
         op.index = ix
         return op
 
@@ -58,7 +64,8 @@ class CreateIndex(_TableOperation):
         return f"{self.table_name}_add_index_{'_'.join(self.index.columns)}"
 
     def reverse(self, before: SchemaState) -> Operation:
-        return DropIndex(self.index.name, self.table_name, schema=self.schema)
+        return DropIndex(self.index.name, self.table_name, schema=self.schema,
+                         concurrently=self.concurrently)
 
     def source(self) -> Call:
         call = Call(
@@ -72,14 +79,19 @@ class CreateIndex(_TableOperation):
         if self.index.unique:
             call.kwargs.append(("unique", "True"))
         _schema_kw(call, self.schema)
-        return serializer.index_options(call, self.index)
+        serializer.index_options(call, self.index)
+        if self.concurrently:
+            call.kwargs.append(("concurrently", "True"))
+        return call
 
 
 class DropIndex(_TableOperation):
-    def __init__(self, name: str, table: str, *, schema: str | None = None) -> None:
+    def __init__(self, name: str, table: str, *, schema: str | None = None,
+                 concurrently: bool = False) -> None:
         self.name = name
         self.table_name = table
         self.schema = schema
+        self.concurrently = bool(concurrently)  # as CreateIndex's
 
     def _find(self, state: SchemaState) -> tuple[Table, Index]:
         table = _require_table(state, self.key, f"cannot drop index {self.name!r}")
@@ -100,9 +112,13 @@ class DropIndex(_TableOperation):
 
     def reverse(self, before: SchemaState) -> Operation:
         _, ix = self._find(before)
-        return CreateIndex.of(self.table_name, ix, schema=self.schema)
+        return CreateIndex.of(self.table_name, ix, schema=self.schema,
+                              concurrently=self.concurrently)
 
     def source(self) -> Call:
-        return _schema_kw(
+        call = _schema_kw(
             Call("ops.DropIndex", [literal(self.name), literal(self.table_name)]), self.schema
         )
+        if self.concurrently:
+            call.kwargs.append(("concurrently", "True"))
+        return call

@@ -42,10 +42,10 @@ class RunSQL(Operation):
         return RunSQL(self.reverse_sql, self.sql)
 
     def source(self) -> Call:
-        call = Call("ops.RunSQL", [literal(self.sql if len(self.sql) > 1 else self.sql[0])])
+        call = Call("ops.RunSQL", [literal(self.sql if len(self.sql) != 1 else self.sql[0])])
         if self.reverse_sql is not None:
             rev = self.reverse_sql
-            call.kwargs.append(("reverse_sql", literal(rev if len(rev) > 1 else rev[0])))
+            call.kwargs.append(("reverse_sql", literal(rev if len(rev) != 1 else rev[0])))
         return call
 
 

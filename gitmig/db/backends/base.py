@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -36,6 +36,10 @@ class Backend:
     name = "generic"
     label = "the database"  # as a sentence names it
     transactional_ddl = True  # a migration's DDL and its history row commit together
+    identifier_limit: int | None = None  # the longest name, in bytes (None: no limit)
+    # Builds indexes without blocking writes and adds constraints NOT VALID: the safe
+    # forms makemigrations --safe writes mean something here.
+    online_ddl = False
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None:
@@ -232,8 +236,45 @@ class Backend:
         """More of what Alembic needs restated about an existing column."""
         return {}
 
+    def create_index(self, op: ops.CreateIndex, ctx: ddl.Context, **kw: Any) -> None:
+        """CREATE INDEX; `concurrently` means nothing to a database that blocks no writes
+        building one (or cannot avoid it)."""
+        table = ctx.after.table(op.key)
+        ctx.operations.create_index(
+            op.index.name,
+            op.table_name,
+            materialize.index_elements(op.index, (c.name for c in table.columns)),
+            unique=op.index.unique,
+            schema=op.schema,
+            **materialize.index_kwargs(op.index),
+            **kw,
+        )
+
     def drop_index(self, op: ops.DropIndex, ctx: ddl.Context) -> None:
         ctx.operations.drop_index(op.name, table_name=op.table_name, schema=op.schema)
+
+    def validate_constraint(self, op: ops.ValidateConstraint, ctx: ddl.Context) -> None:
+        """Nothing: only PostgreSQL adds a constraint without checking the rows."""
+        ctx.note(f"{op.describe()}: nothing to do, the rows were checked when it was added")
+
+    # -- migrations run outside a transaction, and how long DDL may wait -----------------
+
+    def outside_transaction(self, op: ops.Operation) -> bool:
+        """Whether `op` must run on its own, outside any transaction."""
+        return False
+
+    def autocommit(self, conn: Connection) -> AbstractContextManager[None]:
+        """Run what comes with every statement committed on its own."""
+        return nullcontext()
+
+    def session_timeouts(self, conn: Connection, lock: float | None,
+                         statement: float | None) -> AbstractContextManager[None]:
+        """How long a statement may wait for a lock (and run), for one migration."""
+        return nullcontext()
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """Whether `exc` is the database giving up waiting for a lock (worth a retry)."""
+        return False
 
     def add_constraint(self, op: ops.AddConstraint, ctx: ddl.Context) -> None:
         c = op.constraint

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -38,8 +38,20 @@ WAIT_SECONDS = 2
 class MySQLBackend(Backend):
     name = "mysql"
     label = "MariaDB/MySQL"
+    identifier_limit = 64  # longer names are refused
     transactional_ddl = False
     _lift_read_timeout = False
+
+    def session_timeouts(self, conn: Connection, lock: float | None,
+                         statement: float | None) -> AbstractContextManager[None]:
+        """lock_wait_timeout (whole seconds) for the migration's session; MariaDB/MySQL
+        have no statement timeout for DDL."""
+        return _lock_wait(conn, lock)
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """Error 1205: Lock wait timeout exceeded."""
+        args: tuple[Any, ...] = getattr(getattr(exc, "orig", exc), "args", ())
+        return bool(args) and args[0] == 1205
 
     def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
         """The drivers' own socket timeouts, in whole seconds."""
@@ -310,3 +322,20 @@ def _foreign_key_index(ctx: ddl.Context, table: Table, fk: ForeignKey) -> str | 
         ):
             return str(ix["name"])
     return None
+
+
+@contextmanager
+def _lock_wait(conn: Connection, lock: float | None) -> Iterator[None]:
+    if not lock:
+        yield
+        return
+    before = conn.scalar(sa.text("SELECT @@SESSION.lock_wait_timeout"))
+    conn.exec_driver_sql(f"SET SESSION lock_wait_timeout = {max(1, math.ceil(lock))}")
+    conn.commit()
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.exec_driver_sql(f"SET SESSION lock_wait_timeout = {int(before)}")
+        conn.commit()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -21,11 +21,12 @@ from sqlalchemy.dialects.postgresql import CreateEnumType, DropEnumType
 
 from gitmig import ops
 from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
+from gitmig.db.backends import pgsafe
 from gitmig.db.backends.base import Backend
 from gitmig.errors import GitmigError
 from gitmig.ops.enums import users
 from gitmig.schema import materialize
-from gitmig.schema.state import Column, Table
+from gitmig.schema.state import Column, ForeignKey, Table, Unique
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Dialect
@@ -39,6 +40,8 @@ class PostgreSQLBackend(Backend):
     name = "postgresql"
     label = "PostgreSQL"
     transactional_ddl = True
+    identifier_limit = 63  # longer names are cut silently
+    online_ddl = True
 
     def drop_database_sql(self, name: str) -> str:
         return f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"  # a leftover session too
@@ -64,6 +67,46 @@ class PostgreSQLBackend(Backend):
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
         with self._holding(conn, "SELECT pg_advisory_unlock(:k)", {"k": LOCK_KEY}):
             yield
+
+    # -- the safe forms (gitmig.db.backends.pgsafe) ----------------------------------------
+
+    def create_index(self, op: ops.CreateIndex, ctx: ddl.Context, **kw: Any) -> None:
+        if op.concurrently and not pgsafe.before_concurrent_build(op, ctx):
+            return
+        super().create_index(op, ctx, **({"postgresql_concurrently": True}
+                                         if op.concurrently else {}), **kw)
+
+    def drop_index(self, op: ops.DropIndex, ctx: ddl.Context) -> None:
+        if not op.concurrently:
+            return super().drop_index(op, ctx)
+        ctx.operations.drop_index(op.name, table_name=op.table_name, schema=op.schema,
+                                  postgresql_concurrently=True, if_exists=True)
+
+    def add_constraint(self, op: ops.AddConstraint, ctx: ddl.Context) -> None:
+        c = op.constraint
+        if op.validate or isinstance(c, Unique):
+            return super().add_constraint(op, ctx)
+        if isinstance(c, ForeignKey):
+            ddl.create_foreign_key(ctx, op.table_name, op.schema, c, postgresql_not_valid=True)
+        else:
+            ctx.operations.create_check_constraint(c.name, op.table_name, sa.text(c.sqltext),
+                                                   schema=op.schema, postgresql_not_valid=True)
+
+    def validate_constraint(self, op: ops.ValidateConstraint, ctx: ddl.Context) -> None:
+        pgsafe.validate(op, ctx)
+
+    def outside_transaction(self, op: ops.Operation) -> bool:
+        return isinstance(op, (ops.CreateIndex, ops.DropIndex)) and op.concurrently
+
+    def autocommit(self, conn: Connection) -> AbstractContextManager[None]:
+        return pgsafe.autocommit(conn)
+
+    def session_timeouts(self, conn: Connection, lock: float | None,
+                         statement: float | None) -> AbstractContextManager[None]:
+        return pgsafe.session_timeouts(conn, lock, statement)
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        return pgsafe.is_lock_timeout(exc)
 
     def mark_transaction(self, conn: Connection) -> object | None:
         """The transaction's id: PostgreSQL says afterwards whether it committed."""
