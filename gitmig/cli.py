@@ -45,6 +45,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.status",
         "Say what needs doing: model changes, migrations, the database.",
     ),
+    "drift": (
+        "gitmig.commands.drift",
+        "Compare the database with what its applied migrations make.",
+    ),
+    "adopt": (
+        "gitmig.commands.adopt",
+        "Take over a project that uses Alembic, or no tool, and its databases.",
+    ),
 }
 
 
