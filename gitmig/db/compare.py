@@ -226,5 +226,9 @@ def _value(v: Any) -> str:
     return str(v) if not isinstance(v, (list, dict)) else repr(v)
 
 
-def sort_key(d: Difference) -> tuple[str, int, str]:
-    return (d.table or "", _SIGN_ORDER.get(d.sign, 3), d.name)
+_KIND_ORDER = {"table": 0, "column": 1, "index": 2, "constraint": 3}
+
+
+def sort_key(d: Difference) -> tuple[str, int, int, str]:
+    """Per table: its columns, then indexes, then constraints; additions first."""
+    return (d.table or "", _KIND_ORDER.get(d.kind, 4), _SIGN_ORDER.get(d.sign, 3), d.name)
