@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import Project
+from .strategies_constructs import CONSTRUCTS, Col, Model, evolutions
 from .drifting import ENUM_MODELS, alter, by_hand, execute, make_project
 
 
@@ -69,6 +72,7 @@ def check_hand_changes(tmp_path: Path, url: str) -> None:
     assert {d["name"] for d in report["drift"]} >= {"post.views", "post.body", "ix_post_slug"}
 
 
+@pytest.mark.slow
 def test_hand_changes_are_named_on_sqlite(tmp_path: Path, sqlite_url: str) -> None:
     check_hand_changes(tmp_path, sqlite_url)
 
@@ -90,3 +94,68 @@ def test_an_enum_value_added_by_hand_on_postgresql(tmp_path: Path, postgres_url:
     result = p.gitmig("drift")
     assert result.exit_code == 1
     assert "  ~ Alter enum mood: ('happy', 'ok') -> ('happy', 'ok', 'sad')\n" in result.stdout
+
+
+def test_an_index_added_by_hand_is_drift_and_a_gitmig_database_is_not(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    p = migrated(tmp_path, sqlite_url)
+    clean = p.gitmig("drift")
+    assert (clean.exit_code, clean.stdout.splitlines()[1:]) == (
+        0, ["No drift: the database is what its applied migrations make."])
+    execute(sqlite_url, "CREATE INDEX ix_post_slug ON post (slug)")
+    result = p.gitmig("drift")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[2:] == ["  + Add index ix_post_slug on post (slug)"]
+
+
+def every_construct(family: str) -> list[Model]:
+    """Two steps of models using every construct the schema state supports on `family`
+    (MariaDB has no expression or partial indexes)."""
+    cols = (Col("title", "str", index="plain"), Col("code", "decorated_str", index="unique"),
+            Col("ref", "guid"), Col("amount", "numeric", nullable=False),
+            Col("body", "variant_text"), Col("rank", "variant_bigint", index="plain"),
+            Col("extra", "variant_json"),
+            Col("slug", "str", index="partial" if family != "mysql" else "plain"))
+    if family != "mysql":
+        cols += (Col("name", "str", index="expression"),)
+    return [Model(columns=cols[:4], identity=True, computed=True, labels=("new", "open")),
+            Model(columns=cols, identity=True, computed=True, convention=False,
+                  labels=("new", "open", "closed"))]
+
+
+def check_no_drift(tmp_path: Path, url: str, steps: list[Model]) -> None:
+    p = make_project(tmp_path / "proj", url)
+    for number, model in enumerate(steps, start=1):
+        p.write("blog/models.py", model.source())
+        made = p.gitmig("makemigrations", "--no-input", "--name", f"step{number}")
+        assert made.exit_code == 0, made.output
+        assert p.gitmig("migrate").exit_code == 0
+        result = p.gitmig("drift")
+        assert (result.exit_code, result.stdout.splitlines()[1:]) == (
+            0, ["No drift: the database is what its applied migrations make."]
+        ), f"after step {number}: {model}\n{result.output}"
+
+
+@pytest.mark.slow
+def test_no_drift_after_gitmig_migrates_every_construct(tmp_path: Path,
+                                                        database_url: str) -> None:
+    check_no_drift(tmp_path, database_url,
+                   every_construct(sa.engine.make_url(database_url).get_backend_name()))
+
+
+WORKING = {"sqlite": CONSTRUCTS, "postgresql": CONSTRUCTS,
+           "mysql": CONSTRUCTS - {"expression_index", "computed"}}
+
+
+@pytest.mark.slow
+@settings(max_examples=4)
+@given(data=st.data())
+def test_no_drift_along_evolutions(tmp_path_factory: pytest.TempPathFactory,
+                                   database_url: str, data: st.DataObject) -> None:
+    family = sa.engine.make_url(database_url).get_backend_name()
+    steps = data.draw(evolutions(WORKING[family], family, min_steps=2, max_steps=3))
+    from .catalog import fresh_database
+
+    with fresh_database(database_url) as url:
+        check_no_drift(tmp_path_factory.mktemp("evo"), url, steps)
