@@ -91,6 +91,17 @@ def _print(report: Report) -> None:
                 "undo the edit and put the change in a new migration")
         for key in report.edited:
             console.say(f"  {key[0]}.{key[1]}", style="yellow")
+    if report.drift:
+        section("Drift: the database differs from what its applied migrations make",
+                "put each change in a migration or undo it; `gitmig drift` for details")
+        for d in report.drift:
+            console.say(f"  {d.line()}", style=STYLES.get(d.sign))
+    if report.drift_error:
+        console.say(f"Drift not checked: {report.drift_error}", style="yellow")
+    if report.unmanaged:
+        section("Unmanaged tables, in no app", "[tool.gitmig] ignore_tables hides them")
+        for name in report.unmanaged:
+            console.say(f"  {name}")
 
 
 def _operations(changes: dict[str, list[Operation]]) -> None:
