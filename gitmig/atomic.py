@@ -68,7 +68,8 @@ def temp_dir_prefix() -> str:
 
 
 def scratch_prefix(what: str) -> str:
-    """The prefix of a scratch folder in the system's temporary folder ("resolve", "index", "scratch")."""
+    """The prefix of a scratch folder in the system's temporary folder ("resolve", "index",
+    "scratch")."""
     return f"gitmig-{what}-{os.getpid()}-"
 
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .conftest import Project
-from .strategies_constructs import CONSTRUCTS, Col, Model, evolutions
 from .drifting import ENUM_MODELS, alter, by_hand, execute, make_project
+from .strategies_constructs import CONSTRUCTS, Col, Model, evolutions
 
 
 def migrated(tmp_path: Path, url: str, models: str | None = None) -> Project:

@@ -33,6 +33,7 @@ class Options:
     fake: bool = False
     plan: bool = False  # print only
     check: bool = False
+    fake_initial: bool = False  # initial migrations whose tables exist as made: recorded
 
 
 class Reporter(Progress):
@@ -50,6 +51,8 @@ class Outcome:
     prepared: list[Prepared] = field(default_factory=list)
     ran: bool = False
     aborted: bool = False
+    real_url: str = ""  # with its password: for the scratch database of the drift check
+    faked: list[Key] = field(default_factory=list)  # recorded by --fake-initial
 
 
 def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
@@ -77,6 +80,7 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
         if read_only and database_missing(url):
             _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
             return outcome
+        outcome.real_url = url
         with connect(url, config.timeouts) as conn:
             lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
             with lock:
@@ -136,6 +140,12 @@ def _execute_plan(
                             f"{'unapply' if steps[0].backwards else 'apply'}")
         if edited:
             problems.append(f"{len(edited)} edited after being applied")
+        if conn is not None:
+            drifted = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+            if drifted:
+                problems.append(f"it has drifted from its applied migrations ({len(drifted)} "
+                                f"difference{'s' if len(drifted) != 1 else ''}; "
+                                "`gitmig drift` lists them)")
         if problems:
             raise CheckFailed(f"the database is not up to date: {', '.join(problems)}; "
                               "run `gitmig migrate`")
@@ -143,15 +153,50 @@ def _execute_plan(
     assert conn is not None
     if not outcome.prepared:
         return
+    if applied and not options.fake:
+        drifted = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+        if drifted:
+            reporter.warn("the database has drifted from its applied migrations (changed "
+                          "beyond them; `gitmig drift` says more):\n" +
+                          "\n".join(f"  {line}" for line in drifted))
+    if options.fake_initial:
+        from gitmig.actions.fakeinitial import fake_initial
+
+        outcome.faked = fake_initial(config, graph, conn, applied, outcome.prepared,
+                                     outcome.real_url, reporter.warn)
     if not reporter.confirm(outcome.prepared):
         outcome.aborted = True
         return
     from gitmig.db.connection import git_head
 
     commit = None if options.fake else git_head(config.root)
-    executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
-                 progress=reporter)
+    if not outcome.faked:
+        executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
+                     progress=reporter)
+    else:  # --fake-initial: runs of real and faked migrations, in the plan's order
+        from itertools import groupby
+
+        for faked, run in groupby(outcome.prepared, key=lambda p: p.step.key in outcome.faked):
+            executor.run(conn, list(run), fake=faked, git_commit=None if faked else commit,
+                         progress=reporter)
     outcome.ran = True
+
+
+def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
+                applied: dict[Key, Applied], url: str, reporter: Reporter) -> list[str]:
+    """The drift of the database (gitmig.actions.drift), as lines; none when it cannot
+    be told (a warning says why)."""
+    from gitmig.actions.drift import check
+    from gitmig.db.catalog import read_catalog
+
+    if not url or any(k not in graph.nodes for k in applied):
+        return []  # applied migrations without files are warned about on their own
+    try:
+        report = check(config, graph, url, list(applied), read_catalog(conn))
+    except GitmigError as exc:
+        reporter.warn(f"drift not checked: {exc.render()}")
+        return []
+    return report.lines()
 
 
 def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:

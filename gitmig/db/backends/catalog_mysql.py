@@ -33,7 +33,8 @@ def read(conn: Connection) -> dict[str, Any]:
         if table in tables:
             tables[table]["columns"][name] = {
                 "type": typ, "not_null": nullable == "NO",
-                "default": None if default == "NULL" else default,  # MariaDB's no default "extra": extra,
+                "default": None if default == "NULL" else default,  # MariaDB's "no default"
+                "extra": extra,
                 "generated": generation or None, "charset": charset, "collation": collation,
                 "comment": comment or None,
             }

@@ -66,7 +66,7 @@ def _table(conn: Connection, name: str, sql: str) -> dict[str, Any]:
                           "shape": f"({', '.join(keys)})",
                           "definition": normalise(text or "").replace(f" {index} ON ", " ON ")}
     foreign: dict[int, dict[str, Any]] = {}
-    for fk_id, _, target, src, dst, on_update, on_delete, match in conn.execute(
+    for fk_id, _, target, src, dst, on_update, on_delete, _match in conn.execute(
         sa.text(f'PRAGMA foreign_key_list("{q}")')
     ):
         fk = foreign.setdefault(fk_id, {"table": target, "from": [], "to": [],
