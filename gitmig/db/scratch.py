@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from gitmig.atomic import fault
 from gitmig.config import Timeouts
 from gitmig.db.backends import backend_for
 from gitmig.db.catalog import MARKER, read_catalog
@@ -69,6 +70,7 @@ def scratch_database(url: str, scratch_url: str | None = None,
         sweep_scratch()
         folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("scratch")))
         try:
+            fault("scratch")
             yield parsed.set(database=str(folder / "scratch.sqlite3")).render_as_string(
                 hide_password=False)
         finally:
@@ -93,6 +95,7 @@ def scratch_database(url: str, scratch_url: str | None = None,
                          "--scratch-url URL of an empty database gitmig may use",
                 ) from None
         try:
+            fault("scratch")
             yield parsed.set(database=name).render_as_string(hide_password=False)
         finally:
             with engine.connect() as conn:
@@ -112,8 +115,9 @@ def _provided(url: str, timeouts: Timeouts | None) -> Iterator[str]:
     backend = backend_for(parse_url(url).get_backend_name())
 
     def empty(conn: sa.Connection) -> None:
+        catalog = read_catalog(conn, raw=True)
         with conn.begin():
-            backend.drop_everything(conn, read_catalog(conn, raw=True))
+            backend.drop_everything(conn, catalog)
 
     try:
         with engine.connect() as conn:
