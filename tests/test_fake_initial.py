@@ -102,3 +102,11 @@ def test_migrate_warns_about_drift_and_check_fails_on_it(tmp_path: Path,
     assert "the database has drifted from its applied migrations" in result.stderr
     assert SLUG_INDEX in result.stderr
     assert "Applying blog.0002_post_add_views... OK" in result.stdout
+
+
+def test_no_drift_check(tmp_path: Path, sqlite_url: str) -> None:
+    p = make_project(tmp_path / "proj", sqlite_url)
+    assert p.gitmig("makemigrations").exit_code == 0
+    assert p.gitmig("migrate").exit_code == 0
+    execute(sqlite_url, "CREATE INDEX ix_post_slug ON post (slug)")
+    assert p.gitmig("migrate", "--check", "--no-drift-check").exit_code == 0

@@ -34,6 +34,7 @@ class Options:
     plan: bool = False  # print only
     check: bool = False
     fake_initial: bool = False  # initial migrations whose tables exist as made: recorded
+    drift_check: bool = True  # compare the database with its applied migrations first
 
 
 class Reporter(Progress):
@@ -140,7 +141,7 @@ def _execute_plan(
                             f"{'unapply' if steps[0].backwards else 'apply'}")
         if edited:
             problems.append(f"{len(edited)} edited after being applied")
-        if conn is not None:
+        if conn is not None and options.drift_check:
             drifted = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
             if drifted:
                 problems.append(f"it has drifted from its applied migrations ({len(drifted)} "
@@ -153,7 +154,7 @@ def _execute_plan(
     assert conn is not None
     if not outcome.prepared:
         return
-    if applied and not options.fake:
+    if applied and not options.fake and options.drift_check:
         drifted = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
         if drifted:
             reporter.warn("the database has drifted from its applied migrations (changed "
