@@ -171,3 +171,25 @@ def test_adopt_a_project_with_no_migration_tool_on_sqlite(tmp_path: Path,
     result = p.gitmig("adopt")
     assert result.exit_code == 0, result.output
     assert history(sqlite_url) == ["blog.0001_initial"]
+
+
+def test_every_database_is_proven_before_any_is_recorded(tmp_path: Path,
+                                                         sqlite_url: str) -> None:
+    p = make_project(tmp_path / "proj", sqlite_url, MODELS)
+    assert p.gitmig("makemigrations").exit_code == 0
+    assert p.gitmig("migrate").exit_code == 0
+    execute(sqlite_url, "DROP TABLE gitmig_migrations")  # tables made by another tool
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    execute(other, "CREATE TABLE post (id INTEGER PRIMARY KEY)")
+    before = p.snapshot()
+    line = assert_refused(p.gitmig("adopt", "--database", sqlite_url, "--database", other),
+                          before, p.snapshot())
+    assert line.startswith(f"gitmig: error: the database {other} differs from what the "
+                           "models' migrations make")
+    assert "- Drop column post.title" in line
+    assert "gitmig_migrations" not in table_names(sqlite_url)  # the first is not recorded
+    done = p.gitmig("adopt", "--database", sqlite_url)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines()[1] == (  # the migration was there already: none written
+        f"{sqlite_url}: its schema is what the migrations make; recorded as applied: "
+        "blog.0001_initial")
