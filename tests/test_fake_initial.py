@@ -110,3 +110,31 @@ def test_no_drift_check(tmp_path: Path, sqlite_url: str) -> None:
     assert p.gitmig("migrate").exit_code == 0
     execute(sqlite_url, "CREATE INDEX ix_post_slug ON post (slug)")
     assert p.gitmig("migrate", "--check", "--no-drift-check").exit_code == 0
+
+
+def test_migrate_remembers_what_it_leaves_so_the_next_check_needs_no_scratch(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """After a migrate that began without drift, what the migrations make is known: the
+    live catalog. The next drift check uses it (a scratch database would be killed here by
+    GITMIG_FAULT), and finds what it would have found from a scratch database."""
+    import os
+    import subprocess
+    import sys
+
+    p = make_project(tmp_path / "proj", sqlite_url)
+    assert p.gitmig("makemigrations").exit_code == 0
+    assert p.gitmig("migrate").exit_code == 0
+    assert p.gitmig("migrate", "--check").exit_code == 0  # learns 0001's catalog
+    p.write("blog/models.py", p.read("blog/models.py") + "    views: Mapped[int | None]\n")
+    assert p.gitmig("makemigrations").exit_code == 0
+    assert p.gitmig("migrate").exit_code == 0  # no drift before: remembers what it leaves
+    execute(sqlite_url, "CREATE INDEX ix_post_slug ON post (slug)")
+    env = {**os.environ, "GITMIG_FAULT": "scratch:1"}
+    warm = subprocess.run([sys.executable, "-m", "gitmig", "drift"], cwd=p.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert warm.returncode == 1, warm.stderr
+    cold = p.gitmig("drift", env={"GITMIG_NO_CACHE": "1"})
+    assert cold.exit_code == 1
+    assert warm.stdout == cold.stdout
+    assert "  + Add index ix_post_slug on post (slug)\n" in warm.stdout

@@ -142,7 +142,7 @@ def _execute_plan(
         if edited:
             problems.append(f"{len(edited)} edited after being applied")
         if conn is not None and options.drift_check:
-            drifted = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+            drifted, _ = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
             if drifted:
                 problems.append(f"it has drifted from its applied migrations ({len(drifted)} "
                                 f"difference{'s' if len(drifted) != 1 else ''}; "
@@ -154,8 +154,9 @@ def _execute_plan(
     assert conn is not None
     if not outcome.prepared:
         return
+    exact = False  # the database was what its applied migrations make, to the letter
     if applied and not options.fake and options.drift_check:
-        drifted = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+        drifted, exact = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
         if drifted:
             reporter.warn("the database has drifted from its applied migrations (changed "
                           "beyond them; `gitmig drift` says more):\n" +
@@ -181,23 +182,43 @@ def _execute_plan(
             executor.run(conn, list(run), fake=faked, git_commit=None if faked else commit,
                          progress=reporter)
     outcome.ran = True
+    if exact and not outcome.faked:
+        _remember(config, graph, conn, applied, outcome)
 
 
 def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
-                applied: dict[Key, Applied], url: str, reporter: Reporter) -> list[str]:
-    """The drift of the database (gitmig.actions.drift), as lines; none when it cannot
-    be told (a warning says why)."""
+                applied: dict[Key, Applied], url: str,
+                reporter: Reporter) -> tuple[list[str], bool]:
+    """The drift of the database (gitmig.actions.drift), as lines (none when it cannot
+    be told: a warning says why), and whether the database is exactly what its applied
+    migrations make (no drift, no unmanaged table)."""
     from gitmig.actions.drift import check
     from gitmig.db.catalog import read_catalog
 
     if not url or any(k not in graph.nodes for k in applied):
-        return []  # applied migrations without files are warned about on their own
+        return [], False  # applied migrations without files are warned about on their own
     try:
         report = check(config, graph, url, list(applied), read_catalog(conn))
     except GitmigError as exc:
         reporter.warn(f"drift not checked: {exc.render()}")
-        return []
-    return report.lines()
+        return [], False
+    return report.lines(), not report.drifted and not report.unmanaged
+
+
+def _remember(config: Config, graph: MigrationGraph, conn: Connection,
+              applied: dict[Key, Applied], outcome: Outcome) -> None:
+    """The database began exactly as its migrations make it; so it ends, and its catalog
+    is what the new set of applied migrations makes (gitmig.db.expected.remember)."""
+    from gitmig.db.catalog import read_catalog
+    from gitmig.db.expected import remember
+
+    keys = set(applied)
+    for p in outcome.prepared:
+        if p.step.backwards:
+            keys.discard(p.step.key)
+        else:
+            keys.add(p.step.key)
+    remember(config, graph, keys, outcome.real_url, read_catalog(conn))
 
 
 def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:
