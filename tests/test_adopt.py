@@ -31,10 +31,10 @@ def alembic(p: Project, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def alembic_project(root: Path, url: str) -> Project:
+def alembic_project(root: Path, url: str, template: str = "generic") -> Project:
     """A project whose database Alembic made: init, autogenerate, upgrade head."""
     p = make_project(root, url)
-    alembic(p, "init", "alembic")
+    alembic(p, "init", "--template", template, "alembic")
     ini = p.read("alembic.ini")
     ini = "\n".join(f"sqlalchemy.url = {url}" if line.startswith("sqlalchemy.url") else line
                     for line in ini.splitlines())
@@ -90,6 +90,16 @@ def check_adopt_at_head(tmp_path: Path, url: str) -> None:
 @pytest.mark.slow
 def test_adopt_an_alembic_project_at_head(tmp_path: Path, database_url: str) -> None:
     check_adopt_at_head(tmp_path, database_url)
+
+
+@pytest.mark.slow
+def test_adopt_an_alembic_project_configured_in_pyproject(tmp_path: Path,
+                                                          sqlite_url: str) -> None:
+    p = alembic_project(tmp_path / "proj", sqlite_url, template="pyproject")
+    assert "[tool.alembic]" in p.read("pyproject.toml")
+    result = p.gitmig("adopt", cwd=p.root / "blog")
+    assert result.exit_code == 0, result.output
+    assert history(sqlite_url) == ["blog.0001_initial"]
 
 
 @pytest.mark.slow

@@ -68,7 +68,12 @@ def scratch_database(url: str, scratch_url: str | None = None,
         from gitmig.atomic import scratch_prefix, sweep_scratch
 
         sweep_scratch()
-        folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("scratch")))
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=scratch_prefix("scratch")))
+        except OSError as exc:
+            raise GitmigError(f"cannot make a scratch database in {tempfile.gettempdir()}: "
+                              f"{exc.strerror}", hint="set TMPDIR to a writable folder, or "
+                              "pass --scratch-url URL of an empty database") from None
         try:
             fault("scratch")
             yield parsed.set(database=str(folder / "scratch.sqlite3")).render_as_string(
