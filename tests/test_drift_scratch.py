@@ -17,6 +17,9 @@ from .conftest import POSTGRES_URL, Project, assert_refused
 from .drifting import execute, make_project
 
 
+NO_CACHE = {"GITMIG_NO_CACHE": "1"}
+
+
 def migrated(tmp_path: Path, url: str) -> Project:
     p = make_project(tmp_path / "proj", url)
     assert p.gitmig("makemigrations").exit_code == 0
@@ -44,7 +47,8 @@ def scratch_folders(pid: int) -> list[str]:
 
 def killed_drift(p: Project, url: str) -> int:
     """`gitmig drift` killed while its scratch database exists; returns its pid."""
-    env = {**os.environ, "GITMIG_FAULT": "scratch:1", "GITMIG_DATABASE_URL": url}
+    env = {**os.environ, "GITMIG_FAULT": "scratch:1", "GITMIG_DATABASE_URL": url,
+           "GITMIG_NO_CACHE": "1"}  # a remembered catalog would need no scratch
     child = subprocess.Popen([sys.executable, "-m", "gitmig", "drift"], cwd=p.root, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     child.communicate(timeout=120)
@@ -60,7 +64,7 @@ def test_a_killed_run_leaves_a_sqlite_scratch_the_next_run_removes(
     assert p.gitmig("drift").exit_code == 0
     pid = killed_drift(p, sqlite_url)
     assert len(scratch_folders(pid)) == 1
-    assert p.gitmig("drift").exit_code == 0
+    assert p.gitmig("drift", env=NO_CACHE).exit_code == 0
     assert scratch_folders(pid) == []
 
 
@@ -75,7 +79,7 @@ def test_a_killed_run_leaves_a_scratch_database_the_next_run_drops(
     pid = killed_drift(p, url)
     left = [n for n in scratch_databases(url) if n not in before]
     assert len(left) == 1 and f"_{pid}_" in left[0]
-    assert p.gitmig("drift").exit_code == 0
+    assert p.gitmig("drift", env=NO_CACHE).exit_code == 0
     assert left[0] not in scratch_databases(url)  # dropped by the next run
     assert set(scratch_databases(url)) <= before  # and its own is gone too
 
@@ -151,3 +155,13 @@ def test_ignore_tables(tmp_path: Path, sqlite_url: str) -> None:
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1:] == [
         "No drift: the database is what its applied migrations make."]
+
+
+def test_scratch_url_is_not_the_database_itself(tmp_path: Path, sqlite_url: str) -> None:
+    p = migrated(tmp_path, sqlite_url)
+    execute(sqlite_url, "CREATE INDEX ix_post_slug ON post (slug)")
+    before = p.snapshot()
+    line = assert_refused(p.gitmig("drift", "--scratch-url", sqlite_url, env=NO_CACHE),
+                          before, p.snapshot())
+    assert line == ("gitmig: error: --scratch-url names the database being compared; give "
+                    "it an empty database of its own")

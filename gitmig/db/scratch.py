@@ -60,6 +60,9 @@ def scratch_database(url: str, scratch_url: str | None = None,
                      timeouts: Timeouts | None = None) -> Iterator[str]:
     """The URL of a new, empty database like the one at `url`; gone afterwards."""
     if scratch_url is not None:
+        if display_url(scratch_url) == display_url(url):
+            raise GitmigError("--scratch-url names the database being compared; give it "
+                              "an empty database of its own")
         with _provided(scratch_url, timeouts) as provided:
             yield provided
         return
