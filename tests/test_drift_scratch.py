@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from .conftest import POSTGRES_URL, Project, assert_refused
 from .drifting import execute, make_project
 
-
 NO_CACHE = {"GITMIG_NO_CACHE": "1"}
 
 

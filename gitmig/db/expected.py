@@ -76,14 +76,13 @@ def _scope(config: Config, graph: MigrationGraph, keys: set[Key], url: str) -> s
     files = cache.files_digest([graph.nodes[k].path for k in ordered])
     if files is None or not cache.enabled():
         return None
-    with connect(url, config.timeouts) as conn:
-        version = conn.dialect.server_version_info
-        if conn.dialect.name == "sqlite":
-            import sqlite3
+    from gitmig.db.backends import backend_for
 
-            version = (sqlite3.sqlite_version,)
+    with connect(url, config.timeouts) as conn:
+        version = backend_for(conn.dialect).server_version(conn)
+        name = conn.dialect.name
     return json.dumps({
-        "server": [display_url(url), conn.dialect.name, list(version or ())],
+        "server": [display_url(url), name, list(version)],
         "migrations": [f"{a}.{n}:{graph.nodes[(a, n)].checksum}" for a, n in ordered],
         "files": files,
     })

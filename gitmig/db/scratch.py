@@ -67,7 +67,8 @@ def scratch_database(url: str, scratch_url: str | None = None,
             yield provided
         return
     parsed = parse_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend = backend_for(parsed.get_backend_name())
+    if backend.scratch_in_folder:
         from gitmig.atomic import scratch_prefix, sweep_scratch
 
         sweep_scratch()
@@ -84,7 +85,6 @@ def scratch_database(url: str, scratch_url: str | None = None,
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    backend = backend_for(parsed.get_backend_name())
     name = scratch_name()
     engine = create_engine(url, timeouts)
     engine = engine.execution_options(isolation_level="AUTOCOMMIT")

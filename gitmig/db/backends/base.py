@@ -332,6 +332,12 @@ class Backend:
     def drop_database(self, conn: Connection, name: str) -> None:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
 
+    scratch_in_folder = False  # its scratch database is a file in a scratch folder
+
+    def server_version(self, conn: Connection) -> tuple[Any, ...]:
+        """The server's version, as the remembered catalogs are keyed by it."""
+        return tuple(conn.dialect.server_version_info or ())
+
     def database_names(self, conn: Connection, prefix: str) -> list[str]:
         """The databases on the server whose name starts with `prefix`."""
         return []

@@ -223,6 +223,11 @@ class SQLiteBackend(Backend):
 
         return catalog_sqlite.read(conn)
 
+    scratch_in_folder = True
+
+    def server_version(self, conn: Connection) -> tuple[Any, ...]:
+        return (sqlite3.sqlite_version,)
+
     def drop_everything(self, conn: Connection, catalog: dict[str, Any]) -> None:
         conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
         for table in catalog["tables"]:
