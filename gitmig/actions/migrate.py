@@ -155,7 +155,8 @@ def _execute_plan(
     if not outcome.prepared:
         return
     exact = False  # the database was what its applied migrations make, to the letter
-    if applied and not options.fake and options.drift_check:
+    forwards = not any(p.step.backwards for p in outcome.prepared)
+    if applied and forwards and not options.fake and options.drift_check:
         drifted, exact = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
         if drifted:
             reporter.warn("the database has drifted from its applied migrations (changed "
