@@ -94,7 +94,7 @@ def test_migrate_warns_about_drift_and_check_fails_on_it(tmp_path: Path,
     assert check.exit_code == 1
     assert check.stderr == ("gitmig: the database is not up to date: it has drifted from its "
                             "applied migrations (1 difference; `gitmig drift` lists them); "
-                            "run `gitmig migrate`\n")
+                            "put each change in a migration, or undo it in the database\n")
     p.write("blog/models.py", p.read("blog/models.py") + "    views: Mapped[int | None]\n")
     assert p.gitmig("makemigrations").exit_code == 0
     result = p.gitmig("migrate")

@@ -148,8 +148,10 @@ def _execute_plan(
                                 f"difference{'s' if len(drifted) != 1 else ''}; "
                                 "`gitmig drift` lists them)")
         if problems:
+            todo = ("run `gitmig migrate`" if steps or edited else
+                    "put each change in a migration, or undo it in the database")
             raise CheckFailed(f"the database is not up to date: {', '.join(problems)}; "
-                              "run `gitmig migrate`")
+                              f"{todo}")
         return
     assert conn is not None
     if not outcome.prepared:
