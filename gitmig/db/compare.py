@@ -10,7 +10,8 @@ keep it, or undo it in the database.
 
 Tables only in the database that no app manages are not drift: they are listed apart as
 unmanaged. Tables matching `ignore` patterns (fnmatch, as `[tool.gitmig] ignore_tables`
-takes them) and gitmig's and Alembic's own tables are left out on both sides.
+takes them; sequences and enum types whose names match too, as those an extension makes)
+and gitmig's and Alembic's own tables are left out on both sides.
 """
 
 from __future__ import annotations
@@ -90,10 +91,13 @@ def compare(
         diffs += _table(name, want[name], have[name])
     skipped = set(out.unmanaged) | {n for n in actual["tables"] if not keep(n)} | {
         n for n in expected["tables"] if not keep(n)}
+    def free(objects: dict[str, Any]) -> dict[str, Any]:  # types, sequences: by name too
+        return {n: o for n, o in objects.items() if not ignored(n, patterns)}
+
     if only is None:
-        diffs += _types(expected.get("types", {}), actual.get("types", {}))
-    diffs += _sequences(expected.get("sequences", {}), actual.get("sequences", {}), skipped,
-                        only)
+        diffs += _types(free(expected.get("types", {})), free(actual.get("types", {})))
+    diffs += _sequences(free(expected.get("sequences", {})), free(actual.get("sequences", {})),
+                        skipped, only)
     out.differences = diffs
     return out
 
@@ -229,6 +233,8 @@ def _value(v: Any) -> str:
 _KIND_ORDER = {"table": 0, "column": 1, "index": 2, "constraint": 3}
 
 
-def sort_key(d: Difference) -> tuple[str, int, int, str]:
-    """Per table: its columns, then indexes, then constraints; additions first."""
-    return (d.table or "", _KIND_ORDER.get(d.kind, 4), _SIGN_ORDER.get(d.sign, 3), d.name)
+def sort_key(d: Difference) -> tuple[bool, str, int, int, str]:
+    """Per table: its columns, then indexes, then constraints, additions first; then the
+    types and sequences of no one table."""
+    return (d.table is None, d.table or "", _KIND_ORDER.get(d.kind, 4),
+            _SIGN_ORDER.get(d.sign, 3), d.name)
