@@ -25,7 +25,8 @@ STYLES = {"+": "green", "-": "red", "~": "yellow"}
 def command(as_json: bool, database: str | None, config_path: str | None) -> None:
     """Say what needs doing: model changes without migrations (in the working tree and
     staged), unapplied migrations, migrations applied to the database that this branch
-    lacks, conflicts, and applied migrations edited since.
+    lacks, conflicts, applied migrations edited since, and drift (the database against
+    what its applied migrations make, with the tables no app manages).
 
     Exit status 1 when anything needs doing (a database that cannot be read included),
     0 when models, migrations and the database agree.
