@@ -164,3 +164,26 @@ def test_scratch_url_is_not_the_database_itself(tmp_path: Path, sqlite_url: str)
                           before, p.snapshot())
     assert line == ("gitmig: error: --scratch-url names the database being compared; give "
                     "it an empty database of its own")
+
+
+@pytest.mark.slow
+def test_without_the_privilege_on_mariadb_one_line_says_which(tmp_path: Path,
+                                                              mysql_url: str) -> None:
+    p = migrated(tmp_path, mysql_url)
+    user = f"gm_u_{uuid.uuid4().hex[:8]}"
+    database = sa.engine.make_url(mysql_url).database
+    execute(mysql_url, f"CREATE USER '{user}'@'%'")
+    try:
+        execute(mysql_url, f"GRANT SELECT ON {database}.* TO '{user}'@'%'")
+        user_url = sa.engine.make_url(mysql_url).set(username=user).render_as_string(
+            hide_password=False)
+        before = p.snapshot()
+        result = p.gitmig("drift", "--database", user_url, env=NO_CACHE)
+        line = assert_refused(result, before, p.snapshot())
+        assert line.startswith("gitmig: error: cannot create a scratch database on ")
+        assert "denied" in line
+        assert result.stderr.splitlines()[1] == (
+            "hint: the comparison needs CREATE and DROP on the server (GRANT CREATE, DROP "
+            "ON *.* TO ...); or pass --scratch-url URL of an empty database gitmig may use")
+    finally:
+        execute(mysql_url, f"DROP USER IF EXISTS '{user}'@'%'")
