@@ -54,7 +54,7 @@ def fault(step: str) -> None:
 _TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")
 _TEMP_DIR = re.compile(r"^\.tmp-(\d+)-[a-z0-9_]{8}$")
 # Scratch folders in the system's temporary folder: `gitmig-WHAT-PID-XXXXXXXX`.
-_SCRATCH_DIR = re.compile(r"^gitmig-(?:resolve|index)-(\d+)-[a-z0-9_]{8}$")
+_SCRATCH_DIR = re.compile(r"^gitmig-(?:resolve|index|scratch)-(\d+)-[a-z0-9_]{8}$")
 # The names earlier versions gave them, without a process id: `.NAME.XXXXXXXX.tmp`;
 # `.NAME.XXXXXXXX` for the few files written so (hooks, pyproject.toml, the pre-commit
 # record); `.tmp-XXXXXXXX` (state cache files, export folders); `gitmig-WHAT-XXXXXXXX`.
@@ -127,7 +127,8 @@ def temp_dir_prefix() -> str:
 
 
 def scratch_prefix(what: str) -> str:
-    """The prefix of a scratch folder in the system's temporary folder ("resolve", "index")."""
+    """The prefix of a scratch folder in the system's temporary folder ("resolve", "index",
+    "scratch")."""
     return f"gitmig-{what}-{os.getpid()}-"
 
 

@@ -59,6 +59,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gitmig.commands.lint",
         "Say what new migrations would do to production, and the safe way.",
     ),
+    "drift": (
+        "gitmig.commands.drift",
+        "Compare the database with what its applied migrations make.",
+    ),
+    "adopt": (
+        "gitmig.commands.adopt",
+        "Take over a project that uses Alembic, or no tool, and its databases.",
+    ),
 }
 
 

@@ -144,6 +144,7 @@ class Config:
     models_timeout: float = MODELS_TIMEOUT  # seconds; importing models in a child process
     lint: LintSettings = field(default=LintSettings())
     safe: SafeSettings = field(default=SafeSettings())
+    ignore_tables: tuple[str, ...] = ()  # patterns of tables drift and adopt leave out
 
     def models_time_limit(self) -> float:
         """The configured limit, unless GITMIG_MODELS_TIMEOUT says otherwise."""
@@ -296,9 +297,14 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
         for key, default in (("connect_timeout", Timeouts.connect),
                              ("read_timeout", Timeouts.read))
     ))
+    ignore = section.get("ignore_tables", [])
+    if not isinstance(ignore, list) or not all(isinstance(p, str) and p for p in ignore):
+        raise GitmigError(f"[tool.gitmig] ignore_tables in {path} must be a list of table "
+                          "names or patterns, e.g. [\"legacy_*\"]")
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
                   lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout),
-                  lint=parse_lint(section, path), safe=parse_safe(section, path))
+                  lint=parse_lint(section, path), safe=parse_safe(section, path),
+                  ignore_tables=tuple(ignore))
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

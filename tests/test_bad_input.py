@@ -388,6 +388,13 @@ CASES = [
     Case("diff-staged-mid-rebase", ("diff", "--staged"), "unmerged", mid_rebase),
     Case("precommit-mid-merge", ("hooks", "run", "pre-commit"), "unmerged", mid_merge),
     Case("diff-models-conflict-markers", ("diff",), "blog/models.py", mid_merge),
+    # -- drift and adopt ------------------------------------------------------------------
+    Case("drift-unreachable", ("drift", "--database", BAD_URL),
+         "cannot connect to the database postgresql://gm_user:***@127.0.0.1:1/shop"),
+    Case("adopt-unreachable", ("adopt", "--database", BAD_URL),
+         "cannot connect to the database postgresql://gm_user:***@127.0.0.1:1/shop"),
+    Case("adopt-retire-without-alembic", ("adopt", "--retire-alembic"),
+         "--retire-alembic: this project has no Alembic configuration"),
 ]
 
 NOT_ERRORS = [

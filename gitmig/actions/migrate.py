@@ -33,6 +33,8 @@ class Options:
     fake: bool = False
     plan: bool = False  # print only
     check: bool = False
+    fake_initial: bool = False  # initial migrations whose tables exist as made: recorded
+    drift_check: bool = True  # compare the database with its applied migrations first
 
 
 class Reporter(Progress):
@@ -50,6 +52,8 @@ class Outcome:
     prepared: list[Prepared] = field(default_factory=list)
     ran: bool = False
     aborted: bool = False
+    real_url: str = ""  # with its password: for the scratch database of the drift check
+    faked: list[Key] = field(default_factory=list)  # recorded by --fake-initial
 
 
 def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
@@ -77,6 +81,7 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
         if read_only and database_missing(url):
             _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
             return outcome
+        outcome.real_url = url
         with connect(url, config.timeouts) as conn:
             lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
             with lock:
@@ -148,22 +153,87 @@ def _execute_plan(
                             f"{'unapply' if steps[0].backwards else 'apply'}")
         if edited:
             problems.append(f"{len(edited)} edited after being applied")
+        if conn is not None and options.drift_check:
+            drifted, _ = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+            if drifted:
+                problems.append(f"it has drifted from its applied migrations ({len(drifted)} "
+                                f"difference{'s' if len(drifted) != 1 else ''}; "
+                                "`gitmig drift` lists them)")
         if problems:
+            todo = ("run `gitmig migrate`" if steps or edited else
+                    "put each change in a migration, or undo it in the database")
             raise CheckFailed(f"the database is not up to date: {', '.join(problems)}; "
-                              "run `gitmig migrate`")
+                              f"{todo}")
         return
     assert conn is not None
     if not outcome.prepared:
         return
+    exact = False  # the database was what its applied migrations make, to the letter
+    forwards = not any(p.step.backwards for p in outcome.prepared)
+    if applied and forwards and not options.fake and options.drift_check:
+        drifted, exact = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+        if drifted:
+            reporter.warn("the database has drifted from its applied migrations (changed "
+                          "beyond them; `gitmig drift` says more):\n" +
+                          "\n".join(f"  {line}" for line in drifted))
+    if options.fake_initial:
+        from gitmig.actions.fakeinitial import fake_initial
+
+        outcome.faked = fake_initial(config, graph, conn, applied, outcome.prepared,
+                                     outcome.real_url, reporter.warn)
     if not reporter.confirm(outcome.prepared):
         outcome.aborted = True
         return
     from gitmig.db.connection import git_head
 
     commit = None if options.fake else git_head(config.root)
-    executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
-                 progress=reporter, safe=config.safe)
+    if not outcome.faked:
+        executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
+                     progress=reporter, safe=config.safe)
+    else:  # --fake-initial: runs of real and faked migrations, in the plan's order
+        from itertools import groupby
+
+        for faked, run in groupby(outcome.prepared, key=lambda p: p.step.key in outcome.faked):
+            executor.run(conn, list(run), fake=faked, git_commit=None if faked else commit,
+                         progress=reporter, safe=config.safe)
     outcome.ran = True
+    if exact and not outcome.faked:
+        _remember(config, graph, conn, applied, outcome)
+
+
+def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
+                applied: dict[Key, Applied], url: str,
+                reporter: Reporter) -> tuple[list[str], bool]:
+    """The drift of the database (gitmig.actions.drift), as lines (none when it cannot
+    be told: a warning says why), and whether the database is exactly what its applied
+    migrations make (no drift, no unmanaged table)."""
+    from gitmig.actions.drift import check
+    from gitmig.db.catalog import read_catalog
+
+    if not url or any(k not in graph.nodes for k in applied):
+        return [], False  # applied migrations without files are warned about on their own
+    try:
+        report = check(config, graph, url, list(applied), read_catalog(conn))
+    except GitmigError as exc:
+        reporter.warn(f"drift not checked: {exc.render()}")
+        return [], False
+    return report.lines(), not report.drifted and not report.unmanaged
+
+
+def _remember(config: Config, graph: MigrationGraph, conn: Connection,
+              applied: dict[Key, Applied], outcome: Outcome) -> None:
+    """The database began exactly as its migrations make it; so it ends, and its catalog
+    is what the new set of applied migrations makes (gitmig.db.expected.remember)."""
+    from gitmig.db.catalog import read_catalog
+    from gitmig.db.expected import remember
+
+    keys = set(applied)
+    for p in outcome.prepared:
+        if p.step.backwards:
+            keys.discard(p.step.key)
+        else:
+            keys.add(p.step.key)
+    remember(config, graph, keys, outcome.real_url, read_catalog(conn))
 
 
 def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:

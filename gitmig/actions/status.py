@@ -8,7 +8,9 @@ a database that cannot be reached) is a line of the report, not the end of it:
 - migrations not applied to the database;
 - migrations applied to the database that this branch lacks (with where git has them);
 - conflicts: an app with several latest migrations;
-- applied migrations whose file changed since.
+- applied migrations whose file changed since;
+- drift: the database against what its applied migrations make (gitmig.actions.drift),
+  and the tables no app manages.
 
 Read-only: nothing is written, no lock is taken, a SQLite file is never created.
 """
@@ -24,6 +26,7 @@ from gitmig.git.project import project_or_none
 from gitmig.migrations.graph import Key, MigrationGraph
 
 if TYPE_CHECKING:
+    from gitmig.db.compare import Difference
     from gitmig.db.history.recorder import Applied
     from gitmig.git.missing import Missing
     from gitmig.git.snapshot import GitProject, Snapshot
@@ -45,11 +48,15 @@ class Report:
     conflicts: dict[str, list[str]] = field(default_factory=dict)
     edited: list[Key] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    drift: list[Difference] | None = None  # None: not compared
+    unmanaged: list[str] = field(default_factory=list)
+    drift_error: str | None = None  # why the comparison could not be made
 
     @property
     def clean(self) -> bool:
         return not (self.database_error or self.changes or self.staged or self.unapplied
-                    or self.missing or self.conflicts or self.edited or self.problems)
+                    or self.missing or self.conflicts or self.edited or self.problems
+                    or self.drift)
 
     def as_json(self) -> dict[str, Any]:
         from gitmig.actions.diff import kind_of
@@ -71,6 +78,9 @@ class Report:
             "conflicts": self.conflicts,
             "edited": [_label(k) for k in self.edited],
             "problems": self.problems,
+            "drift": None if self.drift is None else [d.as_json() for d in self.drift],
+            "unmanaged_tables": self.unmanaged,
+            "drift_error": self.drift_error,
             "clean": self.clean,
         }
 
@@ -93,7 +103,30 @@ def status(config: Config, database: str | None = None) -> Report:
     applied = _applied(config, database, report)
     if applied is not None and graph is not None:
         _history(config, graph, applied, report)
+        _drift(config, graph, database, report)
     return report
+
+
+def _drift(config: Config, graph: MigrationGraph, database: str | None,
+           report: Report) -> None:
+    """The drift check's answer, or the one line saying why there is none."""
+    from gitmig.actions.drift import check, read_live
+    from gitmig.db.connection import connect, database_missing
+
+    try:
+        url = config.database_url(database)
+        if database_missing(url):
+            return
+        with connect(url, timeout=10) as conn:
+            applied, actual = read_live(conn, graph)
+        if any(k not in graph.nodes for k in applied):
+            return  # said above: applied migrations this branch lacks
+        found = check(config, graph, url, applied, actual)
+    except GitmigError as exc:
+        report.drift_error = exc.render()
+        return
+    report.drift = found.differences
+    report.unmanaged = found.unmanaged
 
 
 def _branch(project: GitProject) -> str:

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
               help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
 @click.option("--fake", is_flag=True,
               help="Record the migrations as applied (or unapplied) without running them.")
+@click.option("--fake-initial", is_flag=True,
+              help="Record an initial migration as applied without running it when its "
+                   "tables exist and match it exactly.")
+@click.option("--no-drift-check", is_flag=True,
+              help="Do not compare the database with its applied migrations first (that "
+                   "runs them into a scratch database).")
 @click.option("--plan", "plan_only", is_flag=True,
               help="Print what would run, with each operation; change nothing.")
 @click.option("--check", is_flag=True,
@@ -34,6 +40,8 @@ def command(
     target: str | None,
     database: str | None,
     fake: bool,
+    fake_initial: bool,
+    no_drift_check: bool,
     plan_only: bool,
     check: bool,
     no_input: bool,
@@ -51,7 +59,8 @@ def command(
 
     config = load(config_path)
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
-                      check=check)
+                      check=check, fake_initial=fake_initial,
+                      drift_check=not no_drift_check)
     reporter = _reporter(ask=not no_input and console.is_interactive())
     outcome = migrate(config, options, reporter)
     if plan_only:

@@ -25,7 +25,8 @@ STYLES = {"+": "green", "-": "red", "~": "yellow"}
 def command(as_json: bool, database: str | None, config_path: str | None) -> None:
     """Say what needs doing: model changes without migrations (in the working tree and
     staged), unapplied migrations, migrations applied to the database that this branch
-    lacks, conflicts, and applied migrations edited since.
+    lacks, conflicts, applied migrations edited since, and drift (the database against
+    what its applied migrations make, with the tables no app manages).
 
     Exit status 1 when anything needs doing (a database that cannot be read included),
     0 when models, migrations and the database agree.
@@ -91,6 +92,17 @@ def _print(report: Report) -> None:
                 "undo the edit and put the change in a new migration")
         for key in report.edited:
             console.say(f"  {key[0]}.{key[1]}", style="yellow")
+    if report.drift:
+        section("Drift: the database differs from what its applied migrations make",
+                "put each change in a migration or undo it; `gitmig drift` for details")
+        for d in report.drift:
+            console.say(f"  {d.line()}", style=STYLES.get(d.sign))
+    if report.drift_error:
+        console.say(f"Drift not checked: {report.drift_error}", style="yellow")
+    if report.unmanaged:
+        section("Unmanaged tables, in no app", "[tool.gitmig] ignore_tables hides them")
+        for name in report.unmanaged:
+            console.say(f"  {name}")
 
 
 def _operations(changes: dict[str, list[Operation]]) -> None:

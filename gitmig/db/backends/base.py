@@ -395,3 +395,34 @@ class Backend:
             f"RENAME TABLE {ctx.quote(old)}.{ctx.quote(op.table_name)} "
             f"TO {ctx.quote(new)}.{ctx.quote(op.table_name)}"
         )
+
+    # -- the catalog and scratch databases (gitmig.db.catalog, gitmig.db.scratch) ------
+
+    scratch_privilege = "the privilege to create a database"
+
+    def read_catalog(self, conn: Connection) -> dict[str, Any]:
+        """The schema as the database's own catalog says it (gitmig.db.compare's shape)."""
+        raise GitmigError(f"gitmig cannot read the catalog of {self.label} ({self.name})")
+
+    def create_database(self, conn: Connection, name: str) -> None:
+        """A new empty database beside the one `conn` is on, made like it."""
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+
+    def drop_database(self, conn: Connection, name: str) -> None:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+
+    scratch_in_folder = False  # its scratch database is a file in a scratch folder
+
+    def server_version(self, conn: Connection) -> tuple[Any, ...]:
+        """The server's version, as the remembered catalogs are keyed by it."""
+        return tuple(conn.dialect.server_version_info or ())
+
+    def database_names(self, conn: Connection, prefix: str) -> list[str]:
+        """The databases on the server whose name starts with `prefix`."""
+        return []
+
+    def drop_everything(self, conn: Connection, catalog: dict[str, Any]) -> None:
+        """Empty a database gitmig was given as its scratch: drop what the catalog lists."""
+        quote = conn.dialect.identifier_preparer.quote
+        for table in catalog["tables"]:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))

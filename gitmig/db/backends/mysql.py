@@ -237,6 +237,35 @@ class MySQLBackend(Backend):
             f"ALTER TABLE {ctx.qualified(op.table_name, op.schema)} {', '.join(parts)}"
         )
 
+    # -- the catalog and scratch databases (gitmig.db.catalog, gitmig.db.scratch) ------
+
+    scratch_privilege = "CREATE and DROP on the server (GRANT CREATE, DROP ON *.* TO ...)"
+
+    def read_catalog(self, conn: Connection) -> dict[str, Any]:
+        from gitmig.db.backends import catalog_mysql
+
+        return catalog_mysql.read(conn)
+
+    def create_database(self, conn: Connection, name: str) -> None:
+        """With the character set and collation of the database `conn` is on, which its
+        tables' columns inherit."""
+        charset, collation = conn.execute(sa.text(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME"
+            " FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()")).one()
+        conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET {charset} "
+                             f"COLLATE {collation}"))
+
+    def database_names(self, conn: Connection, prefix: str) -> list[str]:
+        return [n for n in conn.scalars(sa.text("SHOW DATABASES")) if n.startswith(prefix)]
+
+    def drop_everything(self, conn: Connection, catalog: dict[str, Any]) -> None:
+        conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 0"))
+        try:
+            for table in catalog["tables"]:
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS `{table}`"))
+        finally:
+            conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 1"))
+
 
 def _set_auto_increment(ctx: ddl.Context, table: Table, column: str, on: bool) -> None:
     ctx.operations.alter_column(

@@ -192,6 +192,31 @@ class PostgreSQLBackend(Backend):
         target = op.new_schema or ctx.select("current_schema()", "public")
         ctx.operations.execute(f"ALTER TABLE {source} SET SCHEMA {ctx.quote(target)}")
 
+    # -- the catalog and scratch databases (gitmig.db.catalog, gitmig.db.scratch) ------
+
+    scratch_privilege = "CREATEDB (ALTER ROLE ... CREATEDB)"
+
+    def read_catalog(self, conn: Connection) -> dict[str, Any]:
+        from gitmig.db.backends import catalog_postgresql
+
+        return catalog_postgresql.read(conn)
+
+    def drop_database(self, conn: Connection, name: str) -> None:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+    def database_names(self, conn: Connection, prefix: str) -> list[str]:
+        return list(conn.scalars(sa.text(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, :p)"), {"p": prefix}))
+
+    def drop_everything(self, conn: Connection, catalog: dict[str, Any]) -> None:
+        quote = conn.dialect.identifier_preparer.quote
+        for table in catalog["tables"]:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {quote(table)} CASCADE"))
+        for sequence in catalog["sequences"]:
+            conn.execute(sa.text(f"DROP SEQUENCE IF EXISTS {quote(sequence)} CASCADE"))
+        for name in catalog["types"]:
+            conn.execute(sa.text(f"DROP TYPE IF EXISTS {quote(name)} CASCADE"))
+
 
 def _alter_type(ctx: ddl.Context, op: ops.AlterColumn, table: Table, old: Column,
                 new: Column) -> None:

@@ -225,6 +225,23 @@ class SQLiteBackend(Backend):
             "`gitmig makemigrations --empty`"
         )
 
+    # -- the catalog and scratch databases (gitmig.db.catalog, gitmig.db.scratch) ------
+
+    def read_catalog(self, conn: Connection) -> dict[str, Any]:
+        from gitmig.db.backends import catalog_sqlite
+
+        return catalog_sqlite.read(conn)
+
+    scratch_in_folder = True
+
+    def server_version(self, conn: Connection) -> tuple[Any, ...]:
+        return (sqlite3.sqlite_version,)
+
+    def drop_everything(self, conn: Connection, catalog: dict[str, Any]) -> None:
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        for table in catalog["tables"]:
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+
 
 def _text(exc: BaseException) -> str:
     """sqlite3's words on one line."""
