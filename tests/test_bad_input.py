@@ -195,14 +195,15 @@ def history_column(ddl: str) -> Setup:
 
 
 def future_history(e: Env) -> None:
-    """gitmig_migrations as a newer gitmig might make it: a column this one cannot fill."""
+    """gitmig_migrations as a newer gitmig might make it: every column this one knows, and
+    one more that it cannot fill."""
     e.sql("ALTER TABLE gitmig_migrations RENAME TO old_history",
           "CREATE TABLE gitmig_migrations (app VARCHAR(255) NOT NULL, name VARCHAR(255) NOT "
           "NULL, checksum VARCHAR(64) NOT NULL, applied_at DATETIME NOT NULL, git_commit "
-          "VARCHAR(64), progress VARCHAR(32), future_level INTEGER NOT NULL, "
-          "PRIMARY KEY (app, name))",
+          "VARCHAR(64), progress VARCHAR(32), file_sha256 VARCHAR(64), "
+          "future_level INTEGER NOT NULL, PRIMARY KEY (app, name))",
           "INSERT INTO gitmig_migrations SELECT app, name, checksum, applied_at, git_commit, "
-          "progress, 1 FROM old_history",
+          "progress, file_sha256, 1 FROM old_history",
           "DROP TABLE old_history")
 
 
@@ -342,6 +343,8 @@ CASES = [
     Case("graph-unknown-app", ("graph", "ghost"), "'ghost'"),
     Case("graph-no-repository", ("graph", "--all-branches"), "is not inside a git repository",
          no_git),
+    Case("lint-unknown-ref", ("lint", "--against", "no-such-branch"), "no-such-branch"),
+    Case("lint-unknown-app", ("lint", "ghost"), "'ghost'"),
     Case("erd-unknown-revision", ("erd", "no-such-rev"), "unknown revision 'no-such-rev'"),
     Case("erd-unknown-app-at-revision", ("erd", "HEAD", "ghost"), "'ghost'"),
     Case("diff-erd-and-json", ("diff", "--erd", "--json"), "either --erd or --json"),
@@ -391,6 +394,8 @@ CASES = [
     # -- drift and adopt ------------------------------------------------------------------
     Case("drift-unreachable", ("drift", "--database", BAD_URL),
          "cannot connect to the database postgresql://gm_user:***@127.0.0.1:1/shop"),
+    Case("test-unreachable", ("test", "--database", BAD_URL),
+         "cannot create a throwaway database beside postgresql://gm_user:***@127.0.0.1:1/shop"),
     Case("adopt-unreachable", ("adopt", "--database", BAD_URL),
          "cannot connect to the database postgresql://gm_user:***@127.0.0.1:1/shop"),
     Case("adopt-retire-without-alembic", ("adopt", "--retire-alembic"),

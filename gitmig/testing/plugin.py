@@ -52,15 +52,7 @@ class Project:
 
     def url(self) -> str:
         given = self.pytest_config.getoption("gitmig_database")
-        if given:
-            return str(given)
-        from gitmig.config import read_pyproject, sqlite_relative_to
-
-        section = read_pyproject(self.path).get("tool", {}).get("gitmig", {})
-        configured = section.get("test_database")
-        if isinstance(configured, str) and configured:
-            return sqlite_relative_to(configured, self.path.parent)
-        return DEFAULT_URL
+        return server_url(self.path, str(given) if given else None)
 
     def stairway(self) -> Stairway:
         if self._stairway is None:
@@ -77,6 +69,20 @@ class Project:
         if self._closing is not None:
             self._closing.close()
             self._closing = None
+
+
+def server_url(path: Path, given: str | None) -> str:
+    """Where throwaway databases are made: `given`, else `test_database` in the project's
+    [tool.gitmig], else a SQLite file."""
+    if given:
+        return given
+    from gitmig.config import read_pyproject, sqlite_relative_to
+
+    section = read_pyproject(path).get("tool", {}).get("gitmig", {})
+    configured = section.get("test_database")
+    if isinstance(configured, str) and configured:
+        return sqlite_relative_to(configured, path.parent)
+    return DEFAULT_URL
 
 
 def _find_project(start: Path) -> Path | None:
