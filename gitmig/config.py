@@ -74,6 +74,8 @@ class Config:
     lockfile: bool = True  # keep <migrations>/gitmig.lock (gitmig.migrations.lockfile)
     timeouts: Timeouts = field(default=Timeouts())
     models_timeout: float = MODELS_TIMEOUT  # seconds; importing models in a child process
+    # [tool.gitmig.fleets.NAME] as written; gitmig.fleet.spec reads each one when used
+    fleets: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
 
     def models_time_limit(self) -> float:
         """The configured limit, unless GITMIG_MODELS_TIMEOUT says otherwise."""
@@ -226,8 +228,13 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
         for key, default in (("connect_timeout", Timeouts.connect),
                              ("read_timeout", Timeouts.read))
     ))
+    fleets = section.get("fleets", {})
+    if not isinstance(fleets, dict) or not all(isinstance(v, dict) for v in fleets.values()):
+        raise GitmigError(f"[tool.gitmig.fleets] in {path} must hold tables: "
+                          "[tool.gitmig.fleets.NAME] with databases = [...] or url = ...")
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
-                  lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout))
+                  lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout),
+                  fleets=fleets)
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"db"},
     {"git"},
     {"actions"},
+    {"fleet"},
     {"resolve", "hooks"},
     {"commands"},
     {"cli", "__main__"},

@@ -33,6 +33,7 @@ class Options:
     fake: bool = False
     plan: bool = False  # print only
     check: bool = False
+    schema: str | None = None  # a fleet's tenant schema (gitmig.fleet)
 
 
 class Reporter(Progress):
@@ -77,7 +78,7 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
         if read_only and database_missing(url):
             _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
             return outcome
-        with connect(url, config.timeouts) as conn:
+        with connect(url, config.timeouts, options.schema, create_schema=not read_only) as conn:
             lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
             with lock:
                 from gitmig.db.history.recorder import Recorder

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gitmig.db.history.rows import TABLE_NAME, Applied, printable, row  # also imported from here
+from gitmig.db.history.rows import (  # also imported from here
+    SCHEMA_INFO,
+    TABLE_NAME,
+    Applied,
+    printable,
+    row,
+)
 from gitmig.migrations.graph import Key
 
 _metadata = sa.MetaData()
@@ -56,8 +62,15 @@ class Recorder:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
+    @property
+    def schema(self) -> str | None:
+        """A fleet's tenant schema: the table is that schema's, not one further along
+        the search path (a fleet's targets share public)."""
+        schema: str | None = self.connection.info.get(SCHEMA_INFO)
+        return schema
+
     def has_table(self) -> bool:
-        return sa.inspect(self.connection).has_table(TABLE_NAME)
+        return sa.inspect(self.connection).has_table(TABLE_NAME, schema=self.schema)
 
     def ensure_table(self) -> None:
         if not self.has_table():
@@ -67,7 +80,7 @@ class Recorder:
                 f"ALTER TABLE {TABLE_NAME} ADD COLUMN progress VARCHAR(32)"))
 
     def _has_progress(self) -> bool:
-        columns = sa.inspect(self.connection).get_columns(TABLE_NAME)
+        columns = sa.inspect(self.connection).get_columns(TABLE_NAME, schema=self.schema)
         return any(c["name"] == "progress" for c in columns)
 
     def applied(self) -> dict[Key, Applied]:

@@ -16,6 +16,9 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key
 
 TABLE_NAME = "gitmig_migrations"
+# Connection.info key: the tenant schema a fleet target points the connection at (the
+# backend's use_schema); the history table is that schema's.
+SCHEMA_INFO = "gitmig_schema"
 
 
 @dataclass(frozen=True)
