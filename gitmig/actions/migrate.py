@@ -53,14 +53,18 @@ class Outcome:
     aborted: bool = False
 
 
-def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
-    """Bring the database to the target; raise for bad input before touching it."""
+def migrate(config: Config, options: Options, reporter: Reporter | None = None,
+            executor: Executor | None = None) -> Outcome:
+    """Bring the database to the target; raise for bad input before touching it.
+
+    `executor`: one already holding the graph and its imported migrations, shared by the
+    many targets of a fleet (gitmig.fleet.runner)."""
     from gitmig.db.connection import connect, database_missing, display_url
     from gitmig.db.lock import migration_lock
     from gitmig.migrations.loader import load_graph
 
     reporter = reporter or Reporter()
-    graph = load_graph(config)
+    graph = executor.graph if executor is not None else load_graph(config)
     apps = [options.app] if options.app else list(config.apps)
     if options.app:
         config.app(options.app)
@@ -73,7 +77,7 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
     url = config.database_url(options.database)
     outcome = Outcome(display_url(url))
     read_only = options.plan or options.check
-    executor = Executor(graph)
+    executor = executor or Executor(graph)
     with project_on_path(config):
         if read_only and database_missing(url):
             _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)

@@ -28,6 +28,8 @@ from gitmig.fleet.spec import Target
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+    from gitmig.db.executor import Executor
+
 
 @dataclass
 class Result:
@@ -63,13 +65,14 @@ class _Collect(Reporter):
         self.warnings.append(text)
 
 
-def migrate_one(config: Config, target: Target, options: Options) -> Result:
+def migrate_one(config: Config, target: Target, options: Options,
+                executor: Executor | None = None) -> Result:
     """One target, as `gitmig migrate --database URL` would do it; never raises."""
     reporter = _Collect()
     started = time.perf_counter()
     try:
         outcome = migrate(config, replace(options, database=target.url, schema=target.schema),
-                          reporter)
+                          reporter, executor)
     except GitmigError as exc:
         return Result(target, False, seconds=time.perf_counter() - started,
                       error=exc.render(), warnings=reporter.warnings)
@@ -85,21 +88,22 @@ def migrate_one(config: Config, target: Target, options: Options) -> Result:
 
 
 def run(config: Config, targets: Sequence[Target], options: Options, jobs: int,
-        watcher: Watcher) -> list[Result]:
+        watcher: Watcher, executor: Executor | None = None) -> list[Result]:
     """Every target once, `jobs` at a time; results in the targets' order."""
     if jobs <= 1 or len(targets) <= 1:
         results = []
         for target in targets:
             watcher.started(target)
-            result = migrate_one(config, target, options)
+            result = migrate_one(config, target, options, executor)
             watcher.finished(result)
             results.append(result)
         return results
-    return _Pool(config, options, min(jobs, len(targets))).run(targets, watcher)
+    return _Pool(config, options, min(jobs, len(targets)), executor).run(targets, watcher)
 
 
 class _Pool:
-    def __init__(self, config: Config, options: Options, size: int) -> None:
+    def __init__(self, config: Config, options: Options, size: int,
+                 executor: Executor | None) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")  # the loaded project comes along
@@ -107,8 +111,8 @@ class _Pool:
         ends: list[Connection] = []
         for _ in range(size):
             parent, child = ctx.Pipe()
-            process = ctx.Process(target=_work, args=(child, [*ends, parent], config, options),
-                                  daemon=True)
+            process = ctx.Process(target=_work, daemon=True,
+                                  args=(child, [*ends, parent], config, options, executor))
             process.start()
             child.close()
             ends.append(parent)
@@ -167,7 +171,7 @@ class _Pool:
 
 
 def _work(conn: Connection, inherited: list[Connection], config: Config,
-          options: Options) -> None:
+          options: Options, executor: Executor | None) -> None:
     """A worker: targets from the pipe until it says None or closes."""
     parent = os.getppid()
     _die_with_parent()
@@ -184,7 +188,7 @@ def _work(conn: Connection, inherited: list[Connection], config: Config,
         if item is None:
             return
         index, target = item
-        result = migrate_one(config, target, options)
+        result = migrate_one(config, target, options, executor)
         try:
             conn.send((index, result))
         except OSError:
