@@ -98,7 +98,8 @@ def watcher(name: str) -> Watcher:
 def _outcome(r: Result) -> str:
     if not r.ok:
         return f"FAILED   {r.seconds:6.2f} s  {r.target.label}: {r.error}"
-    what = f"{r.applied} applied" if r.applied else "up to date"
+    what = (f"{r.applied} {'unapplied' if r.backwards else 'applied'}" if r.applied
+            else "up to date")
     return f"ok       {r.seconds:6.2f} s  {r.target.label}: {what}"
 
 
@@ -115,11 +116,15 @@ def finish(report: FleetReport, shown: Watcher) -> None:
         for w in r.warnings:
             console.warn(f"{r.target.label}: {w}")
     done = len(report.results)
-    applied = sum(r.applied for r in report.results)
+    applied = sum(r.applied for r in report.results if not r.backwards)
+    unapplied = sum(r.applied for r in report.results if r.backwards)
+    counts = f"{applied} migration{_s(applied)} applied"
+    if unapplied:
+        counts += f", {unapplied} unapplied"
     up_to_date = sum(1 for r in report.results if r.ok and not r.applied)
     console.say(f"Fleet {report.name}: {done} of {report.total} target{_s(report.total)} "
-                f"run: {len(report.migrated)} migrated ({applied} migration{_s(applied)} "
-                f"applied), {up_to_date} up to date, {len(report.failed)} failed.")
+                f"run: {len(report.migrated)} migrated ({counts}), {up_to_date} up to date, "
+                f"{len(report.failed)} failed.")
     if report.skipped:
         console.say(f"The canaries failed: {len(report.skipped)} other target"
                     f"{_s(len(report.skipped))} were not touched.", style="bold red")

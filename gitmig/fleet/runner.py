@@ -42,6 +42,7 @@ class Result:
     error: str | None = None
     planned: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    backwards: bool = False  # the migrations were unapplied (migrate APP TARGET)
 
 
 class Watcher:
@@ -84,7 +85,8 @@ def migrate_one(config: Config, target: Target, options: Options,
                       warnings=reporter.warnings)
     return Result(target, True, len(outcome.prepared) if outcome.ran else 0,
                   time.perf_counter() - started, planned=[p.label for p in outcome.prepared],
-                  warnings=reporter.warnings)
+                  warnings=reporter.warnings,
+                  backwards=any(p.step.backwards for p in outcome.prepared))
 
 
 def run(config: Config, targets: Sequence[Target], options: Options, jobs: int,

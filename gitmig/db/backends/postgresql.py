@@ -72,7 +72,11 @@ class PostgreSQLBackend(Backend):
             sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}))
         quoted = conn.dialect.identifier_preparer.quote_identifier(schema)
         if not exists and create:
-            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+            try:
+                conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+                conn.commit()
+            except sa.exc.IntegrityError:  # another run made it at the same moment
+                conn.rollback()
             exists = True
         conn.execute(sa.text(f"SET search_path TO {quoted}, public"))
         conn.commit()
