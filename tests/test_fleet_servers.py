@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from .conftest import MYSQL_URL, POSTGRES_URL, Result
-from .fleetkit import assert_consistent, fleet_project
+from .conftest import MYSQL_URL, Result
+from .fleetkit import assert_all_consistent, assert_consistent, fleet_project
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,8 @@ def applied_count(stdout: str) -> int:
     return int(match[1])
 
 
-def server_databases(admin_url: str | None, count: int, what: str) -> Iterator[list[str]]:
+def server_databases(admin_url: str | None, count: int, what: str,
+                     drop: bool = True) -> Iterator[list[str]]:
     if not admin_url:
         pytest.skip(f"{what} is not set")
     kind = sa.engine.make_url(admin_url).get_backend_name()
@@ -69,7 +70,7 @@ def server_databases(admin_url: str | None, count: int, what: str) -> Iterator[l
     finally:
         force = " WITH (FORCE)" if kind == "postgresql" else ""
         with engine.connect() as conn:
-            for name in made:
+            for name in made if drop else []:
                 conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}{force}"))
         engine.dispose()
 
@@ -93,7 +94,8 @@ def second_postgres() -> Iterator[str]:
     version = max(Path("/usr/lib/postgresql").iterdir(), key=lambda p: float(p.name)).name
     name, port = f"gmfleet{os.getpid()}", _free_port()
     made = subprocess.run(
-        ["pg_createcluster", version, name, "--port", str(port), "--",
+        ["pg_createcluster", version, name, "--port", str(port),
+         "-o", "fsync=off", "-o", "synchronous_commit=off", "-o", "full_page_writes=off", "--",
          "--auth-host=trust", "--auth-local=trust", "--no-sync"],
         capture_output=True, text=True)
     if made.returncode != 0:
@@ -113,13 +115,17 @@ def second_postgres() -> Iterator[str]:
                 time.sleep(0.2)
         engine.dispose()
         yield url
-    finally:
-        subprocess.run(["pg_dropcluster", "--stop", version, name], capture_output=True)
+    finally:  # nothing to keep: stopped at once (no checkpoint), dropped in the background
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop",
+                        "-m", "immediate"], capture_output=True)
+        subprocess.Popen(["pg_dropcluster", version, name], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 @pytest.fixture
-def pg_databases() -> Iterator[list[str]]:
-    yield from server_databases(POSTGRES_URL, 20, "GITMIG_TEST_POSTGRES_URL")
+def pg_databases(second_postgres: str) -> Iterator[list[str]]:
+    """On the second server: dropped with it, which costs less than a drop each."""
+    yield from server_databases(second_postgres, 20, "the second cluster", drop=False)
 
 
 @pytest.fixture
@@ -127,13 +133,8 @@ def mariadb_databases() -> Iterator[list[str]]:
     yield from server_databases(MYSQL_URL, 10, "GITMIG_TEST_MYSQL_URL")
 
 
-@pytest.fixture
-def second_server_databases(second_postgres: str) -> Iterator[list[str]]:
-    yield from server_databases(second_postgres, 3, "the second cluster")
-
-
-def test_one_fleet_over_two_postgresql_servers_schemas_mariadb_and_files(
-        tmp_path, postgres_url, pg_databases, mariadb_databases, second_server_databases):
+def test_one_fleet_over_two_postgresql_servers_schemas_mariadb_and_files(  # ~40 s
+        tmp_path, postgres_url, pg_databases, mariadb_databases):
     schemas = [f"tenant_{i:02d}" for i in range(50)]
     engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:  # the directory of tenants, in the tenants' database
@@ -147,8 +148,7 @@ def test_one_fleet_over_two_postgresql_servers_schemas_mariadb_and_files(
         conn.execute(sa.text("CREATE TABLE post (id INTEGER)"))
     engine.dispose()
     files = [f"sqlite:///files/tenant{i}.db" for i in range(30)]
-    listed = ", ".join(json.dumps(u) for u in pg_databases + mariadb_databases
-                       + second_server_databases)
+    listed = ", ".join(json.dumps(u) for u in pg_databases + mariadb_databases)
     p = fleet_project(tmp_path / "proj", f"""
         [tool.gitmig.fleets.everyone]
         databases = [{listed}]
@@ -158,7 +158,7 @@ def test_one_fleet_over_two_postgresql_servers_schemas_mariadb_and_files(
         """)
     (p.root / "files").mkdir()
     p.write("files.txt", "\n".join(files) + "\n")
-    total = 20 + 10 + 3 + 30 + 50
+    total = 20 + 10 + 30 + 50
 
     first = gitmig(p.root, "migrate", "--fleet", "everyone", "--jobs", "4")
     assert first.exit_code == 1, first.output
@@ -171,15 +171,14 @@ def test_one_fleet_over_two_postgresql_servers_schemas_mariadb_and_files(
     assert "Traceback" not in first.output
 
     def every_target() -> Iterator[tuple[str, str | None]]:
-        for url in pg_databases + mariadb_databases + second_server_databases:
+        for url in pg_databases + mariadb_databases:
             yield url, None
         for f in files:
             yield f"sqlite:///{p.root / f[len('sqlite:///'):]}", None
         for s in schemas:
             yield postgres_url, s
 
-    for url, schema in every_target():
-        assert_consistent(url, schema, 3, complete=url != broken)
+    assert assert_consistent(broken, None, 3, complete=False) == 0  # the others: above
 
     engine = sa.create_engine(broken, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
@@ -189,8 +188,7 @@ def test_one_fleet_over_two_postgresql_servers_schemas_mariadb_and_files(
     assert second.exit_code == 0, second.output
     assert (f"1 migrated (3 migrations applied), {total - 1} up to date, 0 failed."
             in second.stdout)
-    for url, schema in every_target():
-        assert_consistent(url, schema, 3, complete=True)
+    assert_all_consistent(list(every_target()), 3)
     matrix = gitmig(p.root, "showmigrations", "--fleet", "everyone", "--json")
     data = json.loads(matrix.stdout)
     assert len(data["targets"]) == total

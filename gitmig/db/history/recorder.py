@@ -61,6 +61,7 @@ class Unfinished:
 class Recorder:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._progress: bool | None = None  # whether the table has the column, once known
 
     @property
     def schema(self) -> str | None:
@@ -78,10 +79,13 @@ class Recorder:
         elif not self._has_progress():  # a table made before the column existed
             self.connection.execute(sa.text(
                 f"ALTER TABLE {TABLE_NAME} ADD COLUMN progress VARCHAR(32)"))
+            self._progress = True
 
     def _has_progress(self) -> bool:
-        columns = sa.inspect(self.connection).get_columns(TABLE_NAME, schema=self.schema)
-        return any(c["name"] == "progress" for c in columns)
+        if self._progress is None:
+            columns = sa.inspect(self.connection).get_columns(TABLE_NAME, schema=self.schema)
+            self._progress = any(c["name"] == "progress" for c in columns)
+        return self._progress
 
     def applied(self) -> dict[Key, Applied]:
         """Every migration recorded as applied, whether or not its file still exists."""
