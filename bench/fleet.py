@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.runs):
                 if db is not None:
                     db.reset(True)
-                    urls = [f"{pg.url}?options=-csearch_path%3D{s}" for s in pg.schemas]
+                    # %% for the ini file Alembic puts the URL in
+                    urls = [f"{pg.url}?options=-csearch_path%%3D{s}" for s in pg.schemas]
                 else:
                     reset_files()
                     urls = [f"sqlite:///{f}" for f in files]
