@@ -86,7 +86,9 @@ def watcher(name: str) -> Watcher:
             for target, since in self.running.items():
                 table.add_row(Text("running", style="cyan"), Text(f"{now - since:5.1f} s"),
                               Text(target.label))
-            bar = ProgressBar(total=max(self.total, 1), completed=len(self.done), width=40)
+            bar = Table.grid()  # a row of its own: a bare ProgressBar ends no line
+            bar.add_row(ProgressBar(total=max(self.total, 1), completed=len(self.done),
+                                    width=40))
             self.live.update(Group(head, bar, table), refresh=True)
 
         def close(self) -> None:
