@@ -222,3 +222,15 @@ def test_a_query_on_a_directory_database_lists_the_targets(tmp_path):
     r = p.gitmig("migrate", "--fleet", "active")
     assert r.exit_code == 0, r.output
     assert [len(state(u)[0]) for u in urls] == [3, 0, 3]
+
+
+def test_on_a_terminal_the_run_shows_a_live_display_and_the_same_outcome(tmp_path):
+    urls = files(tmp_path, 3)
+    p = project_of(tmp_path, urls)
+    r = p.gitmig("migrate", "--fleet", "tenants", "--jobs", "2",
+                 env={"TTY_COMPATIBLE": "1", "COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "Fleet tenants: " in r.stdout and "done," in r.stdout  # the live head line
+    for url in urls:
+        assert f"{url}: 3 applied" in r.stdout
+    assert "3 migrated (9 migrations applied), 0 up to date, 0 failed." in r.stdout
