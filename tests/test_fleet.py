@@ -225,10 +225,16 @@ def test_a_query_on_a_directory_database_lists_the_targets(tmp_path):
 
 
 def test_on_a_terminal_the_run_shows_a_live_display_and_the_same_outcome(tmp_path):
+    from gitmig import console
+
     urls = files(tmp_path, 3)
     p = project_of(tmp_path, urls)
-    r = p.gitmig("migrate", "--fleet", "tenants", "--jobs", "2",
-                 env={"TTY_COMPATIBLE": "1", "COLUMNS": "200"})
+    console.out.cache_clear()  # rich reads TTY_COMPATIBLE when its console is made
+    try:
+        r = p.gitmig("migrate", "--fleet", "tenants", "--jobs", "2",
+                     env={"TTY_COMPATIBLE": "1", "COLUMNS": "200"})
+    finally:
+        console.out.cache_clear()
     assert r.exit_code == 0, r.output
     assert "Fleet tenants: " in r.stdout and "done," in r.stdout  # the live head line
     for url in urls:
