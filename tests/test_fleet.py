@@ -240,3 +240,19 @@ def test_on_a_terminal_the_run_shows_a_live_display_and_the_same_outcome(tmp_pat
     for url in urls:
         assert f"{url}: 3 applied" in r.stdout
     assert "3 migrated (9 migrations applied), 0 up to date, 0 failed." in r.stdout
+
+
+def test_an_interrupted_target_is_shown_and_refused_while_the_others_migrate(tmp_path):
+    urls = files(tmp_path, 3)
+    p = project_of(tmp_path, urls, migrations=2)
+    assert p.gitmig("migrate", "--fleet", "tenants").exit_code == 0
+    with sqlite3.connect(urls[1][len("sqlite:///"):]) as conn:  # what a MariaDB run killed
+        conn.execute("UPDATE gitmig_migrations SET progress = 'apply 0/1' "  # halfway leaves
+                     "WHERE name = '0002_post_add_c2'")
+    shown = p.gitmig("showmigrations", "--fleet", "tenants", "--shard", "1/1")
+    row = next(line for line in shown.stdout.splitlines() if line.startswith(urls[1]))
+    assert row.split("\t")[1:] == ["interrupted", "0001_initial (+1) INTERRUPTED 0002_post_add_c2"]
+    r = p.gitmig("migrate", "--fleet", "tenants")
+    assert r.exit_code == 1, r.output
+    assert f"{urls[1]}: blog.0002_post_add_c2 was interrupted while being applied" in r.stdout
+    assert "0 migrated (0 migrations applied), 2 up to date, 1 failed." in r.stdout
