@@ -1075,6 +1075,9 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
     lines += [f"- {c}" for c in bench.schema_checks] or ["- not checked"]
     lines += ["", "Compared: tables, columns (type, nullability), primary keys, indexes by "
               "columns, foreign keys by columns and target; bookkeeping tables left out.", ""]
+    from bench.fleet import kept_section  # bench/fleet.py's rows, measured on their own
+
+    lines += kept_section(path)
     path.write_text("\n".join(lines))
 
 

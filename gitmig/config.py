@@ -145,6 +145,8 @@ class Config:
     lint: LintSettings = field(default=LintSettings())
     safe: SafeSettings = field(default=SafeSettings())
     ignore_tables: tuple[str, ...] = ()  # patterns of tables drift and adopt leave out
+    # [tool.gitmig.fleets.NAME] as written; gitmig.fleet.spec reads each one when used
+    fleets: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False, compare=False)
 
     def models_time_limit(self) -> float:
         """The configured limit, unless GITMIG_MODELS_TIMEOUT says otherwise."""
@@ -301,10 +303,14 @@ def parse_section(section: dict[str, Any], path: Path) -> Config:
     if not isinstance(ignore, list) or not all(isinstance(p, str) and p for p in ignore):
         raise GitmigError(f"[tool.gitmig] ignore_tables in {path} must be a list of table "
                           "names or patterns, e.g. [\"legacy_*\"]")
+    fleets = section.get("fleets", {})
+    if not isinstance(fleets, dict) or not all(isinstance(v, dict) for v in fleets.values()):
+        raise GitmigError(f"[tool.gitmig.fleets] in {path} must hold tables: "
+                          "[tool.gitmig.fleets.NAME] with databases = [...] or url = ...")
     return Config(path=path, database=database, apps=apps, pythonpath=pythonpath,
                   lockfile=lockfile, timeouts=timeouts, models_timeout=float(timeout),
                   lint=parse_lint(section, path), safe=parse_safe(section, path),
-                  ignore_tables=tuple(ignore))
+                  ignore_tables=tuple(ignore), fleets=fleets)
 
 
 def parse_app(label: str, value: Any, path: Path, pythonpath: tuple[Path, ...]) -> AppConfig:

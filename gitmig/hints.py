@@ -35,3 +35,12 @@ def resolve(app: str) -> str:
 
 def makemigrations(app: str) -> str:
     return MAKEMIGRATIONS.format(app=app)
+
+
+# A fleet is missing or names no databases (gitmig.fleet.spec).
+FLEET_CONFIG = ("name it in pyproject.toml: [tool.gitmig.fleets.NAME] with databases = [...], "
+                "databases_file = \"...\", or url = \"...\" with schemas = [...]")
+
+# Some targets of a fleet run failed; the others are done.
+FLEET_RERUN = ("fix what each failed target reports, then run the same command again: "
+               "targets already migrated are skipped")

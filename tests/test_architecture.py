@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"git"},
     {"lint"},
     {"actions"},
+    {"fleet"},
     {"resolve", "hooks"},
     {"testing"},  # the pytest plugin: the stairway, the migrator, the checks
     {"commands"},

@@ -35,6 +35,7 @@ class Options:
     check: bool = False
     fake_initial: bool = False  # initial migrations whose tables exist as made: recorded
     drift_check: bool = True  # compare the database with its applied migrations first
+    schema: str | None = None  # a fleet's tenant schema (gitmig.fleet)
 
 
 class Reporter(Progress):
@@ -56,14 +57,18 @@ class Outcome:
     faked: list[Key] = field(default_factory=list)  # recorded by --fake-initial
 
 
-def migrate(config: Config, options: Options, reporter: Reporter | None = None) -> Outcome:
-    """Bring the database to the target; raise for bad input before touching it."""
+def migrate(config: Config, options: Options, reporter: Reporter | None = None,
+            executor: Executor | None = None) -> Outcome:
+    """Bring the database to the target; raise for bad input before touching it.
+
+    `executor`: one already holding the graph and its imported migrations, shared by the
+    many targets of a fleet (gitmig.fleet.runner)."""
     from gitmig.db.connection import connect, database_missing, display_url
     from gitmig.db.lock import migration_lock
     from gitmig.migrations.loader import load_graph
 
     reporter = reporter or Reporter()
-    graph = load_graph(config)
+    graph = executor.graph if executor is not None else load_graph(config)
     apps = [options.app] if options.app else list(config.apps)
     if options.app:
         config.app(options.app)
@@ -76,13 +81,13 @@ def migrate(config: Config, options: Options, reporter: Reporter | None = None) 
     url = config.database_url(options.database)
     outcome = Outcome(display_url(url))
     read_only = options.plan or options.check
-    executor = Executor(graph)
+    executor = executor or Executor(graph)
     with project_on_path(config):
         if read_only and database_missing(url):
             _execute_plan(config, graph, executor, None, {}, options, reporter, outcome)
             return outcome
         outcome.real_url = url
-        with connect(url, config.timeouts) as conn:
+        with connect(url, config.timeouts, options.schema, create_schema=not read_only) as conn:
             lock = _no_lock() if read_only else migration_lock(conn, reporter.waiting)
             with lock:
                 from gitmig.db.history.recorder import Recorder

@@ -34,6 +34,14 @@ if TYPE_CHECKING:
                    "change nothing.")
 @click.option("--no-input", is_flag=True,
               help="Never ask; by default a terminal is asked before data is dropped.")
+@click.option("--fleet", metavar="NAME",
+              help="Migrate every database or schema of [tool.gitmig.fleets.NAME].")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+              help="With --fleet: targets migrated at once, each in its own process.")
+@click.option("--canary", type=int, default=0, metavar="K",
+              help="With --fleet: migrate K targets first; stop if any of them fails.")
+@click.option("--shard", metavar="I/N",
+              help="With --fleet: only shard I of N (1-based), a stable slice of the fleet.")
 @config_option
 def command(
     app: str | None,
@@ -45,6 +53,10 @@ def command(
     plan_only: bool,
     check: bool,
     no_input: bool,
+    fleet: str | None,
+    jobs: int,
+    canary: int,
+    shard: str | None,
     config_path: str | None,
 ) -> None:
     """Apply or unapply migrations to reach TARGET.
@@ -61,6 +73,14 @@ def command(
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
                       check=check, fake_initial=fake_initial,
                       drift_check=not no_drift_check)
+    if fleet is not None:
+        _fleet(config, fleet, options, jobs, canary, shard)
+        return
+    if (jobs, canary, shard) != (1, 0, None):
+        from gitmig.errors import GitmigError
+
+        raise GitmigError("--jobs, --canary and --shard spread a fleet's targets; they need "
+                          "--fleet NAME")
     reporter = _reporter(ask=not no_input and console.is_interactive())
     outcome = migrate(config, options, reporter)
     if plan_only:
@@ -74,6 +94,42 @@ def command(
 def _nothing(target: str | None) -> str:
     """`migrate APP zero` asks to unapply: with nothing applied, say that, not `apply`."""
     return "Nothing to unapply." if target == "zero" else "No migrations to apply."
+
+
+def _fleet(config: Any, name: str, options: Any, jobs: int, canary: int,
+           shard: str | None) -> None:
+    """migrate --fleet: the targets in parallel (or surveyed, with --check)."""
+    from gitmig.commands import fleetview
+
+    if options.check:
+        from gitmig.fleet.migrate import choose
+        from gitmig.fleet.survey import survey
+        from gitmig.migrations.loader import load_graph
+
+        if options.database:
+            from gitmig.errors import GitmigError
+
+            raise GitmigError("--fleet and --database name different databases; give one")
+        graph = load_graph(config)
+        fleetview.check(name, survey(config, name, choose(config, name, shard), graph,
+                                     max(jobs, 4)))
+        return
+    from gitmig.fleet.migrate import migrate_fleet
+    from gitmig.fleet.runner import Watcher
+
+    shown = Watcher() if options.plan else fleetview.watcher(name)
+    try:
+        report = migrate_fleet(config, name, options, jobs=jobs, canary=canary,
+                               shard_text=shard, watcher=shown)
+    except BaseException:
+        close = getattr(shown, "close", None)
+        if close is not None:
+            close()
+        raise
+    if options.plan:
+        fleetview.print_plan(report)
+        return
+    fleetview.finish(report, shown)
 
 
 def _reporter(ask: bool) -> Reporter:

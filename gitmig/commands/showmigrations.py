@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,12 +21,17 @@ Line = tuple[str, str | None]  # text, rich style (colours on a terminal only)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--database", metavar="URL",
               help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
+@click.option("--fleet", metavar="NAME",
+              help="A matrix of the fleet's targets by app: latest applied, pending, failed.")
+@click.option("--shard", metavar="I/N", help="With --fleet: only shard I of N.")
 @config_option
 def command(
     apps: tuple[str, ...],
     as_plan: bool,
     as_json: bool,
     database: str | None,
+    fleet: str | None,
+    shard: str | None,
     config_path: str | None,
 ) -> None:
     """List migrations and whether the database has them: [X] applied, [ ] not.
@@ -38,6 +43,9 @@ def command(
 
     config = load(config_path)
     labels = [a.label for a in config.select(apps)]
+    if fleet is not None:
+        _fleet(config, fleet, labels, shard, as_json, database, as_plan)
+        return
     history = read_history(config, database)
     if as_plan:
         entries = history.plan(labels)
@@ -102,3 +110,19 @@ def _print_json(data: object) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2))
+
+
+def _fleet(config: Any, name: str, labels: list[str], shard: str | None, as_json: bool,
+           database: str | None, as_plan: bool) -> None:
+    from gitmig.commands import fleetview
+    from gitmig.errors import GitmigError
+    from gitmig.fleet.migrate import choose
+    from gitmig.fleet.survey import survey
+    from gitmig.migrations.loader import load_graph
+
+    if database or as_plan:
+        raise GitmigError(f"--fleet shows a matrix of targets; it takes no "
+                          f"{'--database' if database else '--plan'}")
+    graph = load_graph(config)
+    rows = survey(config, name, choose(config, name, shard), graph)
+    fleetview.print_matrix(name, rows, labels, as_json)

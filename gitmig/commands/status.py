@@ -12,6 +12,7 @@ from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
     from gitmig.actions.status import Report
+    from gitmig.config import Config
     from gitmig.ops import Operation
 
 STYLES = {"+": "green", "-": "red", "~": "yellow"}
@@ -21,8 +22,11 @@ STYLES = {"+": "green", "-": "red", "~": "yellow"}
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--database", metavar="URL",
               help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
+@click.option("--fleet", metavar="NAME",
+              help="One-screen summary of [tool.gitmig.fleets.NAME]'s targets.")
 @config_option
-def command(as_json: bool, database: str | None, config_path: str | None) -> None:
+def command(as_json: bool, database: str | None, fleet: str | None,
+            config_path: str | None) -> None:
     """Say what needs doing: model changes without migrations (in the working tree and
     staged), unapplied migrations, migrations applied to the database that this branch
     lacks, conflicts, applied migrations edited since, and drift (the database against
@@ -33,6 +37,9 @@ def command(as_json: bool, database: str | None, config_path: str | None) -> Non
     """
     from gitmig.actions.status import CLEAN, status
 
+    if fleet is not None:
+        _fleet(load(config_path), fleet, as_json, database)
+        return
     report = status(load(config_path), database)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
@@ -114,3 +121,16 @@ def _operations(changes: dict[str, list[Operation]]) -> None:
         for op in operations:
             kind = kind_of(op)
             console.say(f"    {kind} {op.describe()}", style=STYLES[kind])
+
+
+def _fleet(config: Config, name: str, as_json: bool, database: str | None) -> None:
+    from gitmig.commands import fleetview
+    from gitmig.errors import GitmigError
+    from gitmig.fleet.migrate import choose
+    from gitmig.fleet.survey import survey
+    from gitmig.migrations.loader import load_graph
+
+    if database:
+        raise GitmigError("--fleet and --database name different databases; give one")
+    rows = survey(config, name, choose(config, name, None), load_graph(config))
+    fleetview.print_status(name, rows, as_json)

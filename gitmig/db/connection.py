@@ -160,8 +160,12 @@ def timeouts(timeout: Timeouts | float | None) -> Timeouts:
 
 
 @contextmanager
-def connect(url: str, timeout: Timeouts | float | None = None) -> Iterator[Connection]:
-    """A connection to the database; failing to connect is the user's error (exit 2)."""
+def connect(url: str, timeout: Timeouts | float | None = None, schema: str | None = None,
+            create_schema: bool = False) -> Iterator[Connection]:
+    """A connection to the database; failing to connect is the user's error (exit 2).
+
+    `schema`: a fleet's tenant schema, which the connection then works in (the backend's
+    use_schema; `create_schema` makes it when missing, for migrate)."""
     engine = create_engine(url, timeout)
     try:
         try:
@@ -177,6 +181,8 @@ def connect(url: str, timeout: Timeouts | float | None = None) -> Iterator[Conne
                 f"{scrub(printable(str(exc)), url)}{_at_hint(url)}"
             ) from None
         try:
+            if schema is not None:
+                backend_for(conn.dialect).use_schema(conn, schema, create_schema)
             yield conn
         except sa.exc.DBAPIError as exc:  # reading the history, taking the lock...
             raise GitmigError(

@@ -77,6 +77,17 @@ class Backend:
     def drop_database_sql(self, name: str) -> str:
         return f"DROP DATABASE IF EXISTS {name}"
 
+    # -- a tenant's schema (gitmig.fleet) -------------------------------------------------
+
+    def use_schema(self, conn: Connection, schema: str, create: bool) -> bool:
+        """Point the connection at a tenant's schema: unqualified names (the models'
+        tables, the history table) mean that schema's. Returns whether the schema exists
+        (`create`: make it first). Only databases with schemas inside a database do this."""
+        raise GitmigError(
+            f"{self.label} has no schemas inside a database: a fleet of schemas "
+            "(`url` with `schemas` or `query`) needs PostgreSQL",
+            hint="list the databases with `databases = [...]` instead")
+
     # -- the migration lock (gitmig.db.lock) ---------------------------------------------
 
     @contextmanager

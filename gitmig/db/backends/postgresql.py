@@ -23,6 +23,7 @@ from gitmig import ops
 from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
 from gitmig.db.backends import pgsafe
 from gitmig.db.backends.base import Backend
+from gitmig.db.history.rows import SCHEMA_INFO
 from gitmig.errors import GitmigError
 from gitmig.ops.enums import users
 from gitmig.schema import materialize
@@ -34,6 +35,16 @@ if TYPE_CHECKING:
     from gitmig.config import Timeouts
 
 LOCK_KEY = 0x676974_6D6967  # "gitmig"
+
+
+def lock_key(schema: str | None) -> int:
+    """The database's key, or one derived from it and the schema (a signed 64-bit int)."""
+    if schema is None:
+        return LOCK_KEY
+    import hashlib
+
+    digest = hashlib.sha256(f"{LOCK_KEY}:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class PostgreSQLBackend(Backend):
@@ -58,14 +69,38 @@ class PostgreSQLBackend(Backend):
             args["options"] = f"-c statement_timeout={math.ceil(timeouts.read * 1000)}"
         return args
 
+    def use_schema(self, conn: Connection, schema: str, create: bool) -> bool:
+        """search_path for what gitmig's DDL leaves unqualified (Alembic's ALTERs, RunSQL)
+        and schema_translate_map for SQLAlchemy's tables, so both land in the tenant's
+        schema; public stays on the path for the extensions' types and functions. The
+        history table is looked up in the schema itself (gitmig.db.history.recorder)."""
+        exists = bool(conn.scalar(
+            sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}))
+        quoted = conn.dialect.identifier_preparer.quote_identifier(schema)
+        if not exists and create:
+            try:
+                conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+                conn.commit()
+            except sa.exc.IntegrityError:  # another run made it at the same moment
+                conn.rollback()
+            exists = True
+        conn.execute(sa.text(f"SET search_path TO {quoted}, public"))
+        conn.commit()
+        conn.execution_options(schema_translate_map={None: schema})
+        conn.info[SCHEMA_INFO] = schema
+        return exists
+
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
-        """A session-level advisory lock: released when the connection closes."""
-        got = conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+        """A session-level advisory lock: released when the connection closes. Advisory
+        locks belong to one database; a tenant's schema has a key of its own, so tenants
+        of one database migrate side by side."""
+        key = lock_key(conn.info.get(SCHEMA_INFO))
+        got = conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
         if not got:
             on_wait()
-            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
-        with self._holding(conn, "SELECT pg_advisory_unlock(:k)", {"k": LOCK_KEY}):
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        with self._holding(conn, "SELECT pg_advisory_unlock(:k)", {"k": key}):
             yield
 
     # -- the safe forms (gitmig.db.backends.pgsafe) ----------------------------------------

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from gitmig.db.history.rows import (  # also imported from here
     CONTENT_COLUMN,
+    SCHEMA_INFO,
     TABLE_NAME,
     Applied,
     printable,
@@ -67,8 +68,15 @@ class Recorder:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
+    @property
+    def schema(self) -> str | None:
+        """A fleet's tenant schema: the table is that schema's, not one further along
+        the search path (a fleet's targets share public)."""
+        schema: str | None = self.connection.info.get(SCHEMA_INFO)
+        return schema
+
     def has_table(self) -> bool:
-        return sa.inspect(self.connection).has_table(TABLE_NAME)
+        return sa.inspect(self.connection).has_table(TABLE_NAME, schema=self.schema)
 
     def ensure_table(self) -> None:
         if not self.has_table():
@@ -90,7 +98,7 @@ class Recorder:
 
     def _columns(self) -> frozenset[str]:
         if self._known_columns is None:
-            columns = sa.inspect(self.connection).get_columns(TABLE_NAME)
+            columns = sa.inspect(self.connection).get_columns(TABLE_NAME, schema=self.schema)
             self._known_columns = frozenset(c["name"] for c in columns)
         return self._known_columns
 

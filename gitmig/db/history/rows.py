@@ -17,6 +17,9 @@ from gitmig.migrations.graph import Key
 
 TABLE_NAME = "gitmig_migrations"
 CONTENT_COLUMN = "file_sha256"
+# Connection.info key: the tenant schema a fleet target points the connection at (the
+# backend's use_schema); the history table is that schema's.
+SCHEMA_INFO = "gitmig_schema"
 
 
 @dataclass(frozen=True)
