@@ -72,7 +72,10 @@ def migrate_one(config: Config, target: Target, options: Options,
     reporter = _Collect()
     started = time.perf_counter()
     try:
-        outcome = migrate(config, replace(options, database=target.url, schema=target.schema),
+        # No drift check per target: a tenant's catalog read would hold every other
+        # tenant's schema, and a fleet of N would read N catalogs N times.
+        outcome = migrate(config, replace(options, database=target.url, schema=target.schema,
+                                          drift_check=False),
                           reporter, executor)
     except GitmigError as exc:
         return Result(target, False, seconds=time.perf_counter() - started,
