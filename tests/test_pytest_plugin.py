@@ -22,6 +22,10 @@ pytest_plugins = ["pytester"]
 for _module in pkgutil.walk_packages(gitmig.__path__, "gitmig."):
     if not _module.name.endswith(("__main__", "_hook_scripts")):
         importlib.import_module(_module.name)
+# The same for the database drivers: a driver imported again after a run raises errors of
+# new classes, which SQLAlchemy no longer recognizes as its dialect's (a traceback later on).
+for _driver in ("psycopg", "pymysql"):
+    importlib.import_module(_driver)
 
 MODELS = """
 import sqlalchemy as sa
@@ -125,7 +129,7 @@ def _leftover_databases(url: str) -> set[str]:
         with engine.connect() as conn:
             query = ("SELECT datname FROM pg_database" if engine.dialect.name == "postgresql"
                      else "SHOW DATABASES")
-            return {r[0] for r in conn.execute(sa.text(query)) if r[0].startswith("gitmig_test_")}
+            return {r[0] for r in conn.execute(sa.text(query)) if r[0].startswith("gitmig_scratch_")}
     finally:
         engine.dispose()
 

@@ -29,23 +29,22 @@ if TYPE_CHECKING:
 
 @contextmanager
 def scratch_database(url: str) -> Iterator[str]:
-    """A fresh database beside `url` (a new file for SQLite), removed afterwards."""
-    from gitmig.db.backends import backend_for
-    from gitmig.db.connection import parse_url
+    """A fresh database beside `url` (a new file for SQLite), removed afterwards: a scratch
+    database as drift makes them (gitmig.db.scratch), so a killed run's is dropped next time."""
+    from contextlib import ExitStack
 
-    parsed = parse_url(url)
-    backend = backend_for(parsed.get_backend_name())
-    try:
-        with backend.scratch_database(parsed) as fresh:
-            yield fresh.render_as_string(hide_password=False)
-    except GitmigError:
-        raise
-    except Exception as exc:
-        from gitmig.db.connection import db_error_text, display_url
+    from gitmig.db.connection import display_url
+    from gitmig.db.scratch import scratch_database as scratch
 
-        raise GitmigError(f"cannot create a throwaway database beside {display_url(url)}: "
-                          f"{db_error_text(exc)}; the test database's user needs to create "
-                          "and drop databases") from None
+    with ExitStack() as stack:
+        try:
+            fresh = stack.enter_context(scratch(url))
+        except GitmigError as exc:
+            raise GitmigError(f"cannot create a throwaway database beside {display_url(url)}: "
+                              f"{exc.message}",
+                              hint="the test database's user needs to create and drop "
+                                   "databases") from None
+        yield fresh
 
 
 @dataclass

@@ -54,29 +54,6 @@ class Backend:
     def prepare_engine(self, engine: Engine) -> None:
         """Anything the engine needs before its first connection."""
 
-    # -- throwaway databases (gitmig.testing) -------------------------------------------
-
-    @contextmanager
-    def scratch_database(self, url: URL) -> Iterator[URL]:
-        """A new, empty database on the server of `url`, dropped afterwards."""
-        import uuid
-
-        name = f"gitmig_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"CREATE DATABASE {name}"))
-            try:
-                yield url.set(database=name)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(self.drop_database_sql(name)))
-        finally:
-            admin.dispose()
-
-    def drop_database_sql(self, name: str) -> str:
-        return f"DROP DATABASE IF EXISTS {name}"
-
     # -- a tenant's schema (gitmig.fleet) -------------------------------------------------
 
     def use_schema(self, conn: Connection, schema: str, create: bool) -> bool:

@@ -54,9 +54,6 @@ class PostgreSQLBackend(Backend):
     identifier_limit = 63  # longer names are cut silently
     online_ddl = True
 
-    def drop_database_sql(self, name: str) -> str:
-        return f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"  # a leftover session too
-
     def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
         """libpq's connect_timeout (whole seconds, at least 2); a read timeout is the
         server's statement_timeout (libpq has no socket read timeout)."""

@@ -39,15 +39,6 @@ class SQLiteBackend(Backend):
     label = "SQLite"
     transactional_ddl = True
 
-    @contextmanager
-    def scratch_database(self, url: URL) -> Iterator[URL]:
-        """A new file in a temporary folder, removed afterwards."""
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory(prefix="gitmig-test-") as folder:
-            yield url.set(database=str(Path(folder) / "test.sqlite3"))
-
     def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
         # A file needs no connecting; reading may wait for another's lock on it.
         return {} if timeouts.read is None else {"timeout": timeouts.read}
