@@ -183,6 +183,18 @@ def _sorted(items: Iterable[Any]) -> list[Any]:
     return sorted(items, key=repr)
 
 
+def foreign_keys_in_order(t: state.Table) -> list[state.ForeignKey]:
+    """A table's foreign keys in the order create_all emits them: a key declared on a
+    column is made when its column joins the table, so in column order. MariaDB numbers
+    unnamed keys in that order (post_ibfk_1, post_ibfk_2), so the order is schema there."""
+    position = {c.name: i for i, c in enumerate(t.columns)}
+
+    def key(fk: state.ForeignKey) -> tuple[list[int], str]:
+        return [position.get(c, len(position)) for c in fk.columns], repr(fk)
+
+    return sorted(t.foreign_keys, key=key)
+
+
 def table_items(
     t: state.Table, *, indexes: bool = True, constraints: bool = True
 ) -> list[Any]:
@@ -191,7 +203,7 @@ def table_items(
     if t.pk_name and t.primary_key:
         items.append(sa.PrimaryKeyConstraint(*t.primary_key, name=t.pk_name))
     if constraints:
-        items += [foreign_key(fk) for fk in _sorted(t.foreign_keys)]
+        items += [foreign_key(fk) for fk in foreign_keys_in_order(t)]
         items += [unique(u) for u in _sorted(t.uniques)]
         items += [check(c) for c in _sorted(t.checks)]
     if indexes:
