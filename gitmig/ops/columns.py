@@ -92,6 +92,7 @@ class DropColumn(_TableOperation):
             foreign_keys=frozenset(fk for fk in table.foreign_keys if name not in fk.columns),
             uniques=frozenset(u for u in table.uniques if name not in u.columns),
             indexes=frozenset(ix for ix in table.indexes if name not in ix.columns),
+            checks=frozenset(c for c in table.checks if c.column != name),
         )
         return state.with_table(table)
 
@@ -262,6 +263,8 @@ class RenameColumn(_TableOperation):
             ),
             uniques=frozenset(replace(u, columns=swap(u.columns)) for u in table.uniques),
             indexes=frozenset(replace(ix, columns=swap(ix.columns)) for ix in table.indexes),
+            checks=frozenset(replace(c, column=self.new) if c.column == self.old else c
+                             for c in table.checks),
         )
         state = state.with_table(table)
         # Foreign keys elsewhere that point at the renamed column follow it.
