@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from .alembic_judge import assert_alembic_agrees
 from .catalog import (
     assert_same_catalog,
     create_all_of_modules,
@@ -99,6 +100,7 @@ def migrate_and_compare(project: Project, url: str, idiom: Idiom) -> None:
         with fresh_database(url) as expected:
             create_all_of_modules(project.root, expected, "blog.models")
             assert_same_catalog(url, expected, labels=("migrated", "create_all"))
+        assert_alembic_agrees(project.root, url, "blog.models")
     back = gitmig(project, "migrate", "blog", "zero", url=url)
     assert back.exit_code == 0, back.output
     left = dump_catalog(url)

@@ -181,6 +181,11 @@ class PendingChanges(CheckFailed):
 
 def _refuse_unused_answers(questioner: Questioner) -> None:
     unused = questioner.answers.unused()
+    if unused and unused[0].startswith("--rename-enum-value"):
+        raise GitmigError(
+            f"{unused[0]} matches no change: the enum's old value must disappear from the "
+            "models and the new one appear"
+        )
     if unused and unused[0].startswith("--move"):
         raise GitmigError(
             f"{unused[0]} matches no change: the table must be in another app in the "
