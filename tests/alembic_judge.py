@@ -50,9 +50,23 @@ def flat(diffs):
             yield d
 
 
-def describe(d):
+def default_text(value, dialect):
+    arg = getattr(value, "arg", value)
+    if value is None or isinstance(arg, str):
+        return arg
+    if hasattr(arg, "text"):
+        return arg.text
+    try:
+        return str(arg.compile(dialect=dialect))
+    except Exception:
+        return repr(arg)
+
+
+def describe(d, dialect):
     kind = d[0]
     out = {"kind": kind, "text": repr(d)[:600]}
+    if kind == "modify_default":
+        out["defaults"] = [default_text(d[5], dialect), default_text(d[6], dialect)]
     for part in d[1:]:
         table = getattr(part, "table", None)
         if isinstance(part, sa.Table):
@@ -76,7 +90,7 @@ with engine.connect() as conn:
     })
     diffs = compare_metadata(context, seen if len(seen) > 1 else seen[0])
 engine.dispose()
-print(json.dumps([describe(d) for d in flat(diffs)]))
+print(json.dumps([describe(d, engine.dialect) for d in flat(diffs)]))
 """
 
 # Differences Alembic reports although the migrated database is create_all's: (kind of
@@ -85,12 +99,36 @@ KNOWN_FALSE: dict[tuple[str, str, str], str] = {
     ("modify_default", "sqlite", "Identity("):
         "SQLite has no identity columns: create_all writes none, and Alembic compares the "
         "model's Identity() with the nothing it reflects",
+    ("modify_default", "mysql", "Identity("):
+        "MariaDB has no identity columns: create_all writes AUTO_INCREMENT, and Alembic "
+        "compares the model's Identity() with the nothing it reflects",
 }
+
+# MariaDB echoes a default in its own spelling; Alembic compares the text as echoed with
+# the model's, so these are one default each way (now() is current_timestamp(), true is 1).
+_SAME_DEFAULT = {"now()": "current_timestamp()", "current_timestamp": "current_timestamp()",
+                 "true": "1", "false": "0"}
+
+
+def _spelled(text: str | None) -> str | None:
+    if text is None:
+        return None
+    bare = text.strip().strip("'").lower()
+    bare = _SAME_DEFAULT.get(bare, bare)
+    try:
+        return repr(float(bare))
+    except ValueError:
+        return bare
 
 
 def _known_false(diff: dict[str, Any], family: str) -> bool:
-    return any(kind == diff["kind"] and where in (family, "*") and piece in diff["text"]
-               for kind, where, piece in KNOWN_FALSE)
+    if any(kind == diff["kind"] and where in (family, "*") and piece in diff["text"]
+           for kind, where, piece in KNOWN_FALSE):
+        return True
+    if diff["kind"] == "modify_default" and family == "mysql":
+        reflected, model = diff["defaults"]
+        return _spelled(reflected) == _spelled(model)
+    return False
 
 
 def alembic_differences(root: Path, url: str, *modules: str) -> list[dict[str, Any]]:
@@ -98,8 +136,12 @@ def alembic_differences(root: Path, url: str, *modules: str) -> list[dict[str, A
     MetaData of the project's models modules, but for what Alembic is known to report
     falsely (KNOWN_FALSE, each with its reason):
 
-    - SQLite and `Identity()`: SQLite has no identity columns, so create_all writes none
-      and Alembic reports the model's Identity as a default to add.
+    - `Identity()` on SQLite and MariaDB: neither has identity columns, so create_all
+      writes none (AUTO_INCREMENT on MariaDB) and Alembic reports the model's Identity as
+      a default to add.
+    - Server defaults on MariaDB that differ only in MariaDB's spelling of them
+      (`current_timestamp()` for `now()`, `1` for `true()`, `0.000` for `"0"`): Alembic
+      compares the echoed text with the model's; the catalog oracle compares the real thing.
     """
     done = subprocess.run(
         [sys.executable, "-c", _COMPARE_SCRIPT, str(root), url, *modules],
