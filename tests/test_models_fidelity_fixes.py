@@ -107,6 +107,9 @@ def test_a_column_check_follows_renames_and_goes_with_its_column() -> None:
     assert dropped.table("room").checks == frozenset()
     with pytest.raises(GitmigError, match="only a check constraint"):
         ops.AddConstraint("room", sa.UniqueConstraint("seats"), column="seats")
+    with pytest.raises(GitmigError, match=r"a check inside the column is not added with it; "
+                                          r"add it after the column with ops.AddConstraint"):
+        ops.AddColumn("room", sa.Column("x", sa.Integer(), sa.CheckConstraint("x > 0")))
     with pytest.raises(GitmigError, match="cannot add check constraint"):
         ops.AddConstraint("room", sa.CheckConstraint("x > 0"), column="x").state_forwards(
             state, "blog")

@@ -43,6 +43,13 @@ class AddColumn(_TableOperation):
         self.table_name = table
         self.schema = schema
         self.column, fks = _as_column(column)
+        if isinstance(column, sa.Column) and canonical.column_checks(column):
+            raise GitmigError(
+                f"AddColumn {table}.{self.column.name}: a check inside the column is not "
+                "added with it; add it after the column with "
+                f"ops.AddConstraint({table!r}, sa.CheckConstraint(...), "
+                f"column={self.column.name!r}), as makemigrations writes it"
+            )
         self.foreign_keys = tuple(foreign_keys) or tuple(fks)
         self.backfill = backfill
 
