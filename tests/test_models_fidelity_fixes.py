@@ -190,3 +190,22 @@ def test_foreign_keys_are_created_in_column_order() -> None:
     made = materialize.table(table)
     created = sorted(made.foreign_key_constraints, key=lambda c: c._creation_order)
     assert [c.column_keys[0] for c in created] == ["team_id", "member_id"]
+
+
+def test_a_not_null_generated_column_is_named_when_mariadb_is_configured(
+    project: Project,
+) -> None:
+    """create_all itself fails there (MariaDB refuses NOT NULL on a generated column);
+    makemigrations says so when it writes the migration, not migrate later."""
+    project.write("pyproject.toml", project.read("pyproject.toml").replace(
+        'database = "sqlite:///db.sqlite3"',
+        'database = "mysql+pymysql://nobody@127.0.0.1:9/nowhere"'))
+    project.write("blog/models.py", COLUMN_CHECKS.replace(
+        '    sa.Column("floor", sa.Integer,',
+        '    sa.Column("total", sa.Integer, sa.Computed("seats * 2"), nullable=False),\n'
+        '    sa.Column("floor", sa.Integer,'))
+    made = project.gitmig("makemigrations", "--no-input")
+    assert made.exit_code == 0, made.output
+    assert ("room.total: MariaDB/MySQL (the configured database) cannot create this column: "
+            "MariaDB refuses NOT NULL on a generated column") in made.output
+    assert "room.seats" not in made.output

@@ -12,6 +12,7 @@ from pathlib import Path
 from gitmig import hints
 from gitmig.atomic import write_new_files
 from gitmig.config import Config
+from gitmig.db.backends import backend_for
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.source import open_source
 from gitmig.migrations import autodetector, naming, portability, writer
@@ -93,9 +94,10 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     steps = [(app, changes[app]) for app in _dependency_order(changes)]
     steps += [(app, later[app]) for app in config.apps if app in later]
     dialect = portability.configured_dialect(_configured_url(config)) if steps else None
+    refused = backend_for(dialect).refused_column if dialect is not None else None
     for app, change in steps:
         outcome.warnings += change.warnings
-        outcome.warnings += portability.unbuildable_columns(change.operations, dialect)
+        outcome.warnings += portability.unbuildable_columns(change.operations, dialect, refused)
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
         for other in sorted(change.depends_on):

@@ -101,6 +101,12 @@ class MySQLBackend(Backend):
             return c.columns[0]
         return "CONSTRAINT_1"
 
+    def refused_column(self, col: Column) -> str | None:
+        if col.computed is not None and not col.nullable:
+            return ("MariaDB refuses NOT NULL on a generated column (MySQL 8 accepts it); "
+                    "declare the Computed column nullable")
+        return None
+
     def drop_column(self, op: ops.DropColumn, ctx: ddl.Context) -> None:
         """MySQL refuses to drop a column under a foreign key, and shrinks (rather than
         drops) indexes over several columns; the state drops them whole."""
