@@ -14,7 +14,7 @@ Every model is one that `create_all` accepts on the database family it is drawn 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from hypothesis import strategies as st
 
@@ -88,6 +88,8 @@ class Model:
     identity: bool = False
     computed: bool = False
     labels: tuple[str, ...] | None = None  # the native enum column `state`
+    # (old, new): this step renamed a value of item_state (--rename-enum-value answers it)
+    renamed: tuple[str, str] | None = field(default=None, compare=False)
 
     def source(self) -> str:
         metadata = "sa.MetaData(naming_convention=CONVENTION)" if self.convention else (
@@ -217,15 +219,22 @@ def step(draw: st.DrawFn, model: Model, constructs: Collection[str], family: str
         i = draw(st.sampled_from(checkable))
         cols[i] = replace(cols[i], check=not cols[i].check)
     elif edit == "convention":
-        return replace(model, convention=not model.convention)
+        return replace(model, convention=not model.convention, renamed=None)
     elif edit == "computed":
-        return replace(model, computed=not model.computed)
+        return replace(model, computed=not model.computed, renamed=None)
     elif edit == "enum":
         if model.labels is None:
-            return replace(model, labels=tuple(LABELS[:2]))
+            return replace(model, labels=tuple(LABELS[:2]), renamed=None)
+        if draw(st.booleans()):  # a value renamed: rows holding it follow
+            i = draw(st.integers(0, len(model.labels) - 1))
+            old = model.labels[i]
+            new = f"{old}_{len(old)}"
+            labels = model.labels[:i] + (new,) + model.labels[i + 1:]
+            return replace(model, labels=labels, renamed=(old, new))
         if len(model.labels) < len(LABELS):
-            return replace(model, labels=model.labels + (LABELS[len(model.labels)],))
-    return replace(model, columns=tuple(cols))
+            return replace(model, labels=model.labels + (LABELS[len(model.labels)],),
+                           renamed=None)
+    return replace(model, columns=tuple(cols), renamed=None)
 
 
 @st.composite

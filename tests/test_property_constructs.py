@@ -77,7 +77,10 @@ def check_evolution(server_url: str, steps: list[Model]) -> None:
         (root / "blog" / "__init__.py").write_text("")
         for number, model in enumerate(steps, start=1):
             (root / "blog" / "models.py").write_text(model.source())
-            _gitmig(root, url, "makemigrations", "--no-input", "--name", f"step{number}")
+            answers = ([] if model.renamed is None else
+                       ["--rename-enum-value", "item_state.{}={}".format(*model.renamed)])
+            _gitmig(root, url, "makemigrations", "--no-input", "--name", f"step{number}",
+                    *answers)
             _gitmig(root, url, "migrate")
             with fresh_database(server_url) as expected:
                 create_all_of_modules(root, expected, "blog.models")
@@ -141,6 +144,12 @@ FAILING: dict[str, tuple[list[Model], dict[str, str]]] = {
          Model(columns=(Col("rank", "int"),), convention=True)],
         {db: "a CheckConstraint inside a column was dropped from the migrated table"
          for db in ("sqlite", "postgresql")},
+    ),
+    "enum_value_renamed": (
+        [Model(columns=PLAIN, labels=("new", "open")),
+         Model(columns=PLAIN, labels=("new", "open_4"), renamed=("open", "open_4"))],
+        {db: "makemigrations did not detect an enum value rename"
+         for db in ("sqlite", "postgresql", "mysql")},
     ),
     "convention_added": (
         [Model(columns=PLAIN), Model(columns=PLAIN, convention=True)],
