@@ -77,6 +77,7 @@ def test_a_malformed_answer_is_refused(project: Project) -> None:
     assert "expected ENUM.OLD=NEW" in line
 
 
+@pytest.mark.slow  # a question on a pseudo-terminal: the full run only
 def test_the_terminal_is_asked(project: Project) -> None:
     _start(project)
     code, out = run_in_terminal(
@@ -87,7 +88,7 @@ def test_the_terminal_is_asked(project: Project) -> None:
     assert RENAMED in _second(project)
 
 
-@pytest.mark.slow  # four questions on a pseudo-terminal
+@pytest.mark.slow  # questions on a pseudo-terminal: the full run only
 def test_the_terminal_answered_no_removes_and_adds(project: Project) -> None:
     project.write("blog/models.py", MODELS.format(values='"open", "shut", "lost"'))
     assert project.gitmig("makemigrations").exit_code == 0
