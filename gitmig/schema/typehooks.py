@@ -102,7 +102,7 @@ def _candidates(ddl: str, dialect: Dialect) -> Iterator[TypeEngine[Any]]:
     for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, TypeEngine)):
             continue
-        for keywords in (("length",), ("precision", "scale"), ("fsp",), ("timezone",)):
+        for keywords in (("length",), ("precision", "scale"), ("fsp",)):
             with contextlib.suppress(Exception):
                 yield cls(**dict(zip(keywords, numbers, strict=False)))
         with contextlib.suppress(Exception):
