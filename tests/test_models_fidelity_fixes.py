@@ -209,3 +209,41 @@ def test_a_not_null_generated_column_is_named_when_mariadb_is_configured(
     assert ("room.total: MariaDB/MySQL (the configured database) cannot create this column: "
             "MariaDB refuses NOT NULL on a generated column") in made.output
     assert "room.seats" not in made.output
+
+
+FIXTURES = {"sqlite": "sqlite_url", "postgresql": "postgres_url", "mysql": "mysql_url"}
+
+
+@pytest.mark.parametrize("db", [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.slow),
+    pytest.param("mysql", marks=pytest.mark.slow),
+])
+def test_a_renamed_column_keeps_its_rows_and_its_renamed_check(
+    project: Project, request: pytest.FixtureRequest, db: str
+) -> None:
+    """The check naming the column goes before the rename and comes back after it: the
+    database rewrites its text on the rename (PostgreSQL, SQLite) or refuses the rename
+    (MariaDB: "Unknown column 'seats' in 'CHECK'")."""
+    url = str(request.getfixturevalue(FIXTURES[db]))
+    project.write("blog/models.py", COLUMN_CHECKS)
+    assert project.gitmig("makemigrations").exit_code == 0
+    assert project.gitmig("migrate", "--database", url).exit_code == 0
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO room (id, seats, floor) VALUES (1, 4, 2)"))
+    renamed = COLUMN_CHECKS.replace('"seats"', '"places"').replace("seats > 0", "places > 0")
+    project.write("blog/models.py", renamed)
+    made = project.gitmig("makemigrations", "--no-input", "--rename", "room.seats=places")
+    assert made.exit_code == 0, made.output
+    assert "+ Rename column room.seats to places" in made.output
+    done = project.gitmig("migrate", "--database", url)
+    assert done.exit_code == 0, done.output
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT places FROM room")).scalar() == 4
+    engine.dispose()
+    with fresh_database(url) as expected:
+        _create_all(expected, renamed)
+        assert_same_catalog(url, expected, labels=("migrated", "create_all"))
+    back = project.gitmig("migrate", "blog", "zero", "--database", url)
+    assert back.exit_code == 0, back.output

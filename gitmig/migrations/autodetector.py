@@ -11,6 +11,7 @@ needed those changes, dropped tables last (referencing ones first).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -511,9 +512,19 @@ class _AppDiff:
                         break
             if match is None:
                 continue
+            self._drop_checks_naming(old, new, col.name)
             self.emit(ops.RenameColumn(old.name, col.name, match.name, schema=old.schema))
             old = self.state.table(old.key)
         return old
+
+    def _drop_checks_naming(self, old: Table, new: Table, column: str) -> None:
+        """Checks that name a renamed column and change with it go before the rename: the
+        database rewrites (or, MariaDB, refuses) their text on the rename, so they could
+        not be found by their old text afterwards. The new ones are added later."""
+        word = re.compile(rf"\b{re.escape(column)}\b")
+        for c in sorted(old.checks, key=repr):
+            if (c.column == column or word.search(c.sqltext)) and c not in new.checks:
+                self.emit(ops.DropConstraint.of(old.name, c, schema=old.schema))
 
     def _taken(self, table: Table) -> set[str]:
         return {c.name for c in self.state.table(table.key).columns}
