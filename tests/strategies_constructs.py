@@ -4,8 +4,9 @@ A model is plain data (`Model`), so that each step is a small edit of the one be
 rendered as the source of `blog/models.py`: a table `owner`, and a table `item` whose
 columns are drawn from the constructs teams use (types with variants and decorators, a
 naming convention, an `Identity` key, a computed column, partial and expression indexes,
-a native enum that gains values). `constructs` restricts the draw to a subset, so a
-property can run over what gitmig handles today while the rest is kept as xfail examples.
+a native enum that gains values, a check declared on a column). `constructs` restricts
+the draw to a subset, so a property can run over what gitmig handles today while the
+rest is kept as examples.
 Every model is one that `create_all` accepts on the database family it is drawn for
 (MariaDB has no expression or partial indexes, so none is drawn for it).
 """
@@ -13,14 +14,17 @@ Every model is one that `create_all` accepts on the database family it is drawn 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from hypothesis import strategies as st
 
 CONSTRUCTS = frozenset({
     "variant", "decorator", "guid", "convention", "identity", "computed",
-    "partial_index", "expression_index", "enum",
+    "partial_index", "expression_index", "enum", "column_check",
 })
+# The check a column of this kind may declare on itself (the construct "column_check").
+COLUMN_CHECKS = {"int": "{name} >= 0", "numeric": "{name} >= 0", "variant_bigint": "{name} >= 0",
+                 "str": "{name} <> ''", "decorated_str": "{name} <> ''"}
 
 # kind -> (the construct it needs or None, the type's source, indexable)
 KINDS: dict[str, tuple[str | None, str, bool]] = {
@@ -74,6 +78,7 @@ class Col:
     kind: str
     nullable: bool = True
     index: str | None = None  # None, "plain", "unique", "partial", "expression"
+    check: bool = False  # a named CheckConstraint inside the column (COLUMN_CHECKS)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class Model:
     identity: bool = False
     computed: bool = False
     labels: tuple[str, ...] | None = None  # the native enum column `state`
+    # (old, new): this step renamed a value of item_state (--rename-enum-value answers it)
+    renamed: tuple[str, str] | None = field(default=None, compare=False)
 
     def source(self) -> str:
         metadata = "sa.MetaData(naming_convention=CONVENTION)" if self.convention else (
@@ -110,8 +117,12 @@ class Model:
             lines.append(f'    sa.Column("state", sa.Enum({quoted}, name="item_state")),')
         for col in self.columns:
             unique = ", unique=True" if col.index == "unique" else ""
+            check = ""
+            if col.check:
+                text = COLUMN_CHECKS[col.kind].format(name=col.name)
+                check = f'sa.CheckConstraint("{text}", name="{col.name}_ok"), '
             lines.append(
-                f'    sa.Column("{col.name}", {KINDS[col.kind][1]}, '
+                f'    sa.Column("{col.name}", {KINDS[col.kind][1]}, {check}'
                 f"nullable={col.nullable}{unique}),"
             )
         lines.append('    sa.CheckConstraint("qty >= 0", name="qty_positive"),')
@@ -151,7 +162,8 @@ def _kinds(constructs: Collection[str]) -> list[str]:
 def columns(draw: st.DrawFn, name: str, constructs: Collection[str], family: str) -> Col:
     kind = draw(st.sampled_from(_kinds(constructs)))
     index = draw(st.sampled_from(_index_kinds(kind, constructs, family)))
-    return Col(name, kind, nullable=draw(st.booleans()), index=index)
+    check = "column_check" in constructs and kind in COLUMN_CHECKS and draw(st.booleans())
+    return Col(name, kind, nullable=draw(st.booleans()), index=index, check=check)
 
 
 @st.composite
@@ -182,6 +194,9 @@ def step(draw: st.DrawFn, model: Model, constructs: Collection[str], family: str
         edits.append("computed")
     if "enum" in constructs:
         edits.append("enum")
+    checkable = [i for i, c in enumerate(model.columns) if c.kind in COLUMN_CHECKS]
+    if "column_check" in constructs and checkable:
+        edits.append("check")
     edit = draw(st.sampled_from(edits))
     cols = list(model.columns)
     if edit == "add_column":
@@ -200,16 +215,26 @@ def step(draw: st.DrawFn, model: Model, constructs: Collection[str], family: str
         i = draw(st.integers(0, len(cols) - 1))
         # Only NOT NULL -> NULL: the other way needs a value for existing rows.
         cols[i] = replace(cols[i], nullable=True)
+    elif edit == "check":
+        i = draw(st.sampled_from(checkable))
+        cols[i] = replace(cols[i], check=not cols[i].check)
     elif edit == "convention":
-        return replace(model, convention=not model.convention)
+        return replace(model, convention=not model.convention, renamed=None)
     elif edit == "computed":
-        return replace(model, computed=not model.computed)
+        return replace(model, computed=not model.computed, renamed=None)
     elif edit == "enum":
         if model.labels is None:
-            return replace(model, labels=tuple(LABELS[:2]))
+            return replace(model, labels=tuple(LABELS[:2]), renamed=None)
+        if draw(st.booleans()):  # a value renamed: rows holding it follow
+            i = draw(st.integers(0, len(model.labels) - 1))
+            old = model.labels[i]
+            new = f"{old}_{len(old)}"
+            labels = model.labels[:i] + (new,) + model.labels[i + 1:]
+            return replace(model, labels=labels, renamed=(old, new))
         if len(model.labels) < len(LABELS):
-            return replace(model, labels=model.labels + (LABELS[len(model.labels)],))
-    return replace(model, columns=tuple(cols))
+            return replace(model, labels=model.labels + (LABELS[len(model.labels)],),
+                           renamed=None)
+    return replace(model, columns=tuple(cols), renamed=None)
 
 
 @st.composite

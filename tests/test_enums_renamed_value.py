@@ -1,8 +1,8 @@
 """An enum value renamed, rows kept: written by hand as `ops.AlterEnum(..., renames=...)`.
 
-makemigrations cannot tell a renamed value from one removed and another added, and does
-not guess (rows would silently change meaning); it writes the values, and a migration
-from `makemigrations --empty` says which old value became which new one.
+makemigrations does not guess a renamed value (rows would silently change meaning): it
+asks on a terminal or takes `--rename-enum-value` (tests/test_enums_value_rename_detected.py);
+a migration written by hand says the same, which old value became which new one.
 """
 
 from __future__ import annotations

@@ -129,7 +129,8 @@ def _leftover_databases(url: str) -> set[str]:
         with engine.connect() as conn:
             query = ("SELECT datname FROM pg_database" if engine.dialect.name == "postgresql"
                      else "SHOW DATABASES")
-            return {r[0] for r in conn.execute(sa.text(query)) if r[0].startswith("gitmig_scratch_")}
+            names = conn.scalars(sa.text(query))
+            return {n for n in names if n.startswith("gitmig_scratch_")}
     finally:
         engine.dispose()
 

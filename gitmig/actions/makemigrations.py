@@ -97,9 +97,10 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     steps = [(app, changes[app]) for app in _dependency_order(changes)]
     steps += [(app, later[app]) for app in config.apps if app in later]
     dialect = portability.configured_dialect(_configured_url(config)) if steps else None
+    refused = backend_for(dialect).refused_column if dialect is not None else None
     for app, change in steps:
         outcome.warnings += change.warnings
-        outcome.warnings += portability.unbuildable_columns(change.operations, dialect)
+        outcome.warnings += portability.unbuildable_columns(change.operations, dialect, refused)
         leaf = leaves[app]
         parents = [leaf[1]] if leaf else []
         for other in sorted(change.depends_on):
@@ -220,6 +221,11 @@ class PendingChanges(CheckFailed):
 
 def _refuse_unused_answers(questioner: Questioner) -> None:
     unused = questioner.answers.unused()
+    if unused and unused[0].startswith("--rename-enum-value"):
+        raise GitmigError(
+            f"{unused[0]} matches no change: the enum's old value must disappear from the "
+            "models and the new one appear"
+        )
     if unused and unused[0].startswith("--move"):
         raise GitmigError(
             f"{unused[0]} matches no change: the table must be in another app in the "

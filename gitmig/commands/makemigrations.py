@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
 @click.option(
-    "--no-input", is_flag=True, help="Never ask; use --rename, --default and --move answers only."
+    "--no-input", is_flag=True,
+    help="Never ask; use --rename, --rename-enum-value, --default and --move answers only."
 )
 @click.option(
     "--rename",
@@ -43,6 +44,13 @@ if TYPE_CHECKING:
     multiple=True,
     metavar="TABLE=APP",
     help="A table moved to another app's models: move it in the migrations only (no SQL).",
+)
+@click.option(
+    "--rename-enum-value",
+    "enum_renames",
+    multiple=True,
+    metavar="ENUM.OLD=NEW",
+    help="An enum value renamed, without asking: rows holding OLD then hold NEW.",
 )
 @click.option("--staged", is_flag=True,
               help="Read the models and migrations as staged in git's index.")
@@ -69,6 +77,7 @@ def command(
     rename: tuple[str, ...],
     defaults: tuple[str, ...],
     moves: tuple[str, ...],
+    enum_renames: tuple[str, ...],
     staged: bool,
     rev: str | None,
     amend: bool,
@@ -80,9 +89,9 @@ def command(
 ) -> None:
     """Compare the models with the migrations and write what is missing.
 
-    Renames, values for existing rows and tables moved to another app are asked on a
-    terminal; with --no-input (or without a terminal) only --rename, --default and
-    --move answer them.
+    Renames (of tables, columns and enum values), values for existing rows and tables
+    moved to another app are asked on a terminal; with --no-input (or without a terminal)
+    only --rename, --rename-enum-value, --default and --move answer them.
 
     --staged and --rev read the models and migrations from git (the index, a commit);
     the new files still go to the working tree's migrations folders, whose migrations
@@ -92,7 +101,7 @@ def command(
     """
     config = load(config_path)
     plain = not (merge or amend or staged or rev or empty or rename or defaults or dry_run
-                 or moves or safe)
+                 or moves or safe or enum_renames)
     if plain:
         from gitmig.migrations.insync import nothing_pending
 
@@ -117,6 +126,7 @@ def command(
         return
     answers = Answers.parse(rename, defaults)
     answers.add_moves(moves)
+    answers.add_enum_renames(enum_renames)
     questioner: Questioner
     if check:
         questioner = CheckQuestioner(answers)

@@ -11,6 +11,7 @@ needed those changes, dropped tables last (referencing ones first).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -375,9 +376,29 @@ class _AppDiff:
             if len(old[key]) == 1 and len(new[key]) == 1 and old[key] != new[key]:
                 schema, name = key
                 values = next(iter(new[key]))
-                added = set(values) - set(next(iter(old[key])))
-                self.emit(ops.AlterEnum(name, values, schema=schema,
+                before = next(iter(old[key]))
+                added = set(values) - set(before)
+                renames = self._enum_renames(key, before, values)
+                self.emit(ops.AlterEnum(name, values, schema=schema, renames=renames,
                                         in_place=not self._uses_values(key, added)))
+
+    def _enum_renames(self, key: tuple[str | None, str], old: tuple[str, ...],
+                      new: tuple[str, ...]) -> dict[str, str]:
+        """Values gone and values come, paired as the questioner says: a rename keeps the
+        rows that hold the old value (as a renamed column keeps its data)."""
+        schema, name = key
+        label = f"{schema}.{name}" if schema else name
+        gone = [v for v in old if v not in new]
+        come = [v for v in new if v not in old]
+        renames: dict[str, str] = {}
+        for was in gone:
+            for now in come:
+                if now not in renames.values() and self.q.enum_value_renamed(
+                    label, name, was, now
+                ):
+                    renames[was] = now
+                    break
+        return renames
 
     def _uses_values(self, key: tuple[str | None, str], values: set[str]) -> bool:
         """Does a default (server-side, or for existing rows) of the models use one of
@@ -491,9 +512,19 @@ class _AppDiff:
                         break
             if match is None:
                 continue
+            self._drop_checks_naming(old, new, col.name)
             self.emit(ops.RenameColumn(old.name, col.name, match.name, schema=old.schema))
             old = self.state.table(old.key)
         return old
+
+    def _drop_checks_naming(self, old: Table, new: Table, column: str) -> None:
+        """Checks that name a renamed column and change with it go before the rename: the
+        database rewrites (or, MariaDB, refuses) their text on the rename, so they could
+        not be found by their old text afterwards. The new ones are added later."""
+        word = re.compile(rf"\b{re.escape(column)}\b")
+        for c in sorted(old.checks, key=repr):
+            if (c.column == column or word.search(c.sqltext)) and c not in new.checks:
+                self.emit(ops.DropConstraint.of(old.name, c, schema=old.schema))
 
     def _taken(self, table: Table) -> set[str]:
         return {c.name for c in self.state.table(table.key).columns}

@@ -8,7 +8,7 @@ naming the column, by compiling each new or changed column for that database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from gitmig.ops import AddColumn, AlterColumn, CreateTable, Operation
@@ -38,8 +38,15 @@ def _columns(operations: Sequence[Operation]) -> Iterator[tuple[str, str | None,
             yield op.table_name, op.schema, Column(op.column_name, op.type_)
 
 
-def unbuildable_columns(operations: Sequence[Operation], dialect: Any) -> list[str]:
-    """One warning per column this dialect cannot create, naming table.column."""
+def unbuildable_columns(
+    operations: Sequence[Operation],
+    dialect: Any,
+    refused: Callable[[Column], str | None] | None = None,
+) -> list[str]:
+    """One warning per column this dialect cannot create, naming table.column.
+
+    `refused` is the database's own word on a column that compiles but that the server
+    refuses (the configured backend's `refused_column`)."""
     if dialect is None:
         return []
     import sqlalchemy as sa
@@ -52,6 +59,11 @@ def unbuildable_columns(operations: Sequence[Operation], dialect: Any) -> list[s
     name = "MariaDB/MySQL" if dialect.name in ("mysql", "mariadb") else dialect.name
     out = []
     for table, schema, col in _columns(operations):
+        reason = refused(col) if refused is not None else None
+        if reason is not None:
+            out.append(f"{table}.{col.name}: {name} (the configured database) cannot create "
+                       f"this column: {reason}; {_FAILS}")
+            continue
         try:
             column = materialize.column(col)
             sa.Table(table, sa.MetaData(), column, schema=schema)

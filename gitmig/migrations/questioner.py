@@ -1,7 +1,8 @@
 """Every question makemigrations may ask a person, in one place, with a non-interactive twin.
 
-Explicit answers (--rename, --default) always win, so a script can say exactly what a
-person at a terminal would have answered. Without a terminal, a rename is never guessed.
+Explicit answers (--rename, --default, --move, --rename-enum-value) always win, so a
+script can say exactly what a person at a terminal would have answered. Without a
+terminal, a rename is never guessed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ class Answers:
     defaults: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, col) -> raw
     used: set[str] = field(default_factory=set)
     moves: dict[str, str] = field(default_factory=dict)  # table -> the app it moves to
+    enum_renames: dict[str, str] = field(default_factory=dict)  # "ENUM.OLD" -> NEW
+
+    def add_enum_renames(self, renames: Sequence[str]) -> None:
+        """--rename-enum-value ENUM.OLD=NEW answers (ENUM may be SCHEMA.ENUM)."""
+        for raw in renames:
+            target, sep, new = raw.partition("=")
+            if not sep or "." not in target.strip(".") or not new:
+                raise GitmigError(
+                    f"--rename-enum-value {raw!r}: expected ENUM.OLD=NEW, e.g. "
+                    "--rename-enum-value ticket_state.shut=closed"
+                )
+            self.enum_renames[target] = new
 
     def add_moves(self, moves: Sequence[str]) -> None:
         """--move TABLE=APP answers."""
@@ -77,6 +90,8 @@ class Answers:
     def unused(self) -> list[str]:
         out = self.unused_renames()
         out += [f"--move {t}={a}" for t, a in self.moves.items() if f"m:{t}" not in self.used]
+        out += [f"--rename-enum-value {t}={n}" for t, n in self.enum_renames.items()
+                if f"e:{t}" not in self.used]
         out += [
             f"--default {t}.{c}={v}"
             for (t, c), v in self.defaults.items()
@@ -174,6 +189,21 @@ class Questioner:
     def ask_rename_table(self, old: Table, new: Table) -> bool:
         return False
 
+    def enum_value_renamed(self, label: str, name: str, old: str, new: str) -> bool:
+        """Did value `old` of enum type `label` become `new` (rows follow it)?
+        --rename-enum-value, else ask; never guessed without a terminal."""
+        for target in dict.fromkeys((f"{label}.{old}", f"{name}.{old}")):
+            answer = self.answers.enum_renames.get(target)
+            if answer is not None:
+                if answer != new:
+                    return False
+                self.answers.used.add(f"e:{target}")
+                return True
+        return self.ask_rename_enum_value(label, old, new)
+
+    def ask_rename_enum_value(self, label: str, old: str, new: str) -> bool:
+        return False
+
     def ask_rename_column(self, table: Table, old: Column, new: Column) -> bool:
         return False
 
@@ -244,6 +274,9 @@ class InteractiveQuestioner(Questioner):
 
     def ask_rename_column(self, table: Table, old: Column, new: Column) -> bool:
         return self._yes(f"Did you rename {table.key}.{old.name} to {table.key}.{new.name}?")
+
+    def ask_rename_enum_value(self, label: str, old: str, new: str) -> bool:
+        return self._yes(f"Did you rename enum {label} value {old!r} to {new!r}?")
 
     def ask_backfill(self, table: Table, column: Column) -> Any:
         self.say(

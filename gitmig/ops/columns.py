@@ -43,6 +43,13 @@ class AddColumn(_TableOperation):
         self.table_name = table
         self.schema = schema
         self.column, fks = _as_column(column)
+        if isinstance(column, sa.Column) and canonical.column_checks(column):
+            raise GitmigError(
+                f"AddColumn {table}.{self.column.name}: a check inside the column is not "
+                "added with it; add it after the column with "
+                f"ops.AddConstraint({table!r}, sa.CheckConstraint(...), "
+                f"column={self.column.name!r}), as makemigrations writes it"
+            )
         self.foreign_keys = tuple(foreign_keys) or tuple(fks)
         self.backfill = backfill
 
@@ -92,6 +99,7 @@ class DropColumn(_TableOperation):
             foreign_keys=frozenset(fk for fk in table.foreign_keys if name not in fk.columns),
             uniques=frozenset(u for u in table.uniques if name not in u.columns),
             indexes=frozenset(ix for ix in table.indexes if name not in ix.columns),
+            checks=frozenset(c for c in table.checks if c.column != name),
         )
         return state.with_table(table)
 
@@ -262,6 +270,8 @@ class RenameColumn(_TableOperation):
             ),
             uniques=frozenset(replace(u, columns=swap(u.columns)) for u in table.uniques),
             indexes=frozenset(replace(ix, columns=swap(ix.columns)) for ix in table.indexes),
+            checks=frozenset(replace(c, column=self.new) if c.column == self.old else c
+                             for c in table.checks),
         )
         state = state.with_table(table)
         # Foreign keys elsewhere that point at the renamed column follow it.

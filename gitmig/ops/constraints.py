@@ -25,7 +25,7 @@ from gitmig.ops.base import (
     _TableOperation,
 )
 from gitmig.schema import canonical, serializer
-from gitmig.schema.serializer import Call, literal
+from gitmig.schema.serializer import Arg, Call, literal
 from gitmig.schema.state import (
     Check,
     Constraint,
@@ -66,10 +66,11 @@ _KIND_WORDS = {ForeignKey: "foreign key", Unique: "unique constraint", Check: "c
 class AddConstraint(_TableOperation):
     """Add a constraint; `validate=False` adds a foreign key or check NOT VALID on
     PostgreSQL (rows already there are not checked, so no long lock), to be checked later
-    by ValidateConstraint. The other databases always check."""
+    by ValidateConstraint. The other databases always check. `column`: a check declared on
+    that column, written inside its definition."""
 
     def __init__(self, table: str, constraint: Any, *, schema: str | None = None,
-                 validate: bool = True) -> None:
+                 validate: bool = True, column: str | None = None) -> None:
         self.table_name = table
         self.schema = schema
         self.constraint = _as_constraint(constraint)
@@ -79,9 +80,20 @@ class AddConstraint(_TableOperation):
                 f"AddConstraint on {table!r}: a unique constraint cannot be added NOT VALID; "
                 "build a unique index with ops.CreateIndex(..., unique=True, concurrently=True)"
             )
+        if column is not None:
+            if not isinstance(self.constraint, Check):
+                raise GitmigError(f"AddConstraint on {table!r}: only a check constraint "
+                                  "can be given a column")
+            self.constraint = replace(self.constraint, column=column)
+
+    def state_forwards_column(self, table: Table) -> None:
+        c = self.constraint
+        if isinstance(c, Check) and c.column is not None:
+            _require_column(table, c.column, "cannot add check constraint")
 
     def state_forwards(self, state: SchemaState, app: str) -> SchemaState:
         table = _require_table(state, self.key, "cannot add constraint")
+        self.state_forwards_column(table)
         if table.find_constraint(constraint_identity(self.constraint)) is not None:
             raise GitmigError(f"cannot add constraint to {self.key}: an equal one exists")
         return state.with_table(table.with_constraint(self.constraint))
@@ -107,12 +119,17 @@ class AddConstraint(_TableOperation):
             Call(
                 "ops.AddConstraint",
                 [literal(self.table_name), serializer.constraint(self.constraint)],
+                _column_kw(self.constraint),
             ),
             self.schema,
         )
         if not self.validate:
             call.kwargs.append(("validate", "False"))
         return call
+
+
+def _column_kw(c: Constraint) -> list[tuple[str, Arg]]:
+    return [("column", literal(c.column))] if isinstance(c, Check) and c.column else []
 
 
 class DropConstraint(_TableOperation):

@@ -104,11 +104,10 @@ def column_state(col: sa.Column[Any]) -> Column:
     except GitmigError as exc:
         table = getattr(col, "table", None)
         where = f"{table.name}.{col.name}" if isinstance(table, sa.Table) else str(col.name)
-        raise GitmigError(
-            f"column {where}: {exc.message}; gitmig asks each database's dialect without "
-            "a connection, so load_dialect_impl must not need one (server_version_info "
-            "is None)"
-        ) from None
+        why = ("; gitmig asks each database's dialect without a connection, so "
+               "load_dialect_impl must not need one (server_version_info is None)"
+               if "load_dialect_impl" in exc.message else "")
+        raise GitmigError(f"column {where}: {exc.message}{why}", hint=exc.hint) from None
     return Column(
         name=str(col.name),
         type=typ,
@@ -273,8 +272,14 @@ def unique_state(uc: sa.UniqueConstraint) -> Unique:
                   options=index_options(uc.dialect_kwargs))
 
 
-def check_state(cc: sa.CheckConstraint) -> Check:
-    return Check(sqltext=sql_text(cc.sqltext), name=_name(cc))
+def check_state(cc: sa.CheckConstraint, column: str | None = None) -> Check:
+    return Check(sqltext=sql_text(cc.sqltext), name=_name(cc), column=column)
+
+
+def column_checks(col: sa.Column[Any]) -> list[Check]:
+    """The checks declared on the column itself (written inside its definition)."""
+    return [check_state(c, column=str(col.name)) for c in col.constraints
+            if isinstance(c, sa.CheckConstraint) and not getattr(c, "_type_bound", False)]
 
 
 def index_state(ix: sa.Index) -> Index:
@@ -339,6 +344,8 @@ def table_state(table: sa.Table, app: str = "") -> Table:
             if getattr(c, "_type_bound", False):
                 continue  # comes back from the column's type (Boolean, Enum)
             checks.append(check_state(c))
+    for col in table.columns:
+        checks += column_checks(col)
     pk = table.primary_key
     limit = _LIMIT[0]
     if limit is not None:

@@ -90,7 +90,12 @@ def server_default(
     return sd.text
 
 
-def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) -> sa.Column[Any]:
+def column(
+    col: state.Column,
+    *,
+    foreign_keys: Iterable[state.ForeignKey] = (),
+    checks: Iterable[state.Check] = (),
+) -> sa.Column[Any]:
     fks = [
         sa.ForeignKey(
             f"{fk.ref_table}.{fk.ref_columns[0]}",
@@ -108,6 +113,7 @@ def column(col: state.Column, *, foreign_keys: Iterable[state.ForeignKey] = ()) 
         type_of(col.type),
         *generated(col),
         *fks,
+        *(check(c) for c in _sorted(checks)),
         primary_key=col.primary_key,
         nullable=col.nullable,
         autoincrement=col.autoincrement,
@@ -183,17 +189,34 @@ def _sorted(items: Iterable[Any]) -> list[Any]:
     return sorted(items, key=repr)
 
 
+def column_checks(t: state.Table, name: str) -> list[state.Check]:
+    """The checks declared on one column, written inside its definition."""
+    return [c for c in t.checks if c.column == name]
+
+
+def foreign_keys_in_order(t: state.Table) -> list[state.ForeignKey]:
+    """A table's foreign keys in the order create_all emits them: a key declared on a
+    column is made when its column joins the table, so in column order. MariaDB numbers
+    unnamed keys in that order (post_ibfk_1, post_ibfk_2), so the order is schema there."""
+    position = {c.name: i for i, c in enumerate(t.columns)}
+
+    def key(fk: state.ForeignKey) -> tuple[list[int], str]:
+        return [position.get(c, len(position)) for c in fk.columns], repr(fk)
+
+    return sorted(t.foreign_keys, key=key)
+
+
 def table_items(
     t: state.Table, *, indexes: bool = True, constraints: bool = True
 ) -> list[Any]:
     """Columns, then the primary key's name, constraints and indexes, in a stable order."""
-    items: list[Any] = [column(c) for c in t.columns]
+    items: list[Any] = [column(c, checks=column_checks(t, c.name)) for c in t.columns]
     if t.pk_name and t.primary_key:
         items.append(sa.PrimaryKeyConstraint(*t.primary_key, name=t.pk_name))
     if constraints:
-        items += [foreign_key(fk) for fk in _sorted(t.foreign_keys)]
+        items += [foreign_key(fk) for fk in foreign_keys_in_order(t)]
         items += [unique(u) for u in _sorted(t.uniques)]
-        items += [check(c) for c in _sorted(t.checks)]
+        items += [check(c) for c in _sorted(t.checks) if c.column is None]
     if indexes:
         names = [c.name for c in t.columns]
         items += [index(ix, names) for ix in _sorted(t.indexes)]

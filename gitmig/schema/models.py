@@ -30,6 +30,7 @@ from sqlalchemy import orm
 from gitmig import cache
 from gitmig.config import DATABASE_ENV, AppConfig, Config
 from gitmig.errors import GitmigError
+from gitmig.schema import typehooks
 from gitmig.schema.canonical import name_limit, table_state
 from gitmig.schema.state import SchemaState
 
@@ -341,7 +342,7 @@ def _declared_state(config: Config, modules: dict[str, ModuleType]) -> SchemaSta
                 label = next(iter(sole))
             if label is None:
                 continue
-            with name_limit(limit):
+            with name_limit(limit), typehooks.honoured():
                 state = table_state(table, app=label)
             earlier = claimed.get(state.key)
             if earlier is not None and earlier[1] is not table:

@@ -179,10 +179,14 @@ def generated(c: Column) -> list[Arg]:
     return items
 
 
-def column(c: Column, foreign_keys: Sequence[ForeignKey] = ()) -> Call:
+def column(
+    c: Column, foreign_keys: Sequence[ForeignKey] = (), checks: Sequence[Check] = ()
+) -> Call:
     call = Call("sa.Column", [literal(c.name), expression(c.type), *generated(c)])
     for fk in foreign_keys:
         call.args.append(inline_foreign_key(fk))
+    for ck in _sorted(checks):
+        call.args.append(check(ck))
     if c.primary_key:
         call.kwargs.append(("primary_key", "True"))
     if c.autoincrement != "auto":
@@ -281,7 +285,9 @@ def _sorted(items: Any) -> list[Any]:
 
 def table_items(t: Table, with_indexes: bool = True) -> list[Arg]:
     """The positional arguments of a CreateTable: columns, then constraints, then indexes."""
-    items: list[Arg] = [column(c) for c in t.columns]
+    items: list[Arg] = [
+        column(c, checks=[ck for ck in t.checks if ck.column == c.name]) for c in t.columns
+    ]
     if t.pk_name:
         items.append(
             Call(
@@ -292,7 +298,7 @@ def table_items(t: Table, with_indexes: bool = True) -> list[Arg]:
         )
     items += [foreign_key(fk) for fk in _sorted(t.foreign_keys)]
     items += [unique(u) for u in _sorted(t.uniques)]
-    items += [check(c) for c in _sorted(t.checks)]
+    items += [check(c) for c in _sorted(t.checks) if c.column is None]
     if with_indexes:
         items += [index(ix) for ix in _sorted(t.indexes)]
     return items

@@ -92,8 +92,13 @@ class Unique:
 
 @dataclass(frozen=True)
 class Check:
+    """A CHECK constraint; `column` names the column it was declared on
+    (`sa.Column("x", sa.Integer, sa.CheckConstraint("x > 0"))`), which CREATE TABLE writes
+    inside that column's definition: SQLite's text and MariaDB's catalog tell the two apart."""
+
     sqltext: str
     name: str | None = None
+    column: str | None = None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ def _table(t: Table) -> dict[str, Any]:
             {"columns": list(u.columns), "name": u.name, "options": [list(o) for o in u.options]}
             for u in t.uniques
         ]),
-        "checks": _sorted([{"sqltext": c.sqltext, "name": c.name} for c in t.checks]),
+        "checks": _sorted([{"sqltext": c.sqltext, "name": c.name, "column": c.column}
+                           for c in t.checks]),
         "indexes": _sorted(
             [
                 {"name": i.name, "columns": list(i.columns), "unique": i.unique,
@@ -154,7 +155,7 @@ def _read_table(d: dict[str, Any]) -> Table:
             Unique(tuple(u["columns"]), u["name"], tuple((k, v) for k, v in u.get("options", ())))
             for u in d["uniques"]
         ),
-        checks=frozenset(Check(c["sqltext"], c["name"]) for c in d["checks"]),
+        checks=frozenset(Check(c["sqltext"], c["name"], c.get("column")) for c in d["checks"]),
         indexes=frozenset(
             Index(i["name"], tuple(i["columns"]), bool(i["unique"]),
                   tuple((k, v) for k, v in i.get("options", ())))

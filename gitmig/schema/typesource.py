@@ -2,7 +2,8 @@
 
 A migration never imports the project's code, so a TypeDecorator or a type with variants
 is written as what it stores: SQLAlchemy is asked what the type becomes on each database
-gitmig supports (`with_variant`, `TypeDecorator.load_dialect_impl`), and the file gets one
+gitmig supports (`with_variant`, `TypeDecorator.load_dialect_impl`, a project's `@compiles`
+while the models are read), and the file gets one
 type when every database agrees, otherwise the most common one with `.with_variant(...)`
 for each database that differs. The text is canonical: rebuilding a type from it and
 writing it again gives the same text, so models and replayed migrations compare equal.
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from gitmig.errors import GitmigError
+from gitmig.schema import typehooks
 from gitmig.schema.serializer import literal
 
 # Module prefixes used in type source text; the writer imports what a file uses.
@@ -97,6 +99,8 @@ def _decorator(t: TypeEngine[Any]) -> bool:
 def depends_on_dialect(t: TypeEngine[Any]) -> bool:
     if t._variant_mapping or _decorator(t):
         return True
+    if any(typehooks.hook(t, d) is not None for d in dialects().values()):
+        return True  # a project's @compiles for some database (gitmig.schema.typehooks)
     item = getattr(t, "item_type", None)
     return isinstance(item, TypeEngine) and depends_on_dialect(item)
 
@@ -124,6 +128,8 @@ def stored_type(t: TypeEngine[Any], dialect: Dialect) -> TypeEngine[Any]:
     if isinstance(item, TypeEngine) and depends_on_dialect(item):  # ARRAY(GUID())
         t = t.copy()
         t.item_type = stored_type(item, dialect)  # type: ignore[attr-defined]
+    if dialect.name in DIALECT_NAMES:
+        t = typehooks.unhooked(t, dialect)
     return t
 
 

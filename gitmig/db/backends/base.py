@@ -114,6 +114,11 @@ class Backend:
         words = [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", c.sqltext) if w in names]
         return (f"{table.name}_{words[0]}_check" if words else f"{table.name}_check")[:63]
 
+    def refused_column(self, col: Column) -> str | None:
+        """Why the server refuses a column SQLAlchemy compiles for it (create_all fails
+        too), for makemigrations to warn about; None when it is accepted."""
+        return None
+
     # -- around every operation ----------------------------------------------------------
 
     def before_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:

@@ -25,7 +25,15 @@ from gitmig.db import ddl_keys
 from gitmig.db import ddlhelpers as ddl  # the helpers gitmig.db.ddl re-exports
 from gitmig.db.backends.base import Backend
 from gitmig.schema import materialize
-from gitmig.schema.state import Column, Constraint, ForeignKey, Table, Unique, constraint_identity
+from gitmig.schema.state import (
+    Check,
+    Column,
+    Constraint,
+    ForeignKey,
+    Table,
+    Unique,
+    constraint_identity,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -99,6 +107,12 @@ class MySQLBackend(Backend):
             return c.columns[0]
         return "CONSTRAINT_1"
 
+    def refused_column(self, col: Column) -> str | None:
+        if col.computed is not None and not col.nullable:
+            return ("MariaDB refuses NOT NULL on a generated column (MySQL 8 accepts it); "
+                    "declare the Computed column nullable")
+        return None
+
     def drop_column(self, op: ops.DropColumn, ctx: ddl.Context) -> None:
         """MySQL refuses to drop a column under a foreign key, and shrinks (rather than
         drops) indexes over several columns; the state drops them whole."""
@@ -129,7 +143,32 @@ class MySQLBackend(Backend):
         _keep_foreign_keys_indexed(ctx, ctx.after.table(op.key), op.name)
         super().drop_index(op, ctx)
 
+    # -- checks declared on a column: part of its definition, as MariaDB keeps them --------
+
+    def add_constraint(self, op: ops.AddConstraint, ctx: ddl.Context) -> None:
+        c = op.constraint
+        if isinstance(c, Check) and c.column is not None:
+            _restate_column(ctx, ctx.after.table(op.key), c.column)
+            return
+        super().add_constraint(op, ctx)
+
+    def after_operation(self, op: ops.Operation, ctx: ddl.Context) -> None:
+        """ALTER TABLE ... MODIFY/CHANGE rewrites a column's whole definition and so drops
+        the checks declared on it: they are written back."""
+        column = (op.column_name if isinstance(op, ops.AlterColumn)
+                  else op.new if isinstance(op, ops.RenameColumn) else None)
+        if column is not None and isinstance(op, (ops.AlterColumn, ops.RenameColumn)):
+            after = ctx.after.table(op.key)
+            if any(c.column == column for c in after.checks):
+                _restate_column(ctx, after, column)
+        super().after_operation(op, ctx)
+
     def drop_constraint(self, ctx: ddl.Context, table: Table, c: Constraint) -> None:
+        if isinstance(c, Check) and c.column is not None:
+            if table.has_column(c.column):
+                _restate_column(ctx, table.without_constraint(constraint_identity(c)),
+                                c.column)
+            return
         implicit_index = None
         if isinstance(c, ForeignKey):
             implicit_index = _foreign_key_index(ctx, table, c)
@@ -265,6 +304,16 @@ class MySQLBackend(Backend):
                 conn.execute(sa.text(f"DROP TABLE IF EXISTS `{table}`"))
         finally:
             conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 1"))
+
+
+def _restate_column(ctx: ddl.Context, table: Table, column: str) -> None:
+    """MODIFY the column to its whole definition in `table`, the checks declared on it too."""
+    whole = materialize.table(table, indexes=False, constraints=False)
+    ddl.no_type_events(list(whole.columns))
+    spec = str(sa.schema.CreateColumn(whole.c[column]).compile(dialect=ctx.dialect))
+    ctx.operations.execute(
+        f"ALTER TABLE {ctx.qualified(table.name, table.schema)} MODIFY COLUMN {spec}"
+    )
 
 
 def _set_auto_increment(ctx: ddl.Context, table: Table, column: str, on: bool) -> None:
