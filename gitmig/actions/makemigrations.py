@@ -142,6 +142,11 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
     return outcome
 
 
+# Rules whose finding makemigrations already gives as a warning of its own, naming the
+# column (gitmig.migrations.portability): said once, not twice.
+_WARNED_ALREADY = {"mysql-string-no-length"}
+
+
 def _lint(config: Config, before: SchemaState, outcome: Outcome) -> list[Finding]:
     """What `gitmig lint` says of the new migrations, for the configured database. The
     running code's models are not read here (that costs a child process): `gitmig lint`
@@ -166,7 +171,8 @@ def _lint(config: Config, before: SchemaState, outcome: Outcome) -> list[Finding
     for database in databases_for(config, (), None):
         unwritten = {m.path: FileNotes() for m in migrations} if not outcome.written else None
         found += [f for f in judge(migrations, database, settings=config.lint, notes=unwritten)
-                  if f.allowed is None and f.severity != "notice"]
+                  if f.allowed is None and f.severity != "notice"
+                  and f.rule not in _WARNED_ALREADY]
     return merged(found)
 
 
