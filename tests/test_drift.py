@@ -144,8 +144,10 @@ def test_no_drift_after_gitmig_migrates_every_construct(tmp_path: Path,
                    every_construct(sa.engine.make_url(database_url).get_backend_name()))
 
 
+# MariaDB: create_all refuses expression indexes and a named check inside a column's
+# definition (tests/test_property_constructs.py says the same); computed columns are left out.
 WORKING = {"sqlite": CONSTRUCTS, "postgresql": CONSTRUCTS,
-           "mysql": CONSTRUCTS - {"expression_index", "computed"}}
+           "mysql": CONSTRUCTS - {"expression_index", "computed", "column_check"}}
 
 
 @pytest.mark.slow
