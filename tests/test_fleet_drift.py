@@ -1,0 +1,87 @@
+"""`gitmig drift --fleet`, and the drift column of `showmigrations --fleet --drift` and
+`status --fleet --drift`: SQLite files here (fast); PostgreSQL databases and tenant
+schemas at the end (slow)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .conftest import Project, assert_refused
+from .fleetkit import fleet_project
+
+
+def files(tmp_path: Path, count: int) -> list[str]:
+    return [f"sqlite:///{tmp_path / f'tenant{i}.db'}" for i in range(count)]
+
+
+def migrated(tmp_path: Path, urls: list[str], fleet: str = "") -> Project:
+    listed = ", ".join(json.dumps(u) for u in urls)
+    p = fleet_project(tmp_path / "proj", fleet or f"[tool.gitmig.fleets.tenants]\n"
+                      f"databases = [{listed}]\n")
+    r = p.gitmig("migrate", "--fleet", "tenants", "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    return p
+
+
+def fresh_cache() -> dict[str, str]:
+    """A cache folder of its own: the scratch databases counted are this test's."""
+    return {"GITMIG_CACHE_DIR": tempfile.mkdtemp(prefix="fleetdrift-cache-")}
+
+
+def test_only_the_drifted_file_is_reported_and_one_scratch_database_serves_all(tmp_path):
+    urls = files(tmp_path, 4)
+    p = migrated(tmp_path, urls)
+    with sqlite3.connect(urls[1][len("sqlite:///"):]) as conn:
+        conn.execute("ALTER TABLE post ADD COLUMN extra INTEGER")  # by hand
+    env = fresh_cache()
+    r = p.gitmig("drift", "--fleet", "tenants", "--jobs", "2", env=env)
+    assert r.exit_code == 1, r.output
+    assert "Fleet tenants: 4 targets, 1 drifted, 0 unreachable; 1 scratch database run" \
+        in r.stdout
+    assert f"{urls[1]}:\n" in r.stdout and "  + Add column post.extra INTEGER" in r.stdout
+    assert all(f"{u}:" not in r.stdout for u in urls if u != urls[1])
+    assert r.stderr.startswith("gitmig: 1 drifted of 4 targets of fleet tenants")
+    again = p.gitmig("drift", "--fleet", "tenants", "--json", env=env)
+    assert again.exit_code == 1
+    data = json.loads(again.stdout)
+    assert data["scratch_databases_built"] == 0  # the catalog came from the cache
+    assert [t["drifted"] for t in data["targets"]] == [False, True, False, False]
+    assert data["targets"][1]["drift"][0]["description"] == "Add column post.extra INTEGER"
+    uncached = p.gitmig("drift", "--fleet", "tenants", "--json", "-j", "2",
+                        env={"GITMIG_NO_CACHE": "1"})
+    assert json.loads(uncached.stdout)["scratch_databases_built"] == 1
+    with sqlite3.connect(urls[1][len("sqlite:///"):]) as conn:
+        conn.execute("ALTER TABLE post DROP COLUMN extra")  # the fix
+    ok = p.gitmig("drift", "--fleet", "tenants", env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "No drift: every target is what its applied migrations make." in ok.stdout
+
+
+def test_unreachable_target_is_reported_without_its_password(tmp_path):
+    urls = files(tmp_path, 2)
+    dead = "postgresql://tenant:s3cr3tpw@127.0.0.1:1/gone"
+    p = migrated(tmp_path, urls)
+    p.write("pyproject.toml", p.read("pyproject.toml").replace(
+        "databases = [", f"databases = [{json.dumps(dead)}, "))
+    r = p.gitmig("drift", "--fleet", "tenants", "--shard", "1/1")
+    assert r.exit_code == 1, r.output
+    assert "3 targets, 0 drifted, 1 unreachable" in r.stdout
+    assert "postgresql://tenant:***@127.0.0.1:1/gone: unreachable: cannot connect" in r.stdout
+    assert "s3cr3tpw" not in r.output
+    assert "1 could not be read" in r.stderr
+
+
+def test_drift_fleet_refuses_what_does_not_fit(tmp_path):
+    p = migrated(tmp_path, files(tmp_path, 1))
+    for args, said in [(["--fleet", "nope"], "unknown fleet 'nope'"),
+                       (["--fleet", "tenants", "--shard", "0/2"], "shards are numbered 1 to N"),
+                       (["--fleet", "tenants", "--database", "sqlite:///x.db"],
+                        "it takes no --database"),
+                       (["--jobs", "2"], "they need --fleet NAME")]:
+        assert said in assert_refused(p.gitmig("drift", *args))
