@@ -85,3 +85,33 @@ def test_drift_fleet_refuses_what_does_not_fit(tmp_path):
                         "it takes no --database"),
                        (["--jobs", "2"], "they need --fleet NAME")]:
         assert said in assert_refused(p.gitmig("drift", *args))
+
+
+def test_showmigrations_and_status_show_drift_only_when_asked(tmp_path):
+    urls = files(tmp_path, 3)
+    p = migrated(tmp_path, urls)
+    with sqlite3.connect(urls[2][len("sqlite:///"):]) as conn:
+        conn.execute("CREATE INDEX ix_by_hand ON post (c2)")
+    plain = p.gitmig("showmigrations", "--fleet", "tenants")
+    assert plain.exit_code == 0 and "drift" not in plain.stdout.splitlines()[0]
+    assert json.loads(p.gitmig("showmigrations", "--fleet", "tenants", "--json").stdout
+                      )["targets"][2]["drift"] is None  # not read unless asked
+    shown = p.gitmig("showmigrations", "--fleet", "tenants", "--drift")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0].split("\t") == ["target", "state", "drift", "blog"]
+    assert lines[1].split("\t")[1:] == ["up to date", "none", "0003_post_add_c3"]
+    assert lines[3].split("\t")[1:] == ["drifted", "1 change", "0003_post_add_c3"]
+    assert "`gitmig drift --fleet tenants` lists each drifted target's changes." in shown.stdout
+    data = json.loads(p.gitmig("showmigrations", "--fleet", "tenants", "--drift",
+                               "--json").stdout)
+    assert [t["drift"] for t in data["targets"]] == [
+        [], [], ["+ Add index ix_by_hand on post (c2)"]]
+    status = p.gitmig("status", "--fleet", "tenants", "--drift")
+    assert status.exit_code == 1, status.output
+    assert "  drifted: 1" in status.stdout
+    assert ("  1 target drifted from their applied migrations; `gitmig drift --fleet "
+            "tenants` lists the changes") in status.stdout
+    assert f"  drifted      {urls[2]}" in status.stdout
+    assert p.gitmig("status", "--fleet", "tenants").exit_code == 0  # drift not read
+    assert "it needs --fleet NAME" in assert_refused(p.gitmig("showmigrations", "--drift"))
