@@ -115,3 +115,34 @@ def test_showmigrations_and_status_show_drift_only_when_asked(tmp_path):
     assert f"  drifted      {urls[2]}" in status.stdout
     assert p.gitmig("status", "--fleet", "tenants").exit_code == 0  # drift not read
     assert "it needs --fleet NAME" in assert_refused(p.gitmig("showmigrations", "--drift"))
+
+
+@pytest.mark.slow
+def test_postgresql_tenants_and_databases_of_one_server_share_one_scratch_database(
+        tmp_path, postgres_url):
+    from .catalog import fresh_database
+    from .conftest import POSTGRES_URL
+
+    with fresh_database(POSTGRES_URL) as other:
+        fleet = (f"[tool.gitmig.fleets.tenants]\nurl = {json.dumps(postgres_url)}\n"
+                 f"schemas = [\"t0\", \"t1\", \"t2\"]\ndatabases = [{json.dumps(other)}]\n")
+        p = migrated(tmp_path, [], fleet)
+        engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE t1.post ADD COLUMN extra integer"))  # by hand
+        engine.dispose()
+        r = p.gitmig("drift", "--fleet", "tenants", "--json", "--jobs", "2", env=fresh_cache())
+        assert r.exit_code == 1, r.output
+        data = json.loads(r.stdout)
+        assert data["scratch_databases_built"] == 1  # 4 targets, one server, one scratch
+        by_target = {(t["schema"] or "db"): t for t in data["targets"]}
+        assert {k: t["drifted"] for k, t in by_target.items()} == {
+            "t0": False, "t1": True, "t2": False, "db": False}
+        assert [d["description"] for d in by_target["t1"]["drift"]] == [
+            "Add column post.extra integer"]
+        # the other tenants' schemas are neither drift nor unmanaged tables of a tenant
+        assert all(t["unmanaged_tables"] == [] for t in data["targets"])
+        text = p.gitmig("drift", "--fleet", "tenants")
+        assert text.exit_code == 1
+        assert f"{postgres_url}#t1:\n" in text.stdout
+        assert "#t0:" not in text.stdout and "#t2:" not in text.stdout
