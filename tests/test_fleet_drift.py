@@ -69,9 +69,13 @@ def test_unreachable_target_is_reported_without_its_password(tmp_path):
     p = migrated(tmp_path, urls)
     p.write("pyproject.toml", p.read("pyproject.toml").replace(
         "databases = [", f"databases = [{json.dumps(dead)}, "))
-    r = p.gitmig("drift", "--fleet", "tenants", "--shard", "1/1")
+    behind = f"sqlite:///{tmp_path / 'behind.db'}"  # at 0002: its own expected catalog
+    assert p.gitmig("migrate", "blog", "0002", "--database", behind).exit_code == 0
+    p.write("pyproject.toml", p.read("pyproject.toml").replace(
+        "databases = [", f"databases = [{json.dumps(behind)}, "))
+    r = p.gitmig("drift", "--fleet", "tenants", "--shard", "1/1", env={"GITMIG_NO_CACHE": "1"})
     assert r.exit_code == 1, r.output
-    assert "3 targets, 0 drifted, 1 unreachable" in r.stdout
+    assert "4 targets, 0 drifted, 1 unreachable; 2 scratch databases run" in r.stdout
     assert "postgresql://tenant:***@127.0.0.1:1/gone: unreachable: cannot connect" in r.stdout
     assert "s3cr3tpw" not in r.output
     assert "1 could not be read" in r.stderr
