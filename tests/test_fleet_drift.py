@@ -117,6 +117,9 @@ def test_showmigrations_and_status_show_drift_only_when_asked(tmp_path):
     assert ("  1 target drifted from their applied migrations; `gitmig drift --fleet "
             "tenants` lists the changes") in status.stdout
     assert f"  drifted      {urls[2]}" in status.stdout
+    summary = json.loads(p.gitmig("status", "--fleet", "tenants", "--drift", "--json").stdout)
+    assert summary["drifted"] == [urls[2]] and summary["states"] == {
+        "up to date": 2, "drifted": 1}
     assert p.gitmig("status", "--fleet", "tenants").exit_code == 0  # drift not read
     assert "it needs --fleet NAME" in assert_refused(p.gitmig("showmigrations", "--drift"))
 
