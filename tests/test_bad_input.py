@@ -400,6 +400,8 @@ CASES = [
          "cannot connect to the database postgresql://gm_user:***@127.0.0.1:1/shop"),
     Case("adopt-retire-without-alembic", ("adopt", "--retire-alembic"),
          "--retire-alembic: this project has no Alembic configuration"),
+    Case("drift-fleet-unknown", ("drift", "--fleet", "nope"),
+         "unknown fleet 'nope' (configured fleets: none)"),
 ]
 
 NOT_ERRORS = [

@@ -81,12 +81,19 @@ def check(config: Config, graph: MigrationGraph, url: str, applied: Collection[K
     from gitmig.db.expected import expected_catalog, managed_tables
 
     replayable = [k for k in applied if k in graph.nodes]
-    report = DriftReport(display_url(url), applied=len(replayable))
-    report.not_replayed = sorted(k for k in applied if k not in graph.nodes)
     expected = (expected_catalog(config, graph, replayable, url, scratch_url)
                 if replayable else EMPTY)
-    comparison = compare(expected, actual, managed=managed_tables(graph),
-                         ignore=config.ignore_tables)
+    return against(config, graph, display_url(url), applied, actual, expected,
+                   managed_tables(graph))
+
+
+def against(config: Config, graph: MigrationGraph, shown: str, applied: Collection[Key],
+            actual: Catalog, expected: Catalog, managed: Collection[str]) -> DriftReport:
+    """Compare `actual` with the `expected` catalog of the `applied` migrations, already
+    built (a fleet builds it once for every target with the same migrations)."""
+    report = DriftReport(shown, applied=sum(1 for k in applied if k in graph.nodes))
+    report.not_replayed = sorted(k for k in applied if k not in graph.nodes)
+    comparison = compare(expected, actual, managed=managed, ignore=config.ignore_tables)
     _fill(report, comparison)
     return report
 

@@ -168,30 +168,44 @@ def _cell(row: Row, app: str) -> str:
     return text
 
 
-def print_matrix(name: str, rows: list[Row], apps: list[str], as_json: bool) -> None:
+def _drift_cell(row: Row) -> str:
+    if row.drift is None:
+        return "-" if row.unreachable is not None else "not checked"
+    return f"{len(row.drift)} change{_s(len(row.drift))}" if row.drift else "none"
+
+
+def print_matrix(name: str, rows: list[Row], apps: list[str], as_json: bool,
+                 drift: bool = False) -> None:
     if as_json:
-        click.echo(json.dumps({"fleet": name, "drift": "not available yet",
+        click.echo(json.dumps({"fleet": name, "drift": "checked" if drift else
+                               "not checked (--drift checks it)",
                                "targets": [r.as_json() for r in rows]}, indent=2))
         return
     styles = {"up to date": "green", "behind": "yellow", "failed": "red",
-              "interrupted": "red", "unreachable": "red"}
+              "interrupted": "red", "unreachable": "red", "drifted": "yellow"}
+    extra = ["drift"] if drift else []
+
+    def cells(r: Row) -> list[str]:
+        return [*([_drift_cell(r)] if drift else []), *(_cell(r, a) for a in apps)]
+
     if console.plain():
-        lines = ["\t".join(["target", "state", *apps])]
-        lines += ["\t".join([r.target.label, r.state, *(_cell(r, a) for a in apps)])
-                  for r in rows]
+        lines = ["\t".join(["target", "state", *extra, *apps])]
+        lines += ["\t".join([r.target.label, r.state, *cells(r)]) for r in rows]
         sys.stdout.write("\n".join(lines) + "\n")
     else:
         from rich.table import Table
         from rich.text import Text
 
         table = Table(title=f"Fleet {name}: latest applied migration (+pending) per app")
-        for column in ["target", "state", *apps]:
+        for column in ["target", "state", *extra, *apps]:
             table.add_column(column)
         for r in rows:
             table.add_row(Text(r.target.label), Text(r.state, style=styles[r.state]),
-                          *(Text(_cell(r, a)) for a in apps))
+                          *(Text(c) for c in cells(r)))
         console.out().print(table)
     _explain(rows)
+    if drift and any(r.drift for r in rows):
+        console.say(f"`gitmig drift --fleet {name}` lists each drifted target's changes.")
 
 
 def _explain(rows: list[Row]) -> None:
@@ -203,6 +217,8 @@ def _explain(rows: list[Row]) -> None:
             console.say(f"{r.target.label}: the last fleet run failed: {r.last_failure}")
         for label in r.unknown:
             console.say(f"{r.target.label}: {label} is applied but has no file here")
+        if r.drift_error:
+            console.say(f"{r.target.label}: drift not checked: {r.drift_error}")
 
 
 def summary(name: str, rows: list[Row]) -> dict[str, Any]:
@@ -214,8 +230,10 @@ def summary(name: str, rows: list[Row]) -> dict[str, Any]:
             "dialects": sorted({r.target.dialect for r in rows})}
 
 
-def print_status(name: str, rows: list[Row], as_json: bool) -> None:
+def print_status(name: str, rows: list[Row], as_json: bool, drift: bool = False) -> None:
     data = summary(name, rows)
+    if drift:
+        data["drifted"] = [r.target.label for r in rows if r.drift]
     if as_json:
         data["not_up_to_date"] = [r.as_json() for r in rows if r.state != "up to date"]
         click.echo(json.dumps(data, indent=2))
@@ -223,12 +241,18 @@ def print_status(name: str, rows: list[Row], as_json: bool) -> None:
         lines: list[tuple[str, str | None]] = [
             (f"Fleet {name}: {len(rows)} target{_s(len(rows))} "
              f"({', '.join(data['dialects'])})", "bold")]
-        for state in ("up to date", "behind", "failed", "interrupted", "unreachable"):
+        for state in ("up to date", "behind", "failed", "interrupted", "unreachable",
+                      "drifted"):
             if data["states"].get(state):
                 lines.append((f"  {state}: {data['states'][state]}", None))
         if data["pending_migrations"]:
             lines.append((f"  {data['pending_migrations']} migrations pending in all; "
                           f"`gitmig migrate --fleet {name}` applies them", None))
+        if drift:
+            drifted = sum(1 for r in rows if r.drift)
+            lines.append((f"  {drifted} target{_s(drifted)} drifted from their applied "
+                          f"migrations; `gitmig drift --fleet {name}` lists the changes"
+                          if drifted else "  no target has drifted", None))
         worst = [r for r in rows if r.state != "up to date"][:10]
         for r in worst:
             lines.append((f"  {r.state:<12} {r.target.label}", None))

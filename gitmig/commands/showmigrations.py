@@ -24,6 +24,8 @@ Line = tuple[str, str | None]  # text, rich style (colours on a terminal only)
 @click.option("--fleet", metavar="NAME",
               help="A matrix of the fleet's targets by app: latest applied, pending, failed.")
 @click.option("--shard", metavar="I/N", help="With --fleet: only shard I of N.")
+@click.option("--drift", is_flag=True,
+              help="With --fleet: a drift column too (reads every target's catalog).")
 @config_option
 def command(
     apps: tuple[str, ...],
@@ -32,6 +34,7 @@ def command(
     database: str | None,
     fleet: str | None,
     shard: str | None,
+    drift: bool,
     config_path: str | None,
 ) -> None:
     """List migrations and whether the database has them: [X] applied, [ ] not.
@@ -44,8 +47,13 @@ def command(
     config = load(config_path)
     labels = [a.label for a in config.select(apps)]
     if fleet is not None:
-        _fleet(config, fleet, labels, shard, as_json, database, as_plan)
+        _fleet(config, fleet, labels, shard, as_json, database, as_plan, drift)
         return
+    if drift:
+        from gitmig.errors import GitmigError
+
+        raise GitmigError("--drift adds a column to the fleet's matrix; it needs --fleet NAME",
+                          hint="`gitmig drift` compares one database")
     history = read_history(config, database)
     if as_plan:
         entries = history.plan(labels)
@@ -113,7 +121,7 @@ def _print_json(data: object) -> None:
 
 
 def _fleet(config: Any, name: str, labels: list[str], shard: str | None, as_json: bool,
-           database: str | None, as_plan: bool) -> None:
+           database: str | None, as_plan: bool, drift: bool) -> None:
     from gitmig.commands import fleetview
     from gitmig.errors import GitmigError
     from gitmig.fleet.migrate import choose
@@ -124,5 +132,5 @@ def _fleet(config: Any, name: str, labels: list[str], shard: str | None, as_json
         raise GitmigError(f"--fleet shows a matrix of targets; it takes no "
                           f"{'--database' if database else '--plan'}")
     graph = load_graph(config)
-    rows = survey(config, name, choose(config, name, shard), graph)
-    fleetview.print_matrix(name, rows, labels, as_json)
+    rows = survey(config, name, choose(config, name, shard), graph, drift=drift)
+    fleetview.print_matrix(name, rows, labels, as_json, drift)

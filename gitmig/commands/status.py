@@ -24,8 +24,10 @@ STYLES = {"+": "green", "-": "red", "~": "yellow"}
               help="Database URL (default: GITMIG_DATABASE_URL, then [tool.gitmig] database).")
 @click.option("--fleet", metavar="NAME",
               help="One-screen summary of [tool.gitmig.fleets.NAME]'s targets.")
+@click.option("--drift", is_flag=True,
+              help="With --fleet: count the drifted targets too (reads every target's catalog).")
 @config_option
-def command(as_json: bool, database: str | None, fleet: str | None,
+def command(as_json: bool, database: str | None, fleet: str | None, drift: bool,
             config_path: str | None) -> None:
     """Say what needs doing: model changes without migrations (in the working tree and
     staged), unapplied migrations, migrations applied to the database that this branch
@@ -38,8 +40,13 @@ def command(as_json: bool, database: str | None, fleet: str | None,
     from gitmig.actions.status import CLEAN, status
 
     if fleet is not None:
-        _fleet(load(config_path), fleet, as_json, database)
+        _fleet(load(config_path), fleet, as_json, database, drift)
         return
+    if drift:
+        from gitmig.errors import GitmigError
+
+        raise GitmigError("--drift counts a fleet's drifted targets; it needs --fleet NAME",
+                          hint="`gitmig status` checks one database's drift already")
     report = status(load(config_path), database)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
@@ -123,7 +130,8 @@ def _operations(changes: dict[str, list[Operation]]) -> None:
             console.say(f"    {kind} {op.describe()}", style=STYLES[kind])
 
 
-def _fleet(config: Config, name: str, as_json: bool, database: str | None) -> None:
+def _fleet(config: Config, name: str, as_json: bool, database: str | None,
+           drift: bool) -> None:
     from gitmig.commands import fleetview
     from gitmig.errors import GitmigError
     from gitmig.fleet.migrate import choose
@@ -132,5 +140,5 @@ def _fleet(config: Config, name: str, as_json: bool, database: str | None) -> No
 
     if database:
         raise GitmigError("--fleet and --database name different databases; give one")
-    rows = survey(config, name, choose(config, name, None), load_graph(config))
-    fleetview.print_status(name, rows, as_json)
+    rows = survey(config, name, choose(config, name, None), load_graph(config), drift=drift)
+    fleetview.print_status(name, rows, as_json, drift)

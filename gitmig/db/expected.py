@@ -5,10 +5,13 @@ server itself spells both sides: a default `now()`, an index on `lower(title)`, 
 for INTEGER come out the same on both, so a database migrated by gitmig shows no drift.
 
 The catalog is remembered (gitmig.cache), keyed by the server (its kind, version and
-URL without the password), the migrations in order with their checksums and the bytes of
-their files: the same migrations on the same server make the same catalog. `migrate`
-also remembers the catalog it leaves behind when the database had no drift before it
-ran (see `remember`), so the next migrate need not run a scratch database at all.
+URL without the password or the database name: a scratch database is made fresh on the
+server, whatever database it stands for, so a fleet of many databases or schemas on one
+server runs one scratch database per set of applied migrations), the migrations in
+order with their checksums and the bytes of their files: the same migrations on the
+same server make the same catalog. `migrate` also remembers the catalog it leaves
+behind when the database had no drift before it ran (see `remember`), so the next
+migrate need not run a scratch database at all.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ from gitmig.errors import GitmigError
 from gitmig.migrations.graph import Key, MigrationGraph
 from gitmig.migrations.plan import Step
 
+_built = [0]  # scratch databases this process has filled (see `built`)
+
+
+def built() -> int:
+    """How many expected catalogs this process built in a scratch database (not from the
+    cache): a fleet's drift says how many it needed."""
+    return _built[0]
+
 
 def expected_catalog(
     config: Config, graph: MigrationGraph, keys: Collection[Key], url: str,
@@ -42,6 +53,7 @@ def expected_catalog(
     steps = [Step(k) for k in graph.order() if k in wanted]
     executor = Executor(graph)
     prepared = executor.prepare(steps, set())
+    _built[0] += 1
     with scratch_database(url, scratch_url, config.timeouts) as scratch, \
             project_on_path(config), connect(scratch, config.timeouts) as conn:
         try:
@@ -82,10 +94,23 @@ def _scope(config: Config, graph: MigrationGraph, keys: set[Key], url: str) -> s
         version = backend_for(conn.dialect).server_version(conn)
         name = conn.dialect.name
     return json.dumps({
-        "server": [display_url(url), name, list(version)],
+        "server": [server_of(url), name, list(version)],
         "migrations": [f"{a}.{n}:{graph.nodes[(a, n)].checksum}" for a, n in ordered],
         "files": files,
     })
+
+
+def server_of(url: str) -> str:
+    """The server of `url`, without the password nor the database (a SQLite file's
+    scratch database is a file of its own: the file named does not matter)."""
+    import sqlalchemy as sa
+
+    from gitmig.db.connection import parse_url
+
+    p = parse_url(url)
+    server = sa.engine.URL.create(p.drivername, p.username, p.password, p.host, p.port,
+                                  None, p.query)
+    return display_url(server.render_as_string(hide_password=False))
 
 
 def managed_tables(graph: MigrationGraph) -> set[str]:

@@ -16,9 +16,9 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitmig.actions.migrate import Options, Reporter, migrate
 from gitmig.config import Config
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from gitmig.db.executor import Executor
+
+Item = TypeVar("Item")
+Out = TypeVar("Out")
 
 
 @dataclass
@@ -95,20 +98,37 @@ def migrate_one(config: Config, target: Target, options: Options,
 def run(config: Config, targets: Sequence[Target], options: Options, jobs: int,
         watcher: Watcher, executor: Executor | None = None) -> list[Result]:
     """Every target once, `jobs` at a time; results in the targets' order."""
-    if jobs <= 1 or len(targets) <= 1:
+
+    def one(target: Target) -> Result:
+        return migrate_one(config, target, options, executor)
+
+    def dead(target: Target, why: str) -> Result:
+        return Result(target, False, error=why)
+
+    return each(targets, one, jobs, dead, watcher)
+
+
+def each(items: Sequence[Item], job: Callable[[Item], Out], jobs: int,
+         dead: Callable[[Item, str], Out], watcher: Any = None) -> list[Out]:
+    """`job` on every item once, `jobs` forked processes at a time (in this process
+    when one is enough); results in the items' order. `job` must never raise; `dead`
+    stands for the result of an item whose worker died. `watcher` (optional) is told
+    started(item), finished(result) and tick()."""
+    if jobs <= 1 or len(items) <= 1:
         results = []
-        for target in targets:
-            watcher.started(target)
-            result = migrate_one(config, target, options, executor)
-            watcher.finished(result)
+        for item in items:
+            if watcher is not None:
+                watcher.started(item)
+            result = job(item)
+            if watcher is not None:
+                watcher.finished(result)
             results.append(result)
         return results
-    return _Pool(config, options, min(jobs, len(targets)), executor).run(targets, watcher)
+    return _Pool(job, min(jobs, len(items))).run(items, dead, watcher)
 
 
 class _Pool:
-    def __init__(self, config: Config, options: Options, size: int,
-                 executor: Executor | None) -> None:
+    def __init__(self, job: Callable[[Any], Any], size: int) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")  # the loaded project comes along
@@ -117,27 +137,29 @@ class _Pool:
         for _ in range(size):
             parent, child = ctx.Pipe()
             process = ctx.Process(target=_work, daemon=True,
-                                  args=(child, [*ends, parent], config, options, executor))
+                                  args=(child, [*ends, parent], job))
             process.start()
             child.close()
             ends.append(parent)
             self.workers.append((process, parent))
 
-    def run(self, targets: Sequence[Target], watcher: Watcher) -> list[Result]:
+    def run(self, items: Sequence[Any], dead: Callable[[Any, str], Any],
+            watcher: Any) -> list[Any]:
         from multiprocessing.connection import wait
 
-        queue = deque(enumerate(targets))
-        busy: dict[Connection, tuple[int, Target]] = {}
-        results: dict[int, Result] = {}
+        queue = deque(enumerate(items))
+        busy: dict[Connection, tuple[int, Any]] = {}
+        results: dict[int, Any] = {}
 
         def feed(conn: Connection) -> None:
             if not queue:
                 conn.send(None)
                 return
-            index, target = queue.popleft()
-            conn.send((index, target))
-            busy[conn] = (index, target)
-            watcher.started(target)
+            index, item = queue.popleft()
+            conn.send((index, item))
+            busy[conn] = (index, item)
+            if watcher is not None:
+                watcher.started(item)
 
         try:
             for _, conn in self.workers:
@@ -146,23 +168,25 @@ class _Pool:
                 for ready in wait(list(busy), timeout=0.5):
                     assert not isinstance(ready, int)
                     conn = ready  # type: ignore[assignment]
-                    index, target = busy.pop(conn)
+                    index, item = busy.pop(conn)
                     try:
                         _, result = conn.recv()
                     except (EOFError, OSError):
-                        result = Result(target, False, error=(
-                            "the worker migrating it died (killed, or out of memory); what "
+                        result = dead(item, (
+                            "the worker running it died (killed, or out of memory); what "
                             "it finished is recorded, run again to resume"))
                     else:
                         feed(conn)
                     results[index] = result
-                    watcher.finished(result)
-                watcher.tick()
-            for index, target in queue:  # every worker died: say so, run nothing more
-                results[index] = Result(target, False, error="not started: no worker left")
+                    if watcher is not None:
+                        watcher.finished(result)
+                if watcher is not None:
+                    watcher.tick()
+            for index, item in queue:  # every worker died: say so, run nothing more
+                results[index] = dead(item, "not started: no worker left")
         finally:
             self.close()
-        return [results[i] for i in range(len(targets))]
+        return [results[i] for i in range(len(items))]
 
     def close(self) -> None:
         for _, conn in self.workers:
@@ -175,9 +199,8 @@ class _Pool:
                 process.join()
 
 
-def _work(conn: Connection, inherited: list[Connection], config: Config,
-          options: Options, executor: Executor | None) -> None:
-    """A worker: targets from the pipe until it says None or closes."""
+def _work(conn: Connection, inherited: list[Connection], job: Callable[[Any], Any]) -> None:
+    """A worker: items from the pipe until it says None or closes."""
     parent = os.getppid()
     _die_with_parent()
     if os.getppid() != parent:
@@ -192,8 +215,8 @@ def _work(conn: Connection, inherited: list[Connection], config: Config,
             return
         if item is None:
             return
-        index, target = item
-        result = migrate_one(config, target, options, executor)
+        index, payload = item
+        result = job(payload)
         try:
             conn.send((index, result))
         except OSError:

@@ -4,7 +4,9 @@ Read-only: no lock, no history table or schema or SQLite file created. Per targe
 app: the latest applied migration, how many are pending, a migration interrupted
 halfway (MariaDB/MySQL), and whether the target could be reached at all; the failure of
 the fleet's last run on this machine comes from its note (gitmig.fleet.lastrun).
-A `drift` column waits for the drift command.
+With `drift`, each reachable target's drift too (gitmig.fleet.drift: a catalog read per
+target, one scratch database per server and set of applied migrations), only when
+asked for, as it costs far more than reading history tables.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Row:
     unreachable: str | None = None  # why the target could not be read
     last_failure: str | None = None  # the fleet's last run on this machine failed here
     unknown: list[str] = field(default_factory=list)  # applied rows without a file
+    drift: list[str] | None = None  # the drift's lines when asked for ([]: none)
+    drift_error: str | None = None  # why its drift could not be checked
 
     @property
     def pending(self) -> int:
@@ -51,6 +55,8 @@ class Row:
             return "interrupted"
         if self.pending:
             return "failed" if self.last_failure else "behind"
+        if self.drift:
+            return "drifted"
         return "up to date"
 
     def as_json(self) -> dict[str, Any]:
@@ -65,18 +71,28 @@ class Row:
             "unreachable": self.unreachable,
             "last_failure": self.last_failure,
             "applied_without_file": self.unknown,
-            "drift": None,  # the drift command does not exist yet
+            "drift": self.drift,  # None: not asked for (--drift), or not checked
+            "drift_error": self.drift_error,
         }
 
 
 def survey(config: Config, name: str, targets: list[Target], graph: MigrationGraph,
-           jobs: int = 4) -> list[Row]:
-    """One row per target, in the fleet's order; targets are read `jobs` at a time."""
+           jobs: int = 4, drift: bool = False) -> list[Row]:
+    """One row per target, in the fleet's order; targets are read `jobs` at a time.
+    `drift`: each reachable target's drift as well."""
     failed = lastrun.failures(config, name)
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         rows = list(pool.map(lambda t: _row(config, graph, t), targets))
     for row in rows:
         row.last_failure = failed.get(row.target.key)
+    if drift:
+        from gitmig.fleet.drift import drift_targets
+
+        reachable = [r for r in rows if r.unreachable is None]
+        found, _ = drift_targets(config, graph, [r.target for r in reachable], jobs)
+        for row, result in zip(reachable, found, strict=True):
+            row.drift = result.report.lines() if result.report is not None else None
+            row.drift_error = result.error
     return rows
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gitmig.db.history.rows import SCHEMA_INFO
+
 USER_NAMESPACE = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
@@ -22,7 +24,13 @@ _USING = re.compile(r" USING \w+ ")
 
 
 def read(conn: Connection) -> dict[str, Any]:
-    current = conn.scalar(sa.text("SELECT current_schema()"))
+    """Every user schema's objects; a tenant's own schema only when the connection works
+    in one (a fleet's schema per tenant: the others are other tenants', not this one's
+    drift or unmanaged tables)."""
+    tenant = conn.info.get(SCHEMA_INFO)
+    current = tenant or conn.scalar(sa.text("SELECT current_schema()"))
+    namespace = USER_NAMESPACE if tenant is None else "n.nspname = :tenant"
+    scope = {} if tenant is None else {"tenant": tenant}
 
     def qualified(schema: str, name: str) -> str:
         return name if schema == current else f"{schema}.{name}"
@@ -37,8 +45,8 @@ def read(conn: Connection) -> dict[str, Any]:
         " obj_description(c.oid, 'pg_class'),"
         " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        f" WHERE c.relkind IN ('r', 'p', 'f') AND {USER_NAMESPACE}"
-    )):
+        f" WHERE c.relkind IN ('r', 'p', 'f') AND {namespace}"
+    ), scope):
         table = {
             "options": {"kind": kind, "persistence": persistence,
                         "storage": sorted(options or []), "comment": comment,
@@ -99,9 +107,9 @@ def read(conn: Connection) -> dict[str, Any]:
         for schema, name, labels in conn.execute(sa.text(
             "SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)"
             " FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid"
-            f" JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_NAMESPACE}"
+            f" JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {namespace}"
             " GROUP BY n.nspname, t.typname"
-        ))
+        ), scope)
     }
     sequences = {
         qualified(schema, name): {
@@ -115,7 +123,7 @@ def read(conn: Connection) -> dict[str, Any]:
             "   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
             "   AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)"
             " FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid"
-            f" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NAMESPACE}"
-        ))
+            f" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {namespace}"
+        ), scope)
     }
     return {"tables": tables, "types": enums, "sequences": sequences}
