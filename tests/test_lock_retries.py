@@ -194,3 +194,35 @@ def test_retries_exhausted_say_so_in_one_line_and_apply_nothing(
         assert history(engine) == ["0001_initial", "0002_x"]
     finally:
         engine.dispose()
+
+
+def test_a_migration_not_atomic_is_not_retried_once_an_operation_committed(
+    project: Project, postgres_url: str
+) -> None:
+    """Its first operation committed on its own: running it again would fail on what that
+    did, so the lock timeout at the second ends the run, which says what stays."""
+    server = postgresql(postgres_url)
+    setup(project, server, retries=2, tables=("author", "post"))
+    path = "blog/migrations/0002_x.py"
+    project.write(path, project.read(path).replace("parents", "atomic = False\n\nparents"))
+    engine = sa.create_engine(postgres_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as holder:
+            holder.exec_driver_sql(server.hold)
+            result = project.gitmig("migrate")
+            holder.rollback()
+        assert result.exit_code == 2, result.output
+        assert "retrying" not in result.stdout, result.stdout
+        error = next(x for x in result.stderr.splitlines() if x.startswith("gitmig: error:"))
+        assert ("(Add column x to post): it waited for a lock longer than lock_timeout (0.3 s) "
+                "on attempt 1 of 3, and was not tried again because part of it had already "
+                "committed") in error, error
+        assert ("The migration is not atomic, so the operations before it committed and stay: "
+                "1. Add column x to author. gitmig_migrations is unchanged") in error, error
+        assert "`gitmig migrate blog 0002_x --fake`" in error
+        assert "rolled back" not in error
+        assert history(engine) == ["0001_initial"]
+        assert columns(engine, "author") == ["id", "x"]
+        assert columns(engine, "post") == ["id"]
+    finally:
+        engine.dispose()

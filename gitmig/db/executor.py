@@ -256,7 +256,8 @@ class Executor:
                 committed = bool(marks) and backend.committed_since(conn, marks[0])
                 gave_up = (LockWait(lock, attempt, attempts)
                            if backend.is_lock_timeout(exc) else None)
-                raise MigrationFailed(p, done, exc, backend, committed, gave_up) from None
+                raise MigrationFailed(p, done, exc, backend, committed, gave_up,
+                                      kept=path == "one_by_one") from None
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
 
     def _apply(self, conn: Connection, recorder: Recorder, backend: Backend, p: Prepared,
@@ -459,7 +460,8 @@ def _may_commit(p: Prepared) -> bool:
 class MigrationFailed(GitmigError):
     def __init__(self, p: Prepared, done: list[Action], exc: BaseException,
                  backend: Backend, committed: bool = False,
-                 lock: LockWait | None = None) -> None:
+                 lock: LockWait | None = None, kept: bool = False) -> None:
+        """`kept`: the migration ran operation by operation (not atomic), each committed."""
         from gitmig import hints
         from gitmig.db.connection import db_error_text
 
@@ -483,6 +485,16 @@ class MigrationFailed(GitmigError):
                 "(or finish the "
                 f"migration by hand and record it with `gitmig migrate {p.step.key[0]} "
                 f"{p.step.key[1]} --fake`), and take the commit out of the migration.")
+        elif kept and done:
+            app, name = p.step.key
+            ran = "; ".join(f"{a.index}. {a.describe()}" for a in done)
+            before = next((n for a, n in p.file.parents if a == app), "zero")
+            message += (
+                f"The migration is not atomic, so the operations before it committed and "
+                f"stay: {ran}. {_table()} is unchanged, so the next run starts the migration "
+                f"over: undo them by hand first, or finish the migration by hand and record "
+                f"it with `gitmig migrate {app} {before if p.step.backwards else name} "
+                "--fake`.")
         elif backend.transactional_ddl or not done:
             message += "Its changes were rolled back; the migrations before it stay as they are."
         else:
