@@ -505,7 +505,9 @@ class MigrationFailed(GitmigError):
                 f"stops until that is settled: "
                 f"{way_out(p.step.key, p.file.parents, p.step.backwards)}."
             )
-        super().__init__(message, hint=hints.LOCK_TIMEOUT if lock is not None else None)
+        # Running it again is the way out only when the failed run left nothing behind.
+        clean = not committed and (not done or (backend.transactional_ddl and not kept))
+        super().__init__(message, hint=hints.LOCK_TIMEOUT if lock and clean else None)
 
 
 def way_out(key: Key, parents: tuple[Key, ...], backwards: bool) -> str:
