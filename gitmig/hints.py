@@ -44,3 +44,12 @@ FLEET_CONFIG = ("name it in pyproject.toml: [tool.gitmig.fleets.NAME] with datab
 # Some targets of a fleet run failed; the others are done.
 FLEET_RERUN = ("fix what each failed target reports, then run the same command again: "
                "targets already migrated are skipped")
+
+
+# `gitmig migrate` gave up waiting for a lock on every attempt (lock_timeout, lock_retries).
+LOCK_TIMEOUT = (
+    "another session holds a lock on the table (PostgreSQL: pg_locks and pg_stat_activity "
+    "show it; MariaDB/MySQL: SHOW PROCESSLIST): let it finish, then run `gitmig migrate` "
+    "again, or raise lock_timeout or lock_retries in [tool.gitmig] (or at the top of the "
+    "migration file)"
+)

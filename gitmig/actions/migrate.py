@@ -213,14 +213,28 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
     be told: a warning says why), and whether the database is exactly what its applied
     migrations make (no drift, no unmanaged table)."""
     from gitmig.actions.drift import check
+    from gitmig.db.backends import backend_for
     from gitmig.db.catalog import read_catalog
 
     if not url or any(k not in graph.nodes for k in applied):
         return [], False  # applied migrations without files are warned about on their own
+    backend = backend_for(conn.dialect)
+    lock = config.safe.lock_timeout
     try:
-        report = check(config, graph, url, list(applied), read_catalog(conn))
+        # Reading a table's columns waits behind a lock that keeps out readers (PostgreSQL's
+        # ACCESS EXCLUSIVE): lock_timeout bounds that wait as it bounds the migrations'.
+        with backend.session_timeouts(conn, lock, None):
+            catalog = read_catalog(conn)
+        report = check(config, graph, url, list(applied), catalog)
     except GitmigError as exc:
         reporter.warn(f"drift not checked: {exc.render()}")
+        return [], False
+    except Exception as exc:
+        if not backend.is_lock_timeout(exc):
+            raise
+        limit = f"lock_timeout ({lock:g} s)" if lock is not None else "its lock timeout"
+        reporter.warn(f"drift not checked: reading the catalog waited for a lock longer than "
+                      f"{limit}: another session holds a lock on a table")
         return [], False
     return report.lines(), not report.drifted and not report.unmanaged
 

@@ -11,7 +11,7 @@ from gitmig.commands.common import config_option, load
 
 if TYPE_CHECKING:
     from gitmig.actions.migrate import Reporter
-    from gitmig.db.executor import Prepared
+    from gitmig.db.executor import Prepared, Retry
 
 
 @click.command("migrate")
@@ -170,6 +170,12 @@ def _reporter(ask: bool) -> Reporter:
 
         def failed(self, p: Prepared) -> None:
             _out(" FAILED", style="bold red")
+
+        def retrying(self, retry: Retry) -> None:
+            """Ends the open progress line with why, and opens it again: a deploy
+            watching migrate sees why it is slow."""
+            _out(f" {retry.reason()}", style="yellow")
+            self.start(retry.p)
 
     return Printer()
 

@@ -222,40 +222,49 @@ class Executor:
             done: list[Action] = []
             marks: list[object] = []  # a transaction mark left open when a run fails
             own = options(p.file.path)
+            lock = own.lock_timeout if own.lock_timeout is not None else safe.lock_timeout
+            statement = (own.statement_timeout if own.statement_timeout is not None
+                         else safe.statement_timeout)
+            attempts = 1 + (own.lock_retries if own.lock_retries is not None
+                            else safe.lock_retries)
+            path = _path(backend, p, fake=fake, atomic=own.atomic)
+            attempt = 1
             try:
-                for attempt in range(safe.lock_retries + 1):
+                while True:
                     done.clear()
+                    tried = time.perf_counter()
                     try:
-                        with backend.session_timeouts(
-                            conn,
-                            own.lock_timeout if own.lock_timeout is not None
-                            else safe.lock_timeout,
-                            own.statement_timeout if own.statement_timeout is not None
-                            else safe.statement_timeout,
-                        ):
-                            self._apply(conn, recorder, backend, p, run_action, done, marks,
-                                        fake=fake, git_commit=git_commit, atomic=own.atomic)
+                        with backend.session_timeouts(conn, lock, statement):
+                            self._apply(conn, recorder, backend, p, run_action, done,
+                                        marks, path, git_commit=git_commit)
                         break
                     except Exception as exc:
-                        if (attempt == safe.lock_retries or done or not
-                                backend.is_lock_timeout(exc)):
+                        if (attempt == attempts or not backend.is_lock_timeout(exc)
+                                or not _undone(conn, backend, path, done, marks)):
                             raise
                         if conn.in_transaction():
                             conn.rollback()
                         marks.clear()
-                        time.sleep(min(0.5 * 2 ** attempt, 10))
+                        pause = min(0.5 * 2 ** (attempt - 1), 10)
+                        progress.retrying(Retry(
+                            p, p.actions[len(done)] if len(done) < len(p.actions) else None,
+                            attempt, attempts, time.perf_counter() - tried, pause))
+                        time.sleep(pause)
+                        attempt += 1
             except Exception as exc:
                 progress.failed(p)
                 committed = bool(marks) and backend.committed_since(conn, marks[0])
-                raise MigrationFailed(p, done, exc, backend, committed) from None
+                gave_up = (LockWait(lock, attempt, attempts)
+                           if backend.is_lock_timeout(exc) else None)
+                raise MigrationFailed(p, done, exc, backend, committed, gave_up,
+                                      kept=path == "one_by_one") from None
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
 
     def _apply(self, conn: Connection, recorder: Recorder, backend: Backend, p: Prepared,
                run_action: Callable[[Action, list[Action]], None], done: list[Action],
-               marks: list[object], *, fake: bool, git_commit: str | None,
-               atomic: bool) -> None:
-        """Run one migration; `marks` holds the transaction's mark while its own SQL or
-        Python may commit (see committed_since).
+               marks: list[object], path: str, *, git_commit: str | None) -> None:
+        """Run one migration the way `path` says (see _path); `marks` holds the
+        transaction's mark while its own SQL or Python may commit (see committed_since).
 
         A migration that is not atomic (`atomic = False`, or an operation the database
         runs outside any transaction, as CREATE INDEX CONCURRENTLY) runs each operation
@@ -263,15 +272,14 @@ class Executor:
         the next migrate runs it again.
         """
         replaces = self.graph.replacing.get(p.step.key, ())
-        if not backend.transactional_ddl and not fake and p.actions:
+        if path == "tracked":
             _run_tracked(conn, recorder, p, run_action, done, git_commit, replaces)
-        elif not fake and (not atomic or any(
-                backend.outside_transaction(a.op) for a in p.actions)):
+        elif path == "one_by_one":
             _run_one_by_one(conn, recorder, backend, p, run_action, done, git_commit,
                             replaces)
         else:
             with conn.begin():
-                if not fake:
+                if path == "atomic":
                     mark = backend.mark_transaction(conn) if _may_commit(p) else None
                     if mark is not None:
                         marks.append(mark)
@@ -285,6 +293,71 @@ class Executor:
                 else:
                     recorder.record_applied(p.step.key, p.file.checksum,
                                             p.file.digest or None, git_commit)
+
+
+def _path(backend: Backend, p: Prepared, *, fake: bool, atomic: bool) -> str:
+    """How a migration runs: "fake" (only its row), "atomic" (one transaction, all
+    rolled back on failure), "one_by_one" (each operation commits), "tracked"
+    (MariaDB/MySQL: DDL commits itself, the row says how far it got)."""
+    if fake:
+        return "fake"
+    if not backend.transactional_ddl and p.actions:
+        return "tracked"
+    if not atomic or any(backend.outside_transaction(a.op) for a in p.actions):
+        return "one_by_one"
+    return "atomic"
+
+
+def _undone(conn: Connection, backend: Backend, path: str, done: list[Action],
+            marks: list[object]) -> bool:
+    """After a failed attempt: whether nothing of it stays in the database, so that it
+    can be tried again (an atomic migration is rolled back whole unless its own SQL or
+    Python committed; otherwise what ran before the failing operation stays)."""
+    if done and path != "atomic":
+        return False
+    return not (marks and backend.committed_since(conn, marks[0]))
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A migration about to be tried again: an attempt waited too long for a lock."""
+
+    p: Prepared
+    action: Action | None  # the operation that waited (None: the history row's write)
+    attempt: int  # the attempt that gave up, from 1
+    attempts: int  # how many there may be in all (1 + lock_retries)
+    waited: float  # seconds the attempt ran before the database gave up
+    pause: float  # seconds before the next attempt
+
+    def reason(self) -> str:
+        what = (f"operation {self.action.index} of {len(self.p.actions)} "
+                f"({self.action.describe()})" if self.action is not None
+                else "recording it")
+        return (f"lock timeout after {self.waited:.1f} s waiting at {what}, attempt "
+                f"{self.attempt} of {self.attempts}; retrying in {self.pause:g} s")
+
+    def describe(self) -> str:
+        return f"{self.p.label}: {self.reason()}"
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """Why a migration gave up: the lock it waited for, on its last attempt."""
+
+    timeout: float | None  # the lock_timeout set (None: the database's own)
+    attempt: int
+    attempts: int
+
+    def describe(self) -> str:
+        limit = (f"lock_timeout ({self.timeout:g} s)" if self.timeout is not None
+                 else "the database's own lock timeout")
+        if self.attempt < self.attempts:
+            return (f"it waited for a lock longer than {limit} on attempt {self.attempt} "
+                    f"of {self.attempts}, and was not tried again because part of it "
+                    "had already committed")
+        tries = (f"all {self.attempts} attempts (lock_retries = {self.attempts - 1})"
+                 if self.attempts > 1 else "its only attempt (lock_retries = 0)")
+        return f"it waited for a lock longer than {limit} on {tries}"
 
 
 def _run_one_by_one(
@@ -386,7 +459,10 @@ def _may_commit(p: Prepared) -> bool:
 
 class MigrationFailed(GitmigError):
     def __init__(self, p: Prepared, done: list[Action], exc: BaseException,
-                 backend: Backend, committed: bool = False) -> None:
+                 backend: Backend, committed: bool = False,
+                 lock: LockWait | None = None, kept: bool = False) -> None:
+        """`kept`: the migration ran operation by operation (not atomic), each committed."""
+        from gitmig import hints
         from gitmig.db.connection import db_error_text
 
         failed = p.actions[len(done)] if len(done) < len(p.actions) else None
@@ -397,6 +473,8 @@ class MigrationFailed(GitmigError):
         else:
             where = f"{verb} {p.label} failed while recording it"
         reason = exc.message if isinstance(exc, GitmigError) else db_error_text(exc)
+        if lock is not None:
+            reason = f"{lock.describe()} ({reason})"
         message = f"{where}: {reason}. "
         if committed:
             message += (
@@ -407,6 +485,16 @@ class MigrationFailed(GitmigError):
                 "(or finish the "
                 f"migration by hand and record it with `gitmig migrate {p.step.key[0]} "
                 f"{p.step.key[1]} --fake`), and take the commit out of the migration.")
+        elif kept and done:
+            app, name = p.step.key
+            ran = "; ".join(f"{a.index}. {a.describe()}" for a in done)
+            before = next((n for a, n in p.file.parents if a == app), "zero")
+            message += (
+                f"The migration is not atomic, so the operations before it committed and "
+                f"stay: {ran}. {_table()} is unchanged, so the next run starts the migration "
+                f"over: undo them by hand first, or finish the migration by hand and record "
+                f"it with `gitmig migrate {app} {before if p.step.backwards else name} "
+                "--fake`.")
         elif backend.transactional_ddl or not done:
             message += "Its changes were rolled back; the migrations before it stay as they are."
         else:
@@ -417,7 +505,9 @@ class MigrationFailed(GitmigError):
                 f"stops until that is settled: "
                 f"{way_out(p.step.key, p.file.parents, p.step.backwards)}."
             )
-        super().__init__(message)
+        # Running it again is the way out only when the failed run left nothing behind.
+        clean = not committed and (not done or (backend.transactional_ddl and not kept))
+        super().__init__(message, hint=hints.LOCK_TIMEOUT if lock and clean else None)
 
 
 def way_out(key: Key, parents: tuple[Key, ...], backwards: bool) -> str:
@@ -476,6 +566,9 @@ class Progress:
     def done(self, p: Prepared, ms: float, fake: bool) -> None: ...
 
     def failed(self, p: Prepared) -> None: ...
+
+    def retrying(self, retry: Retry) -> None:
+        """An attempt gave up waiting for a lock; the next starts after retry.pause."""
 
 
 def _table() -> str:

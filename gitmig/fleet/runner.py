@@ -28,7 +28,7 @@ from gitmig.fleet.spec import Target
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from gitmig.db.executor import Executor
+    from gitmig.db.executor import Executor, Retry
 
 Item = TypeVar("Item")
 Out = TypeVar("Out")
@@ -67,6 +67,9 @@ class _Collect(Reporter):
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
+
+    def retrying(self, retry: Retry) -> None:
+        self.warnings.append(retry.describe())
 
 
 def migrate_one(config: Config, target: Target, options: Options,
