@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitmig.config import Config
 from gitmig.git.snapshot import GitProject, repo_path
-from gitmig.lint.model import Finding
 from gitmig.migrations.graph import Key
 from gitmig.migrations.loader import FILE_RE
+
+if TYPE_CHECKING:  # the lint (and SQLAlchemy) is imported only when a migration is staged
+    from gitmig.lint.model import Finding
 
 
 @dataclass
@@ -47,12 +50,12 @@ def staged_keys(config: Config, index_file: str | None) -> tuple[list[Key], list
 
 
 def lint_staged(config: Config, index_file: str | None = None) -> StagedLint:
-    from gitmig.actions.lint import lint
-
     keys, skipped = staged_keys(config, index_file)
     out = StagedLint(skipped=skipped)
     if not keys:
         return out
+    from gitmig.actions.lint import lint
+
     result = lint(config, keys=keys)
     out.findings = result.shown
     out.blocking = [f for f in result.shown if f.rule in config.lint.block]
