@@ -132,7 +132,8 @@ def test_apps_foreign_keys_both_ways_cannot_be_amended(tmp_path: Path, sqlite_ur
 
 def test_apps_tables_moving_to_each_other_in_one_step_are_refused() -> None:
     from gitmig.errors import GitmigError
-    from gitmig.migrations.autodetector import detect, split_cycles
+    from gitmig.migrations.autodetector import detect
+    from gitmig.migrations.cycles import split_cycles
     from gitmig.migrations.questioner import Answers, Questioner
     from gitmig.schema.canonical import table_state
     from gitmig.schema.state import SchemaState

@@ -17,6 +17,7 @@ from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.source import open_source
 from gitmig.lint.model import Finding
 from gitmig.migrations import autodetector, naming, portability, safeforms, writer
+from gitmig.migrations.cycles import split_cycles
 from gitmig.migrations.loader import parse_migration
 from gitmig.migrations.questioner import Questioner
 from gitmig.ops import Operation
@@ -89,7 +90,7 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         changes = autodetector.detect(before, after, selected, questioner)
         _refuse_unused_answers(questioner)
         _refuse_missing_dependencies(changes, selected, before, after)
-        later = autodetector.split_cycles(changes, after, list(config.apps))
+        later = split_cycles(changes, after, list(config.apps))
 
     numbers: dict[str, int] = {}
     # An app in a cycle of foreign keys with another gets a second migration, after the
