@@ -51,11 +51,11 @@ def against(project: GitProject, ours: MigrationGraph, refs: Iterable[str]
     return _added(project, ours, targets)
 
 
-def every_branch(project: GitProject, ours: MigrationGraph) -> list[BranchMigrations]:
-    """Every other local and remote-tracking branch (each commit once)."""
+def other_branches(repo: pygit2.Repository) -> list[tuple[str, pygit2.Commit]]:
+    """Every local and remote-tracking branch but the current one, by short name, each
+    commit once (the first name in sorted order keeps it)."""
     import pygit2
 
-    repo = project.repo
     current = None if repo.head_is_detached else repo.head.name
     seen: set[str] = set()
     targets = []
@@ -73,7 +73,12 @@ def every_branch(project: GitProject, ours: MigrationGraph) -> list[BranchMigrat
             seen.add(str(commit.id))
             targets.append((name.removeprefix("refs/heads/").removeprefix("refs/remotes/"),
                             commit))
-    return _added(project, ours, targets)
+    return targets
+
+
+def every_branch(project: GitProject, ours: MigrationGraph) -> list[BranchMigrations]:
+    """Every other local and remote-tracking branch (each commit once)."""
+    return _added(project, ours, other_branches(project.repo))
 
 
 def _added(project: GitProject, ours: MigrationGraph,

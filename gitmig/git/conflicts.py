@@ -275,28 +275,10 @@ def against(config: Config, refs: Iterable[str]) -> Prediction:
 
 def all_branches(config: Config) -> Prediction:
     """HEAD compared with every other local and remote-tracking branch (once per commit)."""
-    import pygit2
+    from gitmig.git.branches import other_branches
 
     project = _git(config)
-    repo = project.repo
-    current = None if repo.head_is_detached else repo.head.name
-    seen: set[str] = set()
-    targets = []
-    for name in sorted(repo.listall_references()):
-        if not name.startswith(("refs/heads/", "refs/remotes/")) or name == current:
-            continue
-        ref = repo.lookup_reference(name)
-        if ref.type != pygit2.enums.ReferenceType.DIRECT:
-            continue  # origin/HEAD points at another branch
-        try:
-            commit = ref.peel(pygit2.Commit)
-        except (pygit2.GitError, ValueError):
-            continue
-        if str(commit.id) in seen:
-            continue
-        seen.add(str(commit.id))
-        short = name.removeprefix("refs/heads/").removeprefix("refs/remotes/")
-        targets.append((short, commit))
+    targets = other_branches(project.repo)
     return _Predictor(config, project).run(targets)
 
 
