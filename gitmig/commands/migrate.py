@@ -47,9 +47,16 @@ def command(
     the migrations of other apps that depend on them.
     """
     from gitmig import console
-    from gitmig.actions.migrate import Options, migrate
 
     config = load(config_path)
+    if not (app or target or fake or plan_only):
+        from gitmig.actions.uptodate import up_to_date
+
+        if up_to_date(config, database):  # no SQLAlchemy, lock or models needed
+            console.say("The database is up to date." if check else "No migrations to apply.")
+            return
+    from gitmig.actions.migrate import Options, migrate
+
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
                       check=check)
     reporter = _reporter(ask=not no_input and console.is_interactive())

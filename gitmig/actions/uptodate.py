@@ -1,0 +1,40 @@
+"""`gitmig migrate` on a database that already has every migration, answered cheaply.
+
+A deploy runs `migrate` every time, and most times there is nothing to do. Finding that
+out needs the migration files and the history table, not SQLAlchemy, Alembic or the
+project's models, whose import costs several times the answer. This module answers only
+when the answer is certain and the full path (gitmig.actions.migrate) would print nothing
+but its one line: the history table is read without waiting (gitmig.db.history.
+sqlitereader.settled), every row names a migration file of a configured app with the
+checksum that file has now, no run stopped halfway, and the plan is empty. In any other
+case it answers None and the full path runs, with its lock, warnings and refusals.
+"""
+
+from __future__ import annotations
+
+from gitmig.config import Config
+from gitmig.errors import GitmigError
+
+
+def up_to_date(config: Config, database: str | None) -> bool:
+    """True when `gitmig migrate` has surely nothing to do and nothing to say; False when
+    unsure (the caller takes the full path, which decides)."""
+    from gitmig.db.history.sqlitereader import settled
+    from gitmig.migrations import plan
+    from gitmig.migrations.loader import load_graph
+
+    try:
+        url = config.database_url(database)
+        applied = settled(url)
+        if applied is None:  # not a SQLite file, no history yet, or in doubt
+            return False
+        graph = load_graph(config)
+        for app in config.apps:
+            graph.leaf(app)  # several leaves: the full path refuses
+    except GitmigError:
+        return False
+    for key, row in applied.items():
+        f = graph.nodes.get(key)
+        if key[0] not in config.apps or f is None or f.checksum != row.checksum:
+            return False  # unknown app, renumbered or missing file, edited or older checksum
+    return not plan.to_target(graph, set(applied))

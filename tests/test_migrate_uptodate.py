@@ -1,0 +1,145 @@
+"""`gitmig migrate` with nothing to do: answered from the files and the history table alone
+(gitmig.actions.uptodate), with exactly what the full path says, and the full path taken
+whenever anything is in doubt."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import Project, Result
+from .test_migrate import migrate, two_migrations
+
+
+def full_path(url: str) -> str:
+    """The same database by a URL form the fast path leaves to SQLAlchemy (a query option)."""
+    return url + "?timeout=5"
+
+
+def run_imports(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "gitmig", *args],
+                       cwd=project.root, capture_output=True, text=True)
+    imported = {line.rpartition("|")[2].strip().split(".")[0]
+                for line in r.stderr.splitlines() if line.startswith("import time:")}
+    return r, imported
+
+
+def same(a: Result, b: Result) -> None:
+    assert (a.exit_code, a.stdout, a.stderr) == (b.exit_code, b.stdout, b.stderr)
+
+
+@pytest.mark.parametrize("check", [(), ("--check",)])
+def test_nothing_to_do_imports_no_sqlalchemy(project: Project, sqlite_url: str,
+                                             check: tuple[str, ...]) -> None:
+    two_migrations(project)
+    migrate(project, sqlite_url)
+
+    r, imported = run_imports(project, "migrate", "--database", sqlite_url, *check)
+
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("The database is up to date.\n" if check else
+                        "No migrations to apply.\n")
+    assert r.stdout == project.gitmig("migrate", "--database", full_path(sqlite_url),
+                                      *check).stdout
+    assert not imported & {"sqlalchemy", "alembic", "pygit2", "rich", "blog"}, r.stderr
+
+
+def test_a_pending_migration_is_applied(project: Project, sqlite_url: str) -> None:
+    two_migrations(project)
+    migrate(project, sqlite_url, "blog", "0001")
+
+    r = migrate(project, sqlite_url)
+
+    assert r.stdout.startswith("Applying blog.0002_post_add_slug... OK")
+    assert migrate(project, sqlite_url).stdout == "No migrations to apply.\n"
+
+
+def test_an_edited_migration_is_still_reported(project: Project, sqlite_url: str) -> None:
+    two_migrations(project)
+    migrate(project, sqlite_url)
+    path = project.root / "blog/migrations/0002_post_add_slug.py"
+    assert "50" in path.read_text()
+    path.write_text(path.read_text().replace("50", "60"))  # the slug's length
+
+    fast = migrate(project, sqlite_url)
+
+    assert "0002_post_add_slug was edited after it was applied" in fast.stderr
+    same(fast, migrate(project, full_path(sqlite_url)))
+
+
+def test_rows_of_an_unknown_app_are_refused_as_before(project: Project, sqlite_url: str
+                                                      ) -> None:
+    two_migrations(project)
+    migrate(project, sqlite_url)
+    db = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO gitmig_migrations (app, name, checksum, applied_at) "
+                     "VALUES ('shop', '0001_initial', 'x', '2026-01-01 00:00:00')")
+
+    fast = migrate(project, sqlite_url, code=2)
+
+    assert "records migrations of app 'shop'" in fast.stderr
+    same(fast, migrate(project, full_path(sqlite_url), code=2))
+
+
+def test_an_unfinished_run_is_not_taken_for_done(project: Project, sqlite_url: str) -> None:
+    two_migrations(project)
+    migrate(project, sqlite_url)
+    db = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE gitmig_migrations SET progress = 'apply 0/1' "
+                     "WHERE name = '0002_post_add_slug'")
+
+    fast = migrate(project, sqlite_url, code=2)
+
+    assert "No migrations to apply" not in fast.stdout
+    same(fast, migrate(project, full_path(sqlite_url), code=2))
+
+
+def test_an_extra_history_column_is_tolerated(project: Project, sqlite_url: str) -> None:
+    """Another gitmig may add columns to the history table (a content digest, say)."""
+    two_migrations(project)
+    migrate(project, sqlite_url)
+    db = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE gitmig_migrations ADD COLUMN digest VARCHAR(64)")
+
+    r, imported = run_imports(project, "migrate", "--database", sqlite_url)
+
+    assert (r.returncode, r.stdout) == (0, "No migrations to apply.\n"), r.stderr
+    assert "sqlalchemy" not in imported
+
+
+def test_a_held_database_is_left_to_the_full_path(project: Project, sqlite_url: str,
+                                                  tmp_path: Path) -> None:
+    """While a running migrate holds the file, the cheap read does not wait or answer: the
+    full path waits for the lock and says so."""
+    from gitmig.db.history.sqlitereader import settled
+
+    two_migrations(project)
+    migrate(project, sqlite_url)
+    db = sqlite_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        assert settled(sqlite_url) is None
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert settled(sqlite_url) is not None
+    assert settled(f"sqlite:///{tmp_path / 'none.db'}") is None
+    assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.slow
+def test_nothing_to_do_says_the_same_on_every_database(project: Project, database_url: str
+                                                       ) -> None:
+    two_migrations(project)
+    migrate(project, database_url)
+
+    assert migrate(project, database_url).stdout == "No migrations to apply.\n"
+    assert migrate(project, database_url, "--check").stdout == "The database is up to date.\n"
