@@ -143,3 +143,77 @@ def test_nothing_to_do_says_the_same_on_every_database(project: Project, databas
 
     assert migrate(project, database_url).stdout == "No migrations to apply.\n"
     assert migrate(project, database_url, "--check").stdout == "The database is up to date.\n"
+
+
+# -- PostgreSQL through libpq (gitmig.db.history.pgreader) ---------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://u@h/db?sslmode=require",  # query options: SQLAlchemy's
+    "postgresql+psycopg2://u@h/db",  # another driver
+    "mysql+pymysql://u@h/db",
+    "postgresql+psycopg://us%40er@h/db",  # printed SQLAlchemy's own way
+    "postgresql+psycopg://u@HOST/db",
+    "postgresql+psycopg://u@127.0.0.1:1/db",  # nothing listens: no answer, no error
+])
+def test_pgreader_stays_out_of_what_it_is_not_sure_of(url: str) -> None:
+    from gitmig.config import Timeouts
+    from gitmig.db.history import pgreader
+
+    assert pgreader.read(url, Timeouts(2, 2)) is None
+
+
+@pytest.mark.slow
+def test_pgreader_reads_what_the_recorder_reads(project: Project, postgres_url: str) -> None:
+    from gitmig.db.connection import connect, display_url
+    from gitmig.db.history import pgreader
+    from gitmig.db.history.recorder import Recorder
+
+    assert pgreader.read(postgres_url) == pgreader.Found(display_url(postgres_url), {}, False)
+    two_migrations(project)
+    migrate(project, postgres_url)
+    with connect(postgres_url) as conn:
+        recorded = Recorder(conn).applied()
+        conn.exec_driver_sql("ALTER TABLE gitmig_migrations ADD COLUMN digest VARCHAR(64)")
+        conn.commit()
+
+    found = pgreader.read(postgres_url)
+
+    assert found is not None and found.shown == display_url(postgres_url)
+    assert list(found.applied.items()) == list(recorded.items())  # same rows, same order
+    assert not found.unfinished
+
+
+@pytest.mark.slow
+def test_postgresql_nothing_to_do_and_listing_import_no_sqlalchemy(
+        project: Project, postgres_url: str) -> None:
+    two_migrations(project)
+    migrate(project, postgres_url, "blog", "0001")
+    listing, imported = run_imports(project, "showmigrations", "--database", postgres_url)
+    assert listing.stdout == project.gitmig("showmigrations", "--database",
+                                            postgres_url + "?connect_timeout=5").stdout
+    assert "sqlalchemy" not in imported and "[ ] 0002_post_add_slug" in listing.stdout
+    migrate(project, postgres_url)
+
+    r, imported = run_imports(project, "migrate", "--database", postgres_url)
+
+    assert (r.returncode, r.stdout) == (0, "No migrations to apply.\n"), r.stderr
+    assert not imported & {"sqlalchemy", "psycopg", "alembic", "blog"}
+
+
+@pytest.mark.slow
+def test_postgresql_unfinished_run_is_left_to_the_full_path(project: Project,
+                                                            postgres_url: str) -> None:
+    from gitmig.db.connection import connect
+
+    two_migrations(project)
+    migrate(project, postgres_url)
+    with connect(postgres_url) as conn:
+        conn.exec_driver_sql("UPDATE gitmig_migrations SET progress = 'apply 0/1' "
+                             "WHERE name = '0002_post_add_slug'")
+        conn.commit()
+
+    fast = migrate(project, postgres_url, code=2)
+
+    same(fast, migrate(project, postgres_url + "?connect_timeout=5", code=2))
+    assert "No migrations to apply" not in fast.stdout

@@ -5,9 +5,10 @@ out needs the migration files and the history table, not SQLAlchemy, Alembic or 
 project's models, whose import costs several times the answer. This module answers only
 when the answer is certain and the full path (gitmig.actions.migrate) would print nothing
 but its one line: the history table is read without waiting (gitmig.db.history.
-sqlitereader.settled), every row names a migration file of a configured app with the
-checksum that file has now, no run stopped halfway, and the plan is empty. In any other
-case it answers None and the full path runs, with its lock, warnings and refusals.
+sqlitereader.settled; on PostgreSQL, gitmig.db.history.pgreader), every row names a
+migration file of a configured app with the checksum that file has now, no run stopped
+halfway, and the plan is empty. In any other case it answers False and the full path
+runs, with its lock, warnings and refusals.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ def up_to_date(config: Config, database: str | None) -> bool:
         url = config.database_url(database)
         applied = settled(url)
         if applied is None:  # not a SQLite file, no history yet, or in doubt
-            return False
+            from gitmig.db.history import pgreader
+
+            found = pgreader.read(url, config.timeouts)
+            if found is None or found.unfinished or not found.applied:
+                return False
+            applied = found.applied
         graph = load_graph(config)
         for app in config.apps:
             graph.leaf(app)  # several leaves: the full path refuses

@@ -85,12 +85,13 @@ def _read(path: str, shown: str, timeout: float = 5.0, settled: bool = False
 def _rows(conn: sqlite3.Connection, shown: str, settled: bool = False
           ) -> dict[Key, Applied] | None:
     """The rows; with `settled`, None unless the table exists with no unfinished row."""
-    if not _columns(conn, "table_info"):
-        return None if settled else {}
     # Recorder._has_progress: SQLAlchemy reflects columns with table_xinfo where SQLite
-    # has it, leaving out hidden ones (its 7th field is 1 for those).
+    # has it, leaving out hidden ones (its 7th field is 1 for those). No column: no table.
     pragma = "table_xinfo" if sqlite3.sqlite_version_info >= (3, 31) else "table_info"
-    has_progress = any(c[1] == "progress" and c[6:7] != (1,) for c in _columns(conn, pragma))
+    columns = _columns(conn, pragma)
+    if not columns:
+        return None if settled else {}
+    has_progress = any(c[1] == "progress" and c[6:7] != (1,) for c in columns)
     if settled and (not has_progress or conn.execute(
             f"SELECT COUNT(*) FROM {_T} WHERE progress IS NOT NULL").fetchone()[0]):
         return None  # a table migrate has yet to upgrade, or a run stopped halfway
