@@ -7,7 +7,8 @@ the plan before anything runs.
 
 A migration is applied whole or not at all where the database has transactional DDL
 (its backend's transactional_ddl: SQLite, PostgreSQL): its DDL and its history row
-commit together, unless its own SQL or Python commits, which a failure then reports.
+commit together (in a savepoint; several migrations share a commit, see _Batch), unless
+its own SQL or Python commits, which a failure then reports.
 MariaDB/MySQL commit each DDL statement on their own, so there the row records how far
 the migration got after every operation (gitmig.db.history.recorder), a failure says
 which operations already ran, and a run killed halfway is reported by the next one,
@@ -34,7 +35,7 @@ from gitmig.ops import Operation, RunPython, RunSQL
 from gitmig.schema.state import SchemaState
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, RootTransaction
 
     from gitmig.db.backends.base import Backend
     from gitmig.db.history.recorder import Recorder, Unfinished
@@ -207,6 +208,7 @@ class Executor:
             ddl.run(action.op, ctx)
             done.append(action)
 
+        batch = _Batch(conn)
         for p in prepared:
             progress.start(p)
             started = time.perf_counter()
@@ -216,9 +218,10 @@ class Executor:
                 if not backend.transactional_ddl and not fake and p.actions:
                     _run_tracked(conn, recorder, p, run_action, done, git_commit)
                 else:
-                    with conn.begin():
+                    own = not fake and _may_commit(p)  # its own transaction, as before
+                    with batch.commit_first() if own else batch.savepoint():
                         if not fake:
-                            if _may_commit(p):
+                            if own:
                                 mark = backend.mark_transaction(conn)
                             for action in p.actions:
                                 run_action(action, done)
@@ -231,9 +234,57 @@ class Executor:
                             recorder.record_applied(p.step.key, p.file.checksum, git_commit)
             except Exception as exc:
                 progress.failed(p)
+                batch.finish()  # the migrations before it stay applied, as they were
                 committed = mark is not None and backend.committed_since(conn, mark)
                 raise MigrationFailed(p, done, exc, backend, committed) from None
+            batch.tick()
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
+        batch.finish()
+
+
+class _Batch:
+    """Migrations committed a few at a time where DDL is transactional.
+
+    Each migration runs inside a savepoint of a transaction that commits every
+    BATCH_SECONDS and at the end: a migration (its DDL, data changes and history row) is
+    still in the database whole or not at all, and a failure rolls back only the
+    migration that failed; but two hundred small migrations no longer pay two hundred
+    commits (each a sync to disk). A run killed mid-batch loses the migrations of that
+    batch, all together with their history rows; the next run applies them again.
+    """
+
+    BATCH_SECONDS = 0.5
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.outer: RootTransaction | None = None
+        self.since = 0.0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        if self.outer is None:
+            if self.conn.in_transaction():
+                self.conn.commit()
+            self.outer = self.conn.begin()
+            self.since = time.perf_counter()
+        with self.conn.begin_nested():
+            yield
+
+    @contextmanager
+    def commit_first(self) -> Iterator[None]:
+        """A migration whose own SQL or Python may commit: alone, as it always was."""
+        self.finish()
+        with self.conn.begin():
+            yield
+
+    def tick(self) -> None:
+        if self.outer is not None and time.perf_counter() - self.since >= self.BATCH_SECONDS:
+            self.finish()
+
+    def finish(self) -> None:
+        outer, self.outer = self.outer, None
+        if outer is not None and outer.is_active:
+            outer.commit()
 
 
 def _run_tracked(
