@@ -32,7 +32,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import deploy, schemas
+from bench import deploy, growth, schemas
 from bench import generate as gen
 from gitmig.migrations import lockfile
 from gitmig.migrations.lockfile import LOCK_NAME
@@ -979,7 +979,7 @@ def summary_table(bench: Bench, n: int) -> list[str]:
     return rows
 
 
-def versions(pg: Postgres | None) -> list[str]:
+def versions(pg: Postgres | None, maria: deploy.MariaDB | None = None) -> list[str]:
     import importlib.metadata as md
 
     def v(name: str) -> str:
@@ -1023,7 +1023,8 @@ def versions(pg: Postgres | None) -> list[str]:
         f"Alembic {v('alembic')}; Django {v('Django')}; psycopg {v('psycopg')}; "
         f"pygit2 {v('pygit2')}",
         f"- SQLite {sqlite3.sqlite_version} (Python's), sqlite3 CLI {cli}; "
-        f"PostgreSQL {pg.version() if pg and not pg.error else 'not measured'}",
+        f"PostgreSQL {pg.version() if pg and not pg.error else 'not measured'}; "
+        f"MariaDB {maria.version() if maria and not maria.error else 'not measured'}",
     ]
 
 
@@ -1063,7 +1064,7 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
         "",
         "## Machine and versions",
         "",
-        *versions(bench.pg),
+        *versions(bench.pg, bench.maria),
         f"- Load average at the start {', '.join(f'{x:.2f}' for x in loads[0])}; "
         f"at the end {', '.join(f'{x:.2f}' for x in loads[1])}",
         "",
@@ -1074,8 +1075,16 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
         "from the bench; peak memory is that process's `ru_maxrss` from `os.wait4`, the "
         "largest over its runs.",
         "- gitmig/peer: the gitmig median divided by the peer's, so 0.25 means 4x faster.",
-        "- Migrations from empty: each run gets a new SQLite file or a new PostgreSQL "
-        "database, created before the clock starts.",
+        "- Migrations from empty: each run gets a new SQLite file or a new PostgreSQL / "
+        "MariaDB database, created before the clock starts.",
+        "- `migrate` with nothing to do: on the database the last from-empty run left at "
+        "head. With one pending: before each run, a copy of a database migrated to the "
+        "migration before the latest (gitmig and Django: `migrate shop NAME`; Alembic: "
+        "`upgrade head`, `downgrade -1`).",
+        "- MariaDB's floor is gitmig's own DDL (recorded once, less its history-table "
+        "statements and reads) run by the `mariadb` client in one session: Alembic's "
+        "upgrade stops on MariaDB (it drops an index a foreign key still needs). Django on "
+        "MariaDB runs through PyMySQL standing in for mysqlclient.",
         "- The floor: the statements Alembic sent during `upgrade head` (recorded by its "
         "env.py on the warm-up run, less reads and `alembic_version` bookkeeping), run by "
         "`sqlite3` / `psql` in one transaction.",
@@ -1114,8 +1123,12 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
     lines += ["## Baselines", "", "| command | median | peak memory |", "| --- | --- | --- |"]
     lines += [f"| `{m.tool}` | {fmt_s(m)} | {m.peak_kb / 1024:.0f} MiB |" for m in base]
     lines += ["", "## Growth with N", ""]
-    growth = growth_rows(bench, sizes)
-    if growth:
+    picture = path.parent / "growth.png"
+    why_not = growth.draw(bench.results, sizes, ITEM_ORDER, ITEM_WORDS, picture)
+    lines += [f"![time against N, log-log, per command and tool]({picture.name})" if why_not
+              is None else f"(No picture: {why_not}.)", ""]
+    growth_list = growth_rows(bench, sizes)
+    if growth_list:
         lines += ["Time at the larger N divided by time at the smaller; linear growth would be "
                   "the N ratio (a constant start-up cost keeps real commands below it). "
                   "Exponent: log(time ratio) / log(N ratio).", "",
@@ -1125,7 +1138,7 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
                   "the floor.", "",
                   "| what | tool | N | time ratio | exponent | marginal cost | at most linear |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
-        for item, tool, small, big, r in growth:
+        for item, tool, small, big, r in growth_list:
             k = big / small
             exp = math.log(r) / math.log(k) if r > 0 else 0.0
             hi, lo = bench.get(item, tool, big), bench.get(item, tool, small)
