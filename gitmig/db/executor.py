@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.migrations import statecache
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
 from gitmig.migrations.plan import Step
 from gitmig.migrations.replay import Replayer
@@ -114,14 +115,18 @@ class Executor:
                     step = Step(key, backwards=True)
                     prepared[step] = self._backwards(step, state, lenient=fake)
                 state = self.replayer.apply(state, key)
-        state = SchemaState()
-        for key in known:
-            if key not in doomed:
+        kept = [k for k in known if k not in doomed]
+        state = self.replayer.prefix(kept) if not doomed else SchemaState()
+        if doomed:
+            for key in kept:
                 state = self.replayer.apply(state, key)
+        forwards = [s.key for s in steps if not s.backwards]
         for step in steps:
             if not step.backwards:
                 prepared[step] = p = self._forwards(step, state)
                 state = p.actions[-1].after if p.actions else state
+        if not doomed and forwards:  # the state the database will have: the next run's start
+            statecache.remember_prefix_state(self.graph, kept + forwards, state)
         return [prepared[s] for s in steps]
 
     def _refuse_irreversible(self, steps: list[Step]) -> None:
