@@ -459,9 +459,9 @@ def _table() -> str:
 @contextmanager
 def project_on_path(config: Config) -> Iterator[None]:
     """Migration files may import the project's own column types."""
-    from gitmig.schema.models import project_paths
-
-    added = [p for p in project_paths(config) if p not in sys.path]
+    # gitmig.schema.models.project_paths, without importing SQLAlchemy's ORM with it
+    paths = [str(config.root), *(str(p) for p in config.pythonpath)]
+    added = [p for p in paths if p not in sys.path]
     sys.path[:0] = added
     try:
         yield
