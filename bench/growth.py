@@ -8,11 +8,15 @@ extra); without it the picture is skipped and RESULTS.md says so.
 from __future__ import annotations
 
 import math
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 STYLE = {"gitmig": "#1f77b4", "gitmig (1st run)": "#6baed6", "django": "#2ca02c",
-         "alembic": "#d62728", "alembic history": "#d62728", "alembic heads": "#ff9896"}
+         "alembic": "#d62728", "alembic history": "#d62728", "alembic heads": "#ff9896",
+         "sqlite3 floor": "#555555", "psql floor": "#555555", "mariadb floor": "#555555"}
 
 
 def draw(results: list[Any], sizes: list[int], order: list[str], words: dict[str, str],
@@ -23,6 +27,7 @@ def draw(results: list[Any], sizes: list[int], order: list[str], words: dict[str
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter
     except ImportError:
         return "matplotlib is not installed (pip install -e '.[bench]')"
     if len(sizes) < 2:
@@ -49,6 +54,7 @@ def draw(results: list[Any], sizes: list[int], order: list[str], words: dict[str
         ax.set_yscale("log")
         ax.set_xticks(sorted(sizes))
         ax.set_xticklabels([str(s) for s in sorted(sizes)])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(words.get(item, item), fontsize=9)
         ax.set_xlabel("N migrations", fontsize=8)
         ax.set_ylabel("seconds (median)", fontsize=8)
@@ -58,7 +64,50 @@ def draw(results: list[Any], sizes: list[int], order: list[str], words: dict[str
     for ax in list(axes.flat)[len(items):]:
         ax.axis("off")
     fig.suptitle("Time of each command against N (log-log); lower is faster", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(out, dpi=90)
     plt.close(fig)
     return None
+
+
+@dataclass
+class _Row:
+    """A measurement as RESULTS.md shows it: enough to draw it again."""
+
+    item: str
+    tool: str
+    n: int
+    median: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.median is not None
+
+
+def from_results(path: Path) -> tuple[list[_Row], list[int]]:
+    """The per-N tables of a RESULTS.md, read back (item by its words, median in s)."""
+    from bench.run import ITEM_ORDER, ITEM_WORDS
+
+    items = {ITEM_WORDS[i]: i for i in ITEM_ORDER}
+    rows: list[_Row] = []
+    n = 0
+    for line in path.read_text().splitlines():
+        found = re.match(r"^## N=(\d+)$", line)
+        if found:
+            n = int(found[1])
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if n and len(cells) >= 4 and cells[0] in items:
+            time = re.match(r"^([0-9.]+) s$", cells[3])
+            rows.append(_Row(items[cells[0]], cells[1], n, float(time[1]) if time else None))
+    return rows, sorted({r.n for r in rows})
+
+
+if __name__ == "__main__":  # python bench/growth.py [bench/RESULTS.md]: draw it again
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.run import ITEM_ORDER, ITEM_WORDS
+
+    results = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "RESULTS.md"
+    found, sizes = from_results(results)
+    why = draw(found, sizes, ITEM_ORDER, ITEM_WORDS, results.parent / "growth.png")
+    print(why or f"wrote {results.parent / 'growth.png'}")
