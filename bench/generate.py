@@ -410,6 +410,22 @@ if _url.startswith("postgresql"):
             "PORT": str(_parts.port or ""),
         }
     }
+elif _url.startswith("mysql"):
+    import pymysql  # Django's MySQL backend wants mysqlclient; PyMySQL stands in for it
+
+    pymysql.version_info = (2, 2, 1, "final", 0)
+    pymysql.install_as_MySQLdb()
+    _parts = urlsplit(_url.replace("+pymysql", ""))
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": _parts.path.lstrip("/"),
+            "USER": _parts.username or "",
+            "PASSWORD": _parts.password or "",
+            "HOST": _parts.hostname or "",
+            "PORT": str(_parts.port or ""),
+        }
+    }
 else:
     DATABASES = {
         "default": {

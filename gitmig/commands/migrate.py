@@ -67,9 +67,18 @@ def command(
     the migrations of other apps that depend on them.
     """
     from gitmig import console
-    from gitmig.actions.migrate import Options, migrate
 
     config = load(config_path)
+    # --check compares the catalog (drift) too, which only the full path does.
+    if (not (app or target or fake or plan_only or fleet) and (not check or no_drift_check)
+            and (jobs, canary, shard) == (1, 0, None)):
+        from gitmig.actions.uptodate import up_to_date
+
+        if up_to_date(config, database):  # no SQLAlchemy, lock or models needed
+            console.say("The database is up to date." if check else "No migrations to apply.")
+            return
+    from gitmig.actions.migrate import Options, migrate
+
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
                       check=check, fake_initial=fake_initial,
                       drift_check=not no_drift_check)

@@ -13,16 +13,18 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 import sqlalchemy as sa
-from alembic.operations import Operations
 from sqlalchemy.engine import Connection, Dialect
 
 from gitmig import ops
 from gitmig.errors import GitmigError
 from gitmig.schema import materialize
 from gitmig.schema.state import Check, Column, Constraint, ForeignKey, SchemaState, Table, Unique
+
+if TYPE_CHECKING:  # Alembic is imported where DDL runs, not by every backend's user
+    from alembic.operations import Operations
 
 
 class BackendHooks(Protocol):

@@ -7,7 +7,8 @@ the plan before anything runs.
 
 A migration is applied whole or not at all where the database has transactional DDL
 (its backend's transactional_ddl: SQLite, PostgreSQL): its DDL and its history row
-commit together, unless its own SQL or Python commits, which a failure then reports.
+commit together (in a savepoint; several migrations share a commit, see _Batch), unless
+its own SQL or Python commits, which a failure then reports.
 MariaDB/MySQL commit each DDL statement on their own, so there the row records how far
 the migration got after every operation (gitmig.db.history.recorder), a failure says
 which operations already ran, and a run killed halfway is reported by the next one,
@@ -21,12 +22,14 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitmig.config import Config, SafeSettings
+from gitmig.db.batch import Batch
 from gitmig.errors import GitmigError
+from gitmig.migrations import statecache
 from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
 from gitmig.migrations.options import options
 from gitmig.migrations.plan import Step
@@ -114,14 +117,18 @@ class Executor:
                     step = Step(key, backwards=True)
                     prepared[step] = self._backwards(step, state, lenient=fake)
                 state = self.replayer.apply(state, key)
-        state = SchemaState()
-        for key in known:
-            if key not in doomed:
+        kept = [k for k in known if k not in doomed]
+        state = self.replayer.prefix(kept) if not doomed else SchemaState()
+        if doomed:
+            for key in kept:
                 state = self.replayer.apply(state, key)
+        forwards = [s.key for s in steps if not s.backwards]
         for step in steps:
             if not step.backwards:
                 prepared[step] = p = self._forwards(step, state)
                 state = p.actions[-1].after if p.actions else state
+        if not doomed and forwards:  # the state the database will have: the next run's start
+            statecache.remember_prefix_state(self.graph, kept + forwards, state)
         return [prepared[s] for s in steps]
 
     def _refuse_irreversible(self, steps: list[Step]) -> None:
@@ -216,6 +223,19 @@ class Executor:
             done.append(action)
 
         safe = safe or SafeSettings()
+        batch = Batch(conn)
+        try:
+            self._run_all(conn, recorder, backend, prepared, progress, run_action, batch,
+                          safe, fake=fake, git_commit=git_commit)
+        except BaseException:
+            batch.finish_quietly()  # Ctrl-C: what was reported applied stays applied
+            raise
+        batch.finish()
+
+    def _run_all(self, conn: Connection, recorder: Recorder, backend: Backend,
+                 prepared: list[Prepared], progress: Progress,
+                 run_action: Callable[[Action, list[Action]], None], batch: Batch,
+                 safe: SafeSettings, *, fake: bool, git_commit: str | None) -> None:
         for p in prepared:
             progress.start(p)
             started = time.perf_counter()
@@ -228,6 +248,12 @@ class Executor:
             attempts = 1 + (own.lock_retries if own.lock_retries is not None
                             else safe.lock_retries)
             path = _path(backend, p, fake=fake, atomic=own.atomic)
+            # Alone in its transaction, as it always was: a migration that may commit by
+            # itself, runs outside one, or sets session timeouts (which commit and reset).
+            batched = (path == "fake" or path == "atomic" and not _may_commit(p)) and (
+                backend.transactional_ddl and not lock and not statement)
+            if not batched:
+                batch.finish()
             attempt = 1
             try:
                 while True:
@@ -236,12 +262,14 @@ class Executor:
                     try:
                         with backend.session_timeouts(conn, lock, statement):
                             self._apply(conn, recorder, backend, p, run_action, done,
-                                        marks, path, git_commit=git_commit)
+                                        marks, path, git_commit=git_commit,
+                                        begin=batch.savepoint if batched else conn.begin)
                         break
                     except Exception as exc:
                         if (attempt == attempts or not backend.is_lock_timeout(exc)
                                 or not _undone(conn, backend, path, done, marks)):
                             raise
+                        batch.finish()  # its savepoint is gone; the ones before it stay
                         if conn.in_transaction():
                             conn.rollback()
                         marks.clear()
@@ -253,16 +281,21 @@ class Executor:
                         attempt += 1
             except Exception as exc:
                 progress.failed(p)
+                batch.finish_after_failure(p.label, exc)
                 committed = bool(marks) and backend.committed_since(conn, marks[0])
                 gave_up = (LockWait(lock, attempt, attempts)
                            if backend.is_lock_timeout(exc) else None)
                 raise MigrationFailed(p, done, exc, backend, committed, gave_up,
                                       kept=path == "one_by_one") from None
+            if batched:
+                batch.tick(p.label)
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
+
 
     def _apply(self, conn: Connection, recorder: Recorder, backend: Backend, p: Prepared,
                run_action: Callable[[Action, list[Action]], None], done: list[Action],
-               marks: list[object], path: str, *, git_commit: str | None) -> None:
+               marks: list[object], path: str, *, git_commit: str | None,
+               begin: Callable[[], AbstractContextManager[object]]) -> None:
         """Run one migration the way `path` says (see _path); `marks` holds the
         transaction's mark while its own SQL or Python may commit (see committed_since).
 
@@ -278,7 +311,7 @@ class Executor:
             _run_one_by_one(conn, recorder, backend, p, run_action, done, git_commit,
                             replaces)
         else:
-            with conn.begin():
+            with begin():
                 if path == "atomic":
                     mark = backend.mark_transaction(conn) if _may_commit(p) else None
                     if mark is not None:
@@ -580,9 +613,9 @@ def _table() -> str:
 @contextmanager
 def project_on_path(config: Config) -> Iterator[None]:
     """Migration files may import the project's own column types."""
-    from gitmig.schema.models import project_paths
-
-    added = [p for p in project_paths(config) if p not in sys.path]
+    # gitmig.schema.models.project_paths, without importing SQLAlchemy's ORM with it
+    paths = [str(config.root), *(str(p) for p in config.pythonpath)]
+    added = [p for p in paths if p not in sys.path]
     sys.path[:0] = added
     try:
         yield

@@ -239,6 +239,12 @@ def upgrade_recorded(
 
 def migration_files(folder: Path) -> Iterable[tuple[str, Path]]:
     """(name, path) of each NNNN_name.py in a migrations folder, in name order."""
+    return [(name, Path(path)) for name, path in _migration_paths(folder)]
+
+
+def _migration_paths(folder: Path) -> list[tuple[str, str]]:
+    """(name, path as text) of each migration file, in name order: plain strings, as a
+    thousand Path objects cost more than reading the files."""
     try:
         entries = list(os.scandir(folder))  # scandir: no stat per file
     except (FileNotFoundError, NotADirectoryError):
@@ -246,7 +252,7 @@ def migration_files(folder: Path) -> Iterable[tuple[str, Path]]:
     found = []
     for entry in entries:
         if FILE_RE.match(entry.name) and entry.is_file():
-            found.append((entry.name[:-3], folder / entry.name))
+            found.append((entry.name[:-3], entry.path))
     return sorted(found)
 
 
@@ -256,15 +262,16 @@ def read_folder(app: str, folder: Path) -> list[MigrationFile]:
     known: dict[tuple[str, str], MigrationFile] = statecache.load("parsed", scope) or {}
     seen: dict[tuple[str, str], MigrationFile] = {}
     out = []
-    for name, path in migration_files(folder):
+    for name, path in _migration_paths(folder):
         try:
-            source = path.read_bytes()
+            with open(path, "rb") as f:
+                source = f.read()
         except OSError as exc:
-            raise GitmigError(f"cannot read migration: {exc.strerror}", path=str(path)) from None
+            raise GitmigError(f"cannot read migration: {exc.strerror}", path=path) from None
         key = (name, statecache.digest(source))
         parsed = known.get(key)
-        if parsed is None or parsed.path != str(path):
-            parsed = replace(parse_migration(app, name, source, str(path)), digest=key[1])
+        if parsed is None or parsed.path != path:
+            parsed = replace(parse_migration(app, name, source, path), digest=key[1])
         seen[key] = parsed
         out.append(parsed)
     if seen.keys() != known.keys():

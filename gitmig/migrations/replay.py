@@ -100,6 +100,18 @@ class Replayer:
                 state = self.apply(state, key)
         return state
 
+    def prefix(self, keys: list[Key]) -> SchemaState:
+        """The state after `keys`, applied in the order given (graph order): from the
+        state a previous run left for exactly these migrations when there is one
+        (statecache.prefix_state), else replayed."""
+        cached = statecache.prefix_state(self.graph, keys)
+        if isinstance(cached, SchemaState):
+            return cached
+        state = SchemaState()
+        for key in keys:
+            state = self.apply(state, key)
+        return state
+
     def _full_state(self) -> SchemaState:
         """All migrations replayed, starting from the cached state of an earlier prefix."""
         order = self.graph.order()

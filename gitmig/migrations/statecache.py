@@ -21,7 +21,7 @@ from gitmig.cache import (
 )
 
 if TYPE_CHECKING:
-    from gitmig.migrations.graph import MigrationGraph
+    from gitmig.migrations.graph import Key, MigrationGraph
 
 __all__ = [
     "FORMAT",
@@ -32,7 +32,9 @@ __all__ = [
     "files_digest",
     "load",
     "models_state",
+    "prefix_state",
     "remember_models_state",
+    "remember_prefix_state",
     "replay_key",
     "replayed_state",
     "store",
@@ -55,3 +57,50 @@ def replayed_state(graph: MigrationGraph) -> Any:
     if isinstance(cached, dict) and cached.get("items") == items:
         return cached["state"]
     return None
+
+
+# -- states of the applied part of a history (migrate) -------------------------------------
+#
+# `migrate` with one new migration on a database with all the others needs the state those
+# others make, which replaying costs as much as the whole history. Each run leaves the state
+# it ended with, under a digest of exactly the migrations (app, name, file digest) that made
+# it, in graph order; the next run, whose applied migrations are those, starts from it. A
+# few entries are kept per migrations folder (the newest first), so a deploy that applies
+# one migration, or a branch switch back and forth, finds its state.
+
+PREFIX_KEEP = 4
+
+
+def prefix_items(graph: MigrationGraph, keys: list[Key]) -> list[tuple[str, str, str]] | None:
+    """What the state after `keys` (in graph order) is made of; None if a file has no
+    digest (not read from disk), so nothing is cached for it."""
+    items = [(k[0], k[1], graph.nodes[k].digest) for k in keys]
+    return items if all(d for _, _, d in items) else None
+
+
+def prefix_state(graph: MigrationGraph, keys: list[Key]) -> Any:
+    """The state after exactly these migrations, if a run left it; else None."""
+    items = prefix_items(graph, keys)
+    if items is None or not items:
+        return None
+    entries = load("prefix", replay_key(graph)[0])
+    if not isinstance(entries, list):
+        return None
+    wanted = digest(repr(items).encode())
+    for entry in entries:
+        if (isinstance(entry, dict) and entry.get("digest") == wanted
+                and entry.get("items") == items):
+            return entry.get("state")
+    return None
+
+
+def remember_prefix_state(graph: MigrationGraph, keys: list[Key], state: Any) -> None:
+    items = prefix_items(graph, keys)
+    if items is None or not items:
+        return
+    scope = replay_key(graph)[0]
+    wanted = digest(repr(items).encode())
+    entries = load("prefix", scope)
+    kept = [e for e in entries if isinstance(e, dict) and e.get("digest") != wanted][
+        : PREFIX_KEEP - 1] if isinstance(entries, list) else []
+    store("prefix", scope, [{"digest": wanted, "items": items, "state": state}, *kept])

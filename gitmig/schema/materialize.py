@@ -17,19 +17,15 @@ from types import CodeType
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlalchemy.types import TypeEngine
 
 from gitmig.errors import GitmigError
 from gitmig.schema import state
 
-_BASE_NAMESPACE: dict[str, Any] = {
-    "sa": sa,
-    "postgresql": postgresql,
-    "mysql": mysql,
-    "sqlite": sqlite,
-}
+# The dialects' own types, imported only by a type that names them: importing all three
+# costs a first `makemigrations --check` more than parsing its migrations.
+_DIALECTS = ("postgresql", "mysql", "sqlite")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
@@ -42,8 +38,25 @@ def _compiled(source: str) -> tuple[CodeType, tuple[str, ...]]:
     return code, tuple(code.co_names)
 
 
+def _dialects(namespace: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """`namespace` with the dialect modules among `names` (an expression's names)."""
+    for dialect in _DIALECTS:
+        if dialect in names:
+            namespace[dialect] = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+    return namespace
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_default(text: str) -> tuple[str, ...]:
+    """The names a server default's expression uses (it may fail to compile: eval says so)."""
+    try:
+        return tuple(compile(text, "<default>", "eval").co_names)
+    except SyntaxError:
+        return _DIALECTS
+
+
 def _namespace(source: str, names: tuple[str, ...]) -> dict[str, Any]:
-    namespace = dict(_BASE_NAMESPACE)
+    namespace = _dialects({"sa": sa}, names)
     prefix = source.split("(", 1)[0].rpartition(".")[0]
     root = prefix.split(".")[0]
     if prefix and root not in namespace:
@@ -81,7 +94,8 @@ def server_default(
         return None
     if sd.kind == "expr":
         # canonical source (gitmig.schema.expressions); casts may name dialect types
-        value = eval(sd.text, {"__builtins__": {}, **_BASE_NAMESPACE})  # noqa: S307
+        names = _compiled_default(sd.text)
+        value = eval(sd.text, {"__builtins__": {}, **_dialects({"sa": sa}, names)})  # noqa: S307
         if not isinstance(value, ColumnElement):
             raise GitmigError(f"server default {sd.text!r} is not a SQL expression")
         return value

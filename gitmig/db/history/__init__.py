@@ -7,6 +7,8 @@ Three modules, one table:
 - recorder: reads and writes the table through SQLAlchemy, on every database.
 - sqlitereader: reads a SQLite file's table with Python's own sqlite3, so that
   showmigrations never imports SQLAlchemy.
+- pgreader: reads a PostgreSQL table through libpq (ctypes) when it can be sure, for the
+  same reason; otherwise the recorder reads it.
 read_applied picks the reader.
 """
 
@@ -29,6 +31,13 @@ def read_applied(url: str, timeout: Timeouts | float | None = None
     found = sqlitereader.read(url)
     if found is not None:
         return found
+    from gitmig.config import Timeouts
+    from gitmig.db.history import pgreader
+
+    limits = timeout if isinstance(timeout, Timeouts) else Timeouts(timeout, timeout)
+    cheap = pgreader.read(url, limits)  # PostgreSQL through libpq, when it is sure
+    if cheap is not None:
+        return cheap.shown, cheap.applied
     from gitmig.db.connection import connect, database_missing, display_url
     from gitmig.db.history.recorder import Recorder
 
