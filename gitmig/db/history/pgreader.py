@@ -32,6 +32,8 @@ _OK_CONNECTION, _TUPLES_OK, _COMMAND_OK = 0, 2, 1
 
 @dataclass(frozen=True)
 class Found:
+    """The history as Recorder.applied gives it, and what the table says besides."""
+
     shown: str  # the URL as SQLAlchemy prints it, password hidden
     applied: dict[Key, Applied]
     unfinished: bool  # rows of a run that stopped halfway
@@ -40,6 +42,8 @@ class Found:
 
 @dataclass(frozen=True)
 class _Target:
+    """libpq's connection parameters, and the URL as SQLAlchemy prints it."""
+
     params: dict[str, str]
     shown: str
 
