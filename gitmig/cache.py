@@ -39,6 +39,20 @@ def cache_dir() -> Path:
     return Path(base) / "gitmig"
 
 
+def _sources(folder: str, rel: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """(parts of the path below the package, path) of each `*.py` under `folder`, as
+    Path.rglob finds them (symbolic links to folders not followed), without a Path object
+    each: every command pays for this."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".py"):
+                found.append(((*rel, entry.name), entry.path))
+            if entry.is_dir() and not entry.is_symlink():
+                found += _sources(entry.path, (*rel, entry.name))
+    return found
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -47,10 +61,9 @@ def digest(data: bytes) -> str:
 def code_fingerprint() -> str:
     """Changes whenever gitmig's or SQLAlchemy's code does: both shape a state."""
     parts = [str(FORMAT)]
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        st = path.stat()
-        parts.append(f"{path.relative_to(package)}:{st.st_mtime_ns}:{st.st_size}")
+    for rel, path in sorted(_sources(os.path.dirname(os.path.realpath(__file__)), ())):
+        st = os.stat(path)
+        parts.append(f"{'/'.join(rel)}:{st.st_mtime_ns}:{st.st_size}")
     spec = importlib.util.find_spec("sqlalchemy")
     if spec is not None and spec.origin:
         st = os.stat(spec.origin)

@@ -128,6 +128,8 @@ MODELS_TIMEOUT = 60.0  # seconds an import of another revision's models may take
 
 @dataclass(frozen=True)
 class AppConfig:
+    """One app of [tool.gitmig.apps]: its label, models module and migrations folder."""
+
     label: str
     models: str
     migrations: Path
@@ -135,6 +137,8 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """[tool.gitmig] as read from `path`, defaults filled in."""
+
     path: Path  # the pyproject.toml
     database: str | None
     apps: dict[str, AppConfig]

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Options:
+    """What `gitmig migrate` was asked to do."""
+
     app: str | None = None
     target: str | None = None
     database: str | None = None
@@ -49,6 +51,8 @@ class Reporter(Progress):
 
 @dataclass
 class Outcome:
+    """What `gitmig migrate` did, or would do."""
+
     url: str
     prepared: list[Prepared] = field(default_factory=list)
     ran: bool = False

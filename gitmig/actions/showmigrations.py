@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Entry:
+    """One migration as showmigrations lists it."""
+
     app: str
     name: str
     applied: bool
@@ -59,6 +61,8 @@ class Entry:
 
 @dataclass
 class History:
+    """The migration files beside the database's history table."""
+
     url: str  # printable, password hidden
     graph: MigrationGraph
     applied: dict[Key, Applied] = field(default_factory=dict)

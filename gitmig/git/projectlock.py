@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from gitmig.errors import GitmigError
 
@@ -120,10 +121,12 @@ def sweep_leftovers(root: Path, folders: Iterable[Path] = (),
     at `root`, in `folders` (the apps' migration folders), in `cache_folders` (the state
     cache) and in the git dir (gitmig's caches, the journal's folder, the hooks); only
     gitmig's names, of runs no longer alive (gitmig.atomic.sweep). Returns what was
-    removed."""
-    from gitmig.atomic import sweep, sweep_scratch
+    removed.
 
-    targets = [root, *folders]
+    Every command does this first, so the common case (nothing left) must cost next to
+    nothing: each folder is listed here, by names alone, and gitmig.atomic (with json,
+    tempfile, shutil) is imported only for a folder holding a name it might remove."""
+    targets: list[Path] = [root, *folders]
     caches: list[Path] = list(cache_folders)
     found = git_dir(root)
     if found is not None:
@@ -137,8 +140,95 @@ def sweep_leftovers(root: Path, folders: Iterable[Path] = (),
             caches += [g / FOLDER / "trees", g / FOLDER / "blobs"]
     removed: list[Path] = []
     for folder in dict.fromkeys(targets):
-        removed += sweep(folder)
+        if _holds(folder, _may_be_temp_file):
+            from gitmig.atomic import sweep
+
+            removed += sweep(folder)
     for folder in dict.fromkeys(caches):
-        removed += sweep(folder, folders=True)
-    removed += sweep_scratch()
+        if _holds(folder, _may_be_cache_temp):
+            from gitmig.atomic import sweep
+
+            removed += sweep(folder, folders=True)
+    if any(_holds(Path(t), _may_be_scratch, entries=True) for t in _temp_folders()):
+        from gitmig.atomic import sweep_scratch
+
+        removed += sweep_scratch()
     return removed
+
+
+# What gitmig.atomic may sweep, told by names alone: a superset of its patterns (_TEMP_FILE,
+# _OLD_TEMP_FILE; in caches also _TEMP_DIR, _OLD_TEMP_DIR; _SCRATCH_DIR, _OLD_SCRATCH_DIR),
+# so that a name it would remove always sends the folder to it.
+_OLD_WRITTEN = (".pre-commit.", ".post-merge.", ".post-checkout.", ".pyproject.toml.",
+                ".precommit-watch.")
+_SCRATCH = ("gitmig-resolve-", "gitmig-index-", "gitmig-scratch-")
+
+
+def _may_be_temp_file(name: str) -> bool:
+    return name.startswith(".") and (name.endswith(".tmp") or name.startswith(_OLD_WRITTEN))
+
+
+def _may_be_cache_temp(name: str) -> bool:
+    return _may_be_temp_file(name) or name.startswith(".tmp-")
+
+
+def _may_be_scratch(entry: os.DirEntry[str]) -> bool:
+    """A scratch folder of this user's that no running process names (the system's
+    temporary folder is shared: other users' and running commands' folders stay)."""
+    name = entry.name
+    if not name.startswith(_SCRATCH):
+        return False
+    parts = name.split("-")
+    if len(parts) == 4 and parts[2].isdigit() and _alive(int(parts[2])):
+        return False  # gitmig.atomic's _SCRATCH_DIR, of a running process: it stays
+    try:
+        return (entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid())
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """As gitmig.atomic tells a running process (which this must agree with)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _holds(folder: Path, wanted: Callable[[Any], bool], *, entries: bool = False) -> bool:
+    """Whether `folder` lists a name `wanted` (or with `entries`, an entry): a folder that
+    cannot be listed holds none, as gitmig.atomic.sweep finds nothing there either."""
+    try:
+        with os.scandir(folder) as found:
+            if entries:
+                return any(wanted(entry) for entry in found)
+            return any(wanted(entry.name) for entry in found)
+    except OSError:
+        return False
+
+
+def _temp_folders() -> list[str]:
+    """The system's temporary folder as tempfile would choose it, without importing
+    tempfile (and json, shutil, random with it): its choice when it is loaded already, else
+    every candidate up to the first folder one may write in (tempfile takes the first where
+    it can create a file, which cannot come before that one)."""
+    import sys
+
+    loaded = sys.modules.get("tempfile")
+    if loaded is not None:
+        return [loaded.gettempdir()]
+    candidates = [os.environ[v] for v in ("TMPDIR", "TEMP", "TMP") if os.environ.get(v)]
+    candidates += ["/tmp", "/var/tmp", "/usr/tmp"]
+    out = []
+    for folder in candidates:
+        folder = os.path.abspath(folder)
+        out.append(folder)
+        if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return out
+    return [*out, os.getcwd()]

@@ -19,6 +19,8 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class MigrationFile:
+    """One migration file as read: its place in the graph and its checksums."""
+
     app: str
     name: str
     parents: tuple[tuple[str, str], ...]  # (app, name)

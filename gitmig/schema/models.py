@@ -364,7 +364,10 @@ def identifier_limit(config: Config) -> int:
     if not url:
         return DEFAULT_IDENTIFIER_LIMIT
     try:
-        dialect = sa.engine.make_url(url).get_dialect()
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return DEFAULT_IDENTIFIER_LIMIT  # any driver: no need to load its dialect
+        dialect = parsed.get_dialect()
     except Exception:  # an unknown driver: makemigrations needs no connection
         return DEFAULT_IDENTIFIER_LIMIT
     if dialect.name == "sqlite":

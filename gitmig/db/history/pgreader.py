@@ -14,7 +14,6 @@ cannot parse. It reads only, in one transaction, and writes nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import math
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ _OK_CONNECTION, _TUPLES_OK, _COMMAND_OK = 0, 2, 1
 
 @dataclass(frozen=True)
 class Found:
+    """The history as Recorder.applied gives it, and what the table says besides."""
+
     shown: str  # the URL as SQLAlchemy prints it, password hidden
     applied: dict[Key, Applied]
     unfinished: bool  # rows of a run that stopped halfway
@@ -41,6 +42,8 @@ class Found:
 
 @dataclass(frozen=True)
 class _Target:
+    """libpq's connection parameters, and the URL as SQLAlchemy prints it."""
+
     params: dict[str, str]
     shown: str
 
@@ -97,29 +100,62 @@ def _psycopg(driver: str) -> bool:
     """Whether the SQLAlchemy path would load psycopg (3) for this URL: installed, and
     named or, for a plain `postgresql://`, SQLAlchemy's default (from 2.1 on). Elsewhere
     that path fails or uses another driver, and this reader stays out of it."""
-    import importlib.metadata
     import importlib.util
 
     if importlib.util.find_spec("psycopg") is None:
         return False
     if driver != "postgresql":
         return True
+    version = _sqlalchemy_version()
+    return version is not None and version >= (2, 1)
+
+
+def _sqlalchemy_version() -> tuple[int, int] | None:
+    """The version of the SQLAlchemy that path would import, read from its `__version__`
+    line: importlib.metadata alone (email, zipfile, csv) costs more than this whole reader.
+    None when not found as expected (this reader then stays out)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sqlalchemy")
+    if spec is None or not spec.origin:
+        return None
     try:
-        major, minor = importlib.metadata.version("SQLAlchemy").split(".")[:2]
-        return (int(major), int(minor)) >= (2, 1)
-    except (importlib.metadata.PackageNotFoundError, ValueError):
-        return False
+        with open(spec.origin, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        if line.startswith("__version__ = "):
+            major, _, rest = line.partition("=")[2].strip().strip("\"'").partition(".")
+            minor = rest.partition(".")[0]
+            return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+    return None
+
+
+# libpq's name on the systems that have it: opened directly, it spares ctypes.util, which
+# runs `ldconfig -p` (a process) to find the same file.
+_SONAMES = ("libpq.so.5", "libpq.5.dylib")
 
 
 @functools.cache
 def _libpq() -> Any:
-    name = ctypes.util.find_library("pq")
-    if name is None:
-        return None
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        return None
+    lib = None
+    for soname in _SONAMES:
+        try:
+            lib = ctypes.CDLL(soname)
+            break
+        except OSError:
+            continue
+    if lib is None:
+        from ctypes.util import find_library
+
+        name = find_library("pq")
+        if name is None:
+            return None
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            return None
     vp, cp, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
     for fn, res, args in (
         ("PQconnectdbParams", vp, [ctypes.POINTER(cp), ctypes.POINTER(cp), i]),

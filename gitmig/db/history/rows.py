@@ -24,6 +24,8 @@ SCHEMA_INFO = "gitmig_schema"
 
 @dataclass(frozen=True)
 class Applied:
+    """One row of the history table: a migration the database has."""
+
     app: str
     name: str
     checksum: str
