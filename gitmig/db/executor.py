@@ -225,8 +225,9 @@ class Executor:
         safe = safe or SafeSettings()
         batch = Batch(conn)
         try:
-            self._run_all(conn, recorder, backend, prepared, progress, run_action, batch,
-                          safe, fake=fake, git_commit=git_commit)
+            with batch.interrupts():  # a Ctrl-C never drops migrations reported OK
+                self._run_all(conn, recorder, backend, prepared, progress, run_action,
+                              batch, safe, fake=fake, git_commit=git_commit)
         except BaseException:
             batch.finish_quietly()  # Ctrl-C: what was reported applied stays applied
             raise
@@ -290,6 +291,7 @@ class Executor:
             if batched:
                 batch.tick(p.label)
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
+            batch.stop_if_asked()
 
 
     def _apply(self, conn: Connection, recorder: Recorder, backend: Backend, p: Prepared,
