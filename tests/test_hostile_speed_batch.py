@@ -209,3 +209,49 @@ def test_fake_and_squash_rows_inside_batches(project: Project, sqlite_url: str,
                         "--no-drift-check"], cwd=project.root, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert applied_and_tables(sqlite_url)[1] == {f"t{i}" for i in range(7, 11)}
+
+
+def test_a_lock_timeout_retried_after_migrations_in_an_open_batch(project: Project,
+                                                                  postgres_url: str) -> None:
+    """The server's own lock_timeout (gitmig sets none, so the migrations are batched) and
+    lock_retries: the migration that waited gives up in its savepoint; those before it stay
+    applied, whether the retry fails too (here) or not."""
+    database = sa.engine.make_url(postgres_url).database
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"ALTER DATABASE {database} SET lock_timeout = '300ms'"))
+        conn.commit()
+    config = project.read("pyproject.toml")
+    project.write("pyproject.toml", config.replace("[tool.gitmig.apps]",
+                                                  "lock_retries = 1\n\n[tool.gitmig.apps]"))
+    many(project, 4)
+    path = project.root / "blog/migrations/0003_t3.py"
+    path.write_text(path.read_text().replace(
+        'ops.CreateTable("t3", sa.Column("id", sa.Integer(), primary_key=True, '
+        'nullable=False)),',
+        'ops.AddColumn("t1", sa.Column("x", sa.Integer(), nullable=True)),'))
+    r = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "blog", "0001",
+                        "--database", postgres_url], cwd=project.root, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    holder = engine.connect()
+    holder.execute(sa.text("LOCK TABLE t1 IN ACCESS EXCLUSIVE MODE"))
+    try:
+        r = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database",
+                            postgres_url], cwd=project.root, capture_output=True, text=True,
+                           timeout=120)
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "attempt 1 of 2; retrying" in r.stdout
+    assert "on all 2 attempts (lock_retries = 1)" in r.stderr
+    assert "the migrations before it stay as they are" in r.stderr
+    assert applied_and_tables(postgres_url)[0] == {"t1", "t2"}
+    finishes_to = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database",
+                                  postgres_url], cwd=project.root, capture_output=True,
+                                 text=True)
+    assert finishes_to.returncode == 0, finishes_to.stderr
+    assert applied_and_tables(postgres_url)[0] == {"t1", "t2", "t3", "t4"}

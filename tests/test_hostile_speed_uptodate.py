@@ -224,3 +224,41 @@ def test_history_in_another_schema_on_the_search_path(project: Project,
 
     same(fast, migrate(project, full(postgres_url)), postgres_url)
     assert fast.stdout == "No migrations to apply.\n"
+
+
+def test_a_squash_whose_row_is_missing_says_what_the_full_path_says(
+        project: Project, sqlite_url: str) -> None:
+    """Every original applied, the squash's row deleted by hand: the full path records it
+    again (without a word); the fast path must leave it that to do."""
+    from .test_squash import history
+
+    history(project)
+    migrate(project, sqlite_url)
+    assert project.gitmig("squash", "blog", "0005").exit_code == 0
+    assert migrate(project, sqlite_url).stdout == "No migrations to apply.\n"
+    sql(sqlite_url, "DELETE FROM gitmig_migrations WHERE name LIKE '%squashed%'")
+
+    fast, slow = both(project, sqlite_url)
+
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout,
+                                                          slow.stderr)
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT count(*) FROM gitmig_migrations "
+                            "WHERE name LIKE '%squashed%'").fetchone() == (1,)
+
+
+def test_a_non_ascii_row_on_postgresql_is_refused_as_before(project: Project,
+                                                            postgres_url: str) -> None:
+    two_migrations(project)
+    migrate(project, postgres_url)
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.execute(sa.text("INSERT INTO gitmig_migrations (app, name, checksum, applied_at) "
+                             "VALUES ('blög', '0001_ïnitial', 'x', now())"))
+        conn.commit()
+    engine.dispose()
+
+    fast = migrate(project, postgres_url, code=2)
+
+    assert "records migrations of app 'blög'" in fast.stderr
+    same(fast, migrate(project, full(postgres_url), code=2), postgres_url)
