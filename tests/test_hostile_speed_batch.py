@@ -255,3 +255,36 @@ def test_a_lock_timeout_retried_after_migrations_in_an_open_batch(project: Proje
                                  text=True)
     assert finishes_to.returncode == 0, finishes_to.stderr
     assert applied_and_tables(postgres_url)[0] == {"t1", "t2", "t3", "t4"}
+
+
+ENUM_POST = """
+class Post(Base):
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.Enum({values}, name="status"){default})
+"""
+
+
+def test_an_enum_value_added_is_committed_before_the_next_migration_uses_it(
+        project: Project, postgres_url: str) -> None:
+    """PostgreSQL lets a value added in place be used only once its transaction commits:
+    batched with the migration after it, which makes it the column's default, the run
+    failed."""
+    from .test_migrate import make, models
+
+    models(project, ENUM_POST.format(values='"draft", "published"', default=""))
+    make(project)
+    r = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database",
+                        postgres_url], cwd=project.root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    values = '"draft", "published", "archived"'
+    models(project, ENUM_POST.format(values=values, default=""))
+    make(project)
+    models(project, ENUM_POST.format(values=values, default=', server_default="archived"'))
+    make(project)
+
+    r = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database",
+                        postgres_url], cwd=project.root, capture_output=True, text=True)
+
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(" OK (") == 2

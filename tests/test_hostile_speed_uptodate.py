@@ -99,6 +99,7 @@ def test_several_leaves_are_refused_as_before(project: Project, sqlite_url: str)
 # -- PostgreSQL through libpq -----------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out the connect timeout
 def test_pgreader_gives_up_on_a_server_that_never_answers() -> None:
     """A listener that accepts and says nothing: no longer than the connect timeout."""
     from gitmig.config import Timeouts
