@@ -263,3 +263,23 @@ def test_a_non_ascii_row_on_postgresql_is_refused_as_before(project: Project,
 
     assert "records migrations of app 'blög'" in fast.stderr
     same(fast, migrate(project, full(postgres_url), code=2), postgres_url)
+
+
+def test_a_legacy_checksum_is_upgraded_as_the_full_path_does(project: Project,
+                                                             sqlite_url: str) -> None:
+    from gitmig.config import load_config
+    from gitmig.migrations.loader import load_graph
+
+    two_migrations(project)
+    migrate(project, sqlite_url)
+    graph = load_graph(load_config(project.root / "pyproject.toml"))
+    legacy = graph.nodes[("blog", "0002_post_add_slug")].legacy_checksum
+    sql(sqlite_url, f"UPDATE gitmig_migrations SET checksum = '{legacy}' "
+                    "WHERE name = '0002_post_add_slug'")
+
+    fast, slow = both(project, sqlite_url)
+
+    assert "upgraded the checksums of 1 applied migration" in fast.stderr
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout,
+                                                          slow.stderr)
+    assert migrate(project, sqlite_url).output == "No migrations to apply.\n"
