@@ -68,6 +68,17 @@ class Batch:
             try:
                 outer.commit()
                 return
+            except Exception as exc:
+                _close(outer)
+                if not pending:
+                    raise
+                from gitmig.db.connection import db_error_text
+
+                raise GitmigError(
+                    f"the commit of the {len(pending)} migration(s) reported OK since the "
+                    f"last one failed ({db_error_text(exc)}): {', '.join(pending)} may not "
+                    "be applied; `gitmig showmigrations` says which are, and gitmig "
+                    "migrate applies the rest.") from None
             except BaseException:
                 _close(outer)
                 raise
