@@ -33,6 +33,14 @@ operations = [
 '''
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def batching_url(request: pytest.FixtureRequest) -> str:
+    """The databases whose DDL is transactional, where migrations share commits (MariaDB
+    commits each DDL statement: no batches)."""
+    fixture = {"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param]
+    return str(request.getfixturevalue(fixture))
+
+
 def many(project: Project, n: int = N) -> None:
     """n migrations, each creating one table: nothing in them may commit by itself, so
     they run batched."""
@@ -91,33 +99,29 @@ def finishes(project: Project, url: str) -> None:
 
 
 @pytest.mark.parametrize("oks", [1, 3, 25])
-def test_ctrl_c_mid_batch_keeps_what_was_printed_ok(project: Project, database_url: str,
+def test_ctrl_c_mid_batch_keeps_what_was_printed_ok(project: Project, batching_url: str,
                                                     oks: int) -> None:
-    if database_url.startswith("mysql"):
-        pytest.skip("MariaDB commits each DDL statement: no batches")
     many(project)
 
-    code, ok, err = run_until(project, database_url, oks,
+    code, ok, err = run_until(project, batching_url, oks,
                               lambda child: child.send_signal(signal.SIGINT))
 
     assert code == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
-    assert set(ok) <= consistent(database_url), "a migration printed OK is not applied"
-    finishes(project, database_url)
+    assert set(ok) <= consistent(batching_url), "a migration printed OK is not applied"
+    finishes(project, batching_url)
 
 
-def test_sigkill_mid_batch_loses_the_batch_whole(project: Project, database_url: str) -> None:
+def test_sigkill_mid_batch_loses_the_batch_whole(project: Project, batching_url: str) -> None:
     """The README's promise: a killed run leaves exactly the migrations its history names,
     and the next one carries on."""
-    if database_url.startswith("mysql"):
-        pytest.skip("MariaDB commits each DDL statement: no batches")
     many(project)
 
-    code, ok, _ = run_until(project, database_url, 30, lambda child: child.kill())
+    code, ok, _ = run_until(project, batching_url, 30, lambda child: child.kill())
 
     assert code == -signal.SIGKILL
-    assert consistent(database_url) <= set(ok)
-    finishes(project, database_url)
+    assert consistent(batching_url) <= set(ok)
+    finishes(project, batching_url)
 
 
 def test_a_connection_lost_mid_batch_is_said_not_reported_applied(
@@ -149,24 +153,22 @@ def test_a_connection_lost_mid_batch_is_said_not_reported_applied(
     finishes(project, postgres_url)
 
 
-def test_a_failure_mid_batch_keeps_the_ones_before(project: Project, database_url: str
+def test_a_failure_mid_batch_keeps_the_ones_before(project: Project, batching_url: str
                                                    ) -> None:
-    if database_url.startswith("mysql"):
-        pytest.skip("MariaDB commits each DDL statement: no batches")
     many(project, 8)
-    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(batching_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         conn.execute(sa.text("CREATE TABLE t5 (id INTEGER)"))  # 0005 will fail
         conn.commit()
     engine.dispose()
 
     r = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database",
-                        database_url], cwd=project.root, capture_output=True, text=True)
+                        batching_url], cwd=project.root, capture_output=True, text=True)
 
     assert r.returncode == 2
     assert r.stdout.splitlines()[-1] == "Applying blog.0005_t5... FAILED"
     assert "Its changes were rolled back; the migrations before it stay as they are" in r.stderr
-    applied, _ = applied_and_tables(database_url)
+    applied, _ = applied_and_tables(batching_url)
     assert applied == {"t1", "t2", "t3", "t4"}
 
 
