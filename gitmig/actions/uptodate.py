@@ -34,7 +34,7 @@ def up_to_date(config: Config, database: str | None) -> bool:
 
             found = pgreader.read(url, config.timeouts)
             if (found is None or found.unfinished or not found.has_content
-                    or not found.applied):
+                    or not found.applied or found.locked):  # locked: a migrate under way
                 return False
             applied = found.applied
         graph = load_graph(config).with_applied(set(applied))

@@ -34,7 +34,7 @@ from gitmig.migrations.graph import Key, MigrationFile, MigrationGraph
 from gitmig.migrations.options import options
 from gitmig.migrations.plan import Step
 from gitmig.migrations.replay import Replayer
-from gitmig.ops import Operation, RunPython, RunSQL
+from gitmig.ops import AlterEnum, Operation, RunPython, RunSQL
 from gitmig.schema.state import SchemaState
 
 if TYPE_CHECKING:
@@ -225,8 +225,9 @@ class Executor:
         safe = safe or SafeSettings()
         batch = Batch(conn)
         try:
-            self._run_all(conn, recorder, backend, prepared, progress, run_action, batch,
-                          safe, fake=fake, git_commit=git_commit)
+            with batch.interrupts():  # a Ctrl-C never drops migrations reported OK
+                self._run_all(conn, recorder, backend, prepared, progress, run_action,
+                              batch, safe, fake=fake, git_commit=git_commit)
         except BaseException:
             batch.finish_quietly()  # Ctrl-C: what was reported applied stays applied
             raise
@@ -249,8 +250,10 @@ class Executor:
                             else safe.lock_retries)
             path = _path(backend, p, fake=fake, atomic=own.atomic)
             # Alone in its transaction, as it always was: a migration that may commit by
-            # itself, runs outside one, or sets session timeouts (which commit and reset).
-            batched = (path == "fake" or path == "atomic" and not _may_commit(p)) and (
+            # itself, runs outside one, sets session timeouts (which commit and reset), or
+            # adds enum values (usable by the next migrations only once committed).
+            batched = (path == "fake" or path == "atomic" and not _may_commit(p)
+                       and not _adds_enum_values(p)) and (
                 backend.transactional_ddl and not lock and not statement)
             if not batched:
                 batch.finish()
@@ -290,6 +293,7 @@ class Executor:
             if batched:
                 batch.tick(p.label)
             progress.done(p, (time.perf_counter() - started) * 1000, fake)
+            batch.stop_if_asked()
 
 
     def _apply(self, conn: Connection, recorder: Recorder, backend: Backend, p: Prepared,
@@ -483,6 +487,12 @@ def restore(reached: SchemaState, wanted: SchemaState, keys: set[str]) -> list[O
             if constraint_identity(c) not in have_c:
                 out.append(ops.AddConstraint(want.name, c, schema=want.schema))
     return out
+
+
+def _adds_enum_values(p: Prepared) -> bool:
+    """A value PostgreSQL adds to an enum type in place is usable (by a later migration's
+    default, say) only once its transaction commits: such a migration commits alone."""
+    return any(isinstance(a.op, AlterEnum) for a in p.actions)
 
 
 def _may_commit(p: Prepared) -> bool:

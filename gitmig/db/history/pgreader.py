@@ -28,6 +28,14 @@ _DRIVERS = ("postgresql+psycopg", "postgresql")  # psycopg on the SQLAlchemy pat
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _T = TABLE_NAME
 _OK_CONNECTION, _TUPLES_OK, _COMMAND_OK = 0, 2, 1
+# gitmig.db.backends.postgresql.LOCK_KEY (a module that imports SQLAlchemy), as pg_locks
+# shows an advisory lock on a bigint: its high and low 32 bits, objsubid 1.
+LOCK_KEY = 0x676974_6D6967
+_HELD = ("SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND granted "
+         "AND database = (SELECT oid FROM pg_catalog.pg_database "
+         "WHERE datname = current_database()) "
+         f"AND classid = {LOCK_KEY >> 32} AND objid = {LOCK_KEY & 0xFFFFFFFF} "
+         "AND objsubid = 1 LIMIT 1")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Found:
     applied: dict[Key, Applied]
     unfinished: bool  # rows of a run that stopped halfway
     has_content: bool = True  # the table has CONTENT_COLUMN (migrate adds it, and says so)
+    locked: bool = False  # a migrate holds the database's migration lock: it is under way
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,8 @@ def _target(url: str, timeouts: Timeouts) -> _Target | None:
     dbname = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
     if any(text and not set(text) <= _PLAIN for text in (user, host, dbname)):
         return None  # SQLAlchemy would print these its own way: not worth copying
+    if parts.netloc.count("@") > 1:
+        return None  # SQLAlchemy ends the password at the first @, urlsplit at the last
     if host and parts.netloc.rpartition("@")[2].split(":")[0] != host:
         return None  # upper case or brackets: printed as written, not as parsed
     params: dict[str, str] = {"client_encoding": "UTF8"}
@@ -197,7 +208,8 @@ def _read(lib: Any, target: _Target) -> Found | None:
                       f"ORDER BY {_T}.applied_at, {_T}.app, {_T}.name")
         unfinished = _query(lib, conn, f"SELECT 1 FROM {_T} WHERE progress IS NOT NULL "
                             "LIMIT 1") if has_progress else []
-        if rows is None or unfinished is None:
+        locked = _query(lib, conn, _HELD)
+        if rows is None or unfinished is None or locked is None:
             return None
         out = {}
         for app, name, checksum, applied_at, git_commit, digest in rows:
@@ -206,7 +218,7 @@ def _read(lib: Any, target: _Target) -> Found | None:
             item = row(app, name, checksum, applied_at, git_commit, digest)
             out[item.key] = item
         _query(lib, conn, "ROLLBACK")
-        return Found(target.shown, out, bool(unfinished), has_content)
+        return Found(target.shown, out, bool(unfinished), has_content, bool(locked))
     finally:
         lib.PQfinish(conn)
 
