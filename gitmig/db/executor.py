@@ -224,10 +224,12 @@ class Executor:
 
         safe = safe or SafeSettings()
         batch = Batch(conn)
+        may_batch = bool(prepared) and backend.transactional_ddl and backend.may_batch(
+            conn, _schemas(prepared))
         try:
             with batch.interrupts():  # a Ctrl-C never drops migrations reported OK
                 self._run_all(conn, recorder, backend, prepared, progress, run_action,
-                              batch, safe, fake=fake, git_commit=git_commit)
+                              batch, may_batch, safe, fake=fake, git_commit=git_commit)
         except BaseException:
             batch.finish_quietly()  # Ctrl-C: what was reported applied stays applied
             raise
@@ -236,7 +238,9 @@ class Executor:
     def _run_all(self, conn: Connection, recorder: Recorder, backend: Backend,
                  prepared: list[Prepared], progress: Progress,
                  run_action: Callable[[Action, list[Action]], None], batch: Batch,
-                 safe: SafeSettings, *, fake: bool, git_commit: str | None) -> None:
+                 may_batch: bool, safe: SafeSettings, *, fake: bool,
+                 git_commit: str | None) -> None:
+        """Each migration in turn; in the batch's savepoints where that is allowed."""
         for p in prepared:
             progress.start(p)
             started = time.perf_counter()
@@ -252,9 +256,9 @@ class Executor:
             # Alone in its transaction, as it always was: a migration that may commit by
             # itself, runs outside one, sets session timeouts (which commit and reset), or
             # adds enum values (usable by the next migrations only once committed).
-            batched = (path == "fake" or path == "atomic" and not _may_commit(p)
-                       and not _adds_enum_values(p)) and (
-                backend.transactional_ddl and not lock and not statement)
+            batched = may_batch and (
+                path == "fake" or path == "atomic" and not _may_commit(p)
+                and not _adds_enum_values(p)) and not lock and not statement
             if not batched:
                 batch.finish()
             attempt = 1
@@ -330,6 +334,13 @@ class Executor:
                 else:
                     recorder.record_applied(p.step.key, p.file.checksum,
                                             p.file.digest or None, git_commit)
+
+
+def _schemas(prepared: list[Prepared]) -> set[str]:
+    """The schemas the plan's tables name (beside the search path's)."""
+    states = [a.before for p in prepared[:1] for a in p.actions[:1]]
+    states += [a.after for p in prepared[-1:] for a in p.actions[-1:]]
+    return {t.schema for state in states for t in state.tables.values() if t.schema}
 
 
 def _path(backend: Backend, p: Prepared, *, fake: bool, atomic: bool) -> str:

@@ -9,7 +9,7 @@ so no code outside this package asks which database it is talking to.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -254,6 +254,12 @@ class Backend:
 
     def outside_transaction(self, op: ops.Operation) -> bool:
         """Whether `op` must run on its own, outside any transaction."""
+        return False
+
+    def may_batch(self, conn: Connection, schemas: Collection[str]) -> bool:
+        """Whether migrations may share a commit (gitmig.db.batch): a batch holds every
+        lock its migrations took until it commits, so only where no one else can be
+        using the tables. Here: never."""
         return False
 
     def autocommit(self, conn: Connection) -> AbstractContextManager[None]:

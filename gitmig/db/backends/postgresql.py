@@ -12,7 +12,7 @@ values. An integer column that becomes the key is numbered by a sequence, as SER
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,25 @@ class PostgreSQLBackend(Backend):
 
     def validate_constraint(self, op: ops.ValidateConstraint, ctx: ddl.Context) -> None:
         pgsafe.validate(op, ctx)
+
+    def may_batch(self, conn: Connection, schemas: Collection[str]) -> bool:
+        """Only into a database with no table yet but the history's (in the search path
+        and the schemas the migrations name): a fresh database, a test database, a new
+        tenant. Elsewhere a quick change followed by a slow index build would keep the
+        first table locked for the whole build."""
+        from gitmig.db.history.rows import TABLE_NAME
+
+        if conn.in_transaction():
+            conn.commit()
+        with conn.begin():
+            found = conn.exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p', 'f', 'm') AND c.relname <> %(history)s "
+                "AND (n.nspname = ANY (current_schemas(false)) "
+                "OR n.nspname = ANY (%(schemas)s)))",
+                {"history": TABLE_NAME, "schemas": sorted(schemas)}).scalar()
+        return not found
 
     def outside_transaction(self, op: ops.Operation) -> bool:
         return isinstance(op, (ops.CreateIndex, ops.DropIndex)) and op.concurrently

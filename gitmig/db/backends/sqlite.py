@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,10 @@ class SQLiteBackend(Backend):
     name = "sqlite"
     label = "SQLite"
     transactional_ddl = True
+
+    def may_batch(self, conn: Connection, schemas: Collection[str]) -> bool:
+        """Always: a write transaction locks the whole file, batched or not."""
+        return True
 
     def timeout_args(self, url: URL, timeouts: Timeouts) -> dict[str, Any]:
         # A file needs no connecting; reading may wait for another's lock on it.
