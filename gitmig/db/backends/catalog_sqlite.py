@@ -4,37 +4,64 @@ gitmig.db.compare compares.
 Columns, indexes and foreign keys come from the PRAGMAs; what only the table's SQL text
 says (CHECK and UNIQUE constraints, a named primary key) comes from its top-level items,
 whitespace and quoting normalised. Unnamed table constraints are keyed by their text.
+
+The few hundred small queries go straight to the sqlite3 connection under SQLAlchemy's
+(inside the transaction SQLAlchemy began, as its own execute would): through SQLAlchemy
+each costs several times the query, and `migrate` reads the catalog twice.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 _CONSTRAINT_START = ("CONSTRAINT ", "PRIMARY KEY", "UNIQUE", "CHECK", "FOREIGN KEY")
 
+Query = Callable[..., list[Any]]
+
 
 def read(conn: Connection) -> dict[str, Any]:
+    """The catalog of the SQLite database `conn` is on; a driver error is raised as
+    SQLAlchemy's, as if SQLAlchemy had run the query."""
+    import sqlalchemy as sa
+
+    if not conn.in_transaction():
+        conn.begin()  # as SQLAlchemy's own execute would (the caller rolls it back)
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+
+    def query(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return raw.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+
+    return read_with(query)
+
+
+def read_with(query: Query) -> dict[str, Any]:
+    """The catalog, read by `query` (SQL, parameters -> rows)."""
     tables: dict[str, Any] = {}
-    for name, sql in conn.execute(sa.text(
+    for name, sql in query(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name"
-    )):
+    ):
         if name.startswith("sqlite_"):
             continue
-        tables[name] = _table(conn, name, sql or "")
+        tables[name] = _table(query, name, sql or "")
     return {"tables": tables, "types": {}, "sequences": {}}
 
 
-def _table(conn: Connection, name: str, sql: str) -> dict[str, Any]:
+def _table(query: Query, name: str, sql: str) -> dict[str, Any]:
     q = name.replace('"', '""')
     columns = {
         col: {"type": typ, "not_null": bool(notnull), "default": default,
               "primary_key": pk, "hidden": hidden}
-        for _, col, typ, notnull, default, pk, hidden in conn.execute(
-            sa.text(f'PRAGMA table_xinfo("{q}")'))
+        for _, col, typ, notnull, default, pk, hidden in query(f'PRAGMA table_xinfo("{q}")')
     }
     constraints: dict[str, Any] = {}
     for item in _items(sql):
@@ -49,25 +76,24 @@ def _table(conn: Connection, name: str, sql: str) -> dict[str, Any]:
                      if item.upper().startswith(k)), "constraint")
         constraints[key] = {"kind": kind.lower(), "definition": item}
     indexes: dict[str, Any] = {}
-    for _, index, unique, origin, partial in conn.execute(
-        sa.text(f'PRAGMA index_list("{q}")')
-    ):
+    for _, index, unique, origin, partial in query(f'PRAGMA index_list("{q}")'):
         if origin != "c":  # made by a PRIMARY KEY or UNIQUE constraint: said there
             continue
         iq = index.replace('"', '""')
         keys = [
             f"{col if col is not None else '<expression>'}{' DESC' if desc else ''}"
-            for _, _, col, desc, _, key in conn.execute(sa.text(f'PRAGMA index_xinfo("{iq}")'))
+            for _, _, col, desc, _, key in query(f'PRAGMA index_xinfo("{iq}")')
             if key
         ]
-        text = conn.scalar(sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' "
-                                   "AND name = :n"), {"n": index})
+        found = query("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                      (index,))
+        text = found[0][0] if found else None
         indexes[index] = {"unique": bool(unique), "partial": bool(partial),
                           "shape": f"({', '.join(keys)})",
                           "definition": normalise(text or "").replace(f" {index} ON ", " ON ")}
     foreign: dict[int, dict[str, Any]] = {}
-    for fk_id, _, target, src, dst, on_update, on_delete, _match in conn.execute(
-        sa.text(f'PRAGMA foreign_key_list("{q}")')
+    for fk_id, _, target, src, dst, on_update, on_delete, _match in query(
+        f'PRAGMA foreign_key_list("{q}")'
     ):
         fk = foreign.setdefault(fk_id, {"table": target, "from": [], "to": [],
                                         "on_update": on_update, "on_delete": on_delete})
