@@ -32,7 +32,7 @@ from gitmig.errors import GitmigError
 from gitmig.git.export import UnsafeTree, prune, write_tree
 from gitmig.git.worker import answer, last_app
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
-from gitmig.migrations.loader import FILE_RE, load_graph, parse_migration
+from gitmig.migrations.loader import FILE_RE, load_graph, parse_migration, read_blobs
 
 if TYPE_CHECKING:
     from gitmig.schema.state import SchemaState
@@ -384,15 +384,19 @@ class Snapshot:
     def migration_files(self, app: str) -> list[MigrationFile]:
         """An app's migrations, parsed (never executed) from this snapshot's files."""
         folder = self.layout.apps[app].migrations
-        out = []
+        blobs = []
         for name in self.listdir(folder):
             if not FILE_RE.match(name):
                 continue
             path = repo_path(folder, name)
             source = self.read(path)
             assert source is not None
-            out.append(parse_migration(app, name[:-3], source, self.display(path)))
-        return out
+            blobs.append((name[:-3], source, self.display(path)))
+        if self.kind == WORKTREE:
+            return [parse_migration(app, n, source, path) for n, source, path in blobs]
+        here = self.project.config.apps.get(app)
+        shared = f"{app}\0{here.migrations}" if here is not None else None
+        return read_blobs(app, f"{app}\0{self.project.workdir / folder}", blobs, shared)
 
     def graph(self) -> MigrationGraph:
         if self.kind == WORKTREE:

@@ -354,6 +354,8 @@ def _declared_state(config: Config, modules: dict[str, ModuleType]) -> SchemaSta
 
 # PostgreSQL's limit (MySQL and MariaDB take 64): names that fit it fit both.
 DEFAULT_IDENTIFIER_LIMIT = 63
+# SQLAlchemy's own SQLite drivers, whose dialect is named "sqlite".
+_SQLITE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite", "sqlite+pysqlcipher"})
 
 
 def identifier_limit(config: Config) -> int:
@@ -364,7 +366,10 @@ def identifier_limit(config: Config) -> int:
     if not url:
         return DEFAULT_IDENTIFIER_LIMIT
     try:
-        dialect = sa.engine.make_url(url).get_dialect()
+        parsed = sa.engine.make_url(url)
+        if parsed.drivername in _SQLITE_DRIVERS:
+            return DEFAULT_IDENTIFIER_LIMIT  # as below, without importing the dialect
+        dialect = parsed.get_dialect()
     except Exception:  # an unknown driver: makemigrations needs no connection
         return DEFAULT_IDENTIFIER_LIMIT
     if dialect.name == "sqlite":

@@ -40,6 +40,12 @@ def honoured() -> Iterator[None]:
 
 def hook(t: TypeEngine[Any], dialect: Dialect) -> Callable[..., Any] | None:
     """The project's function that compiles `t` on `dialect`, if one does (and hooks count)."""
+    return hook_named(t, dialect.name)
+
+
+def hook_named(t: TypeEngine[Any], name: str) -> Callable[..., Any] | None:
+    """hook() by the dialect's name alone, which is all it reads: asking needs no dialect
+    object (building those imports SQLAlchemy's dialect modules)."""
     if not _ON[0] or not type(t).__module__.startswith("sqlalchemy."):
         return None  # a project's own type is imported by the migration, with its hooks
     for cls in type(t).__mro__:
@@ -49,7 +55,7 @@ def hook(t: TypeEngine[Any], dialect: Dialect) -> Callable[..., Any] | None:
         specs = getattr(dispatcher, "specs", None)
         if not isinstance(specs, dict):
             return None
-        fn = specs.get(dialect.name) or specs.get("default")
+        fn = specs.get(name) or specs.get("default")
         if fn is None or getattr(fn, "__name__", "") == "_wrap_existing_dispatch":
             return None  # only other dialects are hooked: this one compiles as SQLAlchemy does
         return fn

@@ -99,7 +99,7 @@ def _decorator(t: TypeEngine[Any]) -> bool:
 def depends_on_dialect(t: TypeEngine[Any]) -> bool:
     if t._variant_mapping or _decorator(t):
         return True
-    if any(typehooks.hook(t, d) is not None for d in dialects().values()):
+    if any(typehooks.hook_named(t, name) is not None for name in DIALECT_NAMES):
         return True  # a project's @compiles for some database (gitmig.schema.typehooks)
     item = getattr(t, "item_type", None)
     return isinstance(item, TypeEngine) and depends_on_dialect(item)
@@ -223,6 +223,8 @@ def _repr(t: TypeEngine[Any]) -> str:
 
 def _double_quoted(text: str) -> str:
     """Strings in a type's repr written as everywhere else in a migration file."""
+    if "'" not in text and '"' not in text:
+        return text  # no string token to rewrite (tokenizing is most of a column's cost)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
