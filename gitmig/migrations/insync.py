@@ -14,9 +14,23 @@ from gitmig.config import Config
 from gitmig.migrations import lockfile, statecache
 from gitmig.migrations.loader import load_graph
 
+# (config, apps) already found unknown in this process (gitmig.entry asks before the full
+# command does): None only ever sends the caller to the full comparison, so it is reused.
+_UNKNOWN: set[tuple[str, tuple[str, ...]]] = set()
+
 
 def nothing_pending(config: Config, apps: Sequence[str] = ()) -> bool | None:
     """True when no model change lacks a migration; None when only a full run can tell."""
+    asked = (str(config.path), tuple(apps))
+    if asked in _UNKNOWN:
+        return None
+    found = _nothing_pending(config, apps)
+    if found is None:
+        _UNKNOWN.add(asked)
+    return found
+
+
+def _nothing_pending(config: Config, apps: Sequence[str]) -> bool | None:
     graph = load_graph(config)
     labels = [a.label for a in config.select(list(apps))]
     for label in config.apps:
