@@ -259,7 +259,9 @@ def _migration_paths(folder: Path) -> list[tuple[str, str]]:
 def read_folder(app: str, folder: Path) -> list[MigrationFile]:
     """Each file is parsed once per content: later reads come from the state cache."""
     scope = f"{app}\0{folder}"
-    known: dict[tuple[str, str], MigrationFile] = statecache.load("parsed", scope) or {}
+    known: dict[tuple[str, str], MigrationFile] = (
+        (_READ.get(scope) if statecache.enabled() else None)
+        or statecache.load("parsed", scope) or {})
     seen: dict[tuple[str, str], MigrationFile] = {}
     out = []
     for name, path in _migration_paths(folder):
@@ -276,7 +278,14 @@ def read_folder(app: str, folder: Path) -> list[MigrationFile]:
         out.append(parsed)
     if seen.keys() != known.keys():
         statecache.store("parsed", scope, seen)
+    _READ[scope] = seen
     return out
+
+
+# What read_folder parsed in this process, by scope: a second read of the folder (a
+# shortcut that asked first, then the full command) takes its entries from here rather
+# than unpickling them again; they are keyed by content all the same.
+_READ: dict[str, dict[tuple[str, str], MigrationFile]] = {}
 
 
 BLOBS_KEEP = 4  # sets of files (the index, HEAD, a branch...) kept per app and folder
