@@ -28,7 +28,7 @@ def _nothing_pending() -> bool:
     from gitmig.config import load_config
     from gitmig.errors import GitmigError
     from gitmig.git.projectlock import journal_path, sweep_leftovers
-    from gitmig.migrations.insync import nothing_pending
+    from gitmig.migrations.insync import nothing_pending, unknown_asked
     from gitmig.migrations.statecache import cache_dir
 
     try:
@@ -41,6 +41,9 @@ def _nothing_pending() -> bool:
     sweep_leftovers(config.root, [app.migrations for app in config.apps.values()],
                     [cache_dir()])
     try:
-        return nothing_pending(config, ()) is True
+        found = nothing_pending(config, ())
     except GitmigError:
         return False
+    if found is None:
+        unknown_asked(config, ())
+    return found is True

@@ -245,6 +245,7 @@ class Snapshot:
         self.label = label
         self.tree = tree
         self.commit = commit
+        self._folders: dict[str, pygit2.Object | None] = {}  # _entry's trees, by path
 
     def __repr__(self) -> str:
         return f"<Snapshot {self.label}>"
@@ -267,16 +268,29 @@ class Snapshot:
     # -- files -------------------------------------------------------------------------
 
     def _entry(self, path: str) -> pygit2.Object | None:
+        """The object at a path, looked up in its folder's tree, which is read once:
+        looking up a whole path reads every tree on the way again, and a folder of a
+        thousand migrations read once per file costs seconds."""
         assert self.tree is not None
         if not path:
             return self.tree
+        folder, _, name = path.rpartition("/")
+        parent = self._folder(folder)
+        if not isinstance(parent, pygit2.Tree):
+            return None
         try:
-            obj: pygit2.Object = self.tree[path]
+            obj: pygit2.Object = parent[name]
         except KeyError:
             return None
         except (ValueError, pygit2.GitError) as exc:
             raise self._damaged(exc) from None
         return obj
+
+    def _folder(self, path: str) -> pygit2.Object | None:
+        found = self._folders.get(path, self)
+        if found is self:
+            found = self._folders[path] = self._entry(path)
+        return found  # type: ignore[return-value]
 
     def _damaged(self, exc: Exception) -> GitmigError:
         """A tree that names objects the repository lacks (or cannot parse)."""
