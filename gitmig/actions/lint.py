@@ -233,6 +233,8 @@ def _migrations(config: Config, graph: MigrationGraph, wanted: set[Key]) -> list
     from gitmig.migrations.options import options
     from gitmig.migrations.replay import Replayer
 
+    if not wanted:
+        return []
     replayer = Replayer(graph)
     order = graph.order()
     # The state before the first chosen migration from the caches when a run left it
