@@ -1,3 +1,3 @@
-from gitmig.cli import main
+from gitmig.entry import main
 
 main()

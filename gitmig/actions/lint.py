@@ -229,13 +229,22 @@ def _unapplied(config: Config, graph: MigrationGraph, database: str | None) -> l
 
 def _migrations(config: Config, graph: MigrationGraph, wanted: set[Key]) -> list[Migration]:
     """The chosen migrations in apply order, each with the state before it."""
+    from gitmig.migrations import statecache
     from gitmig.migrations.options import options
     from gitmig.migrations.replay import Replayer
 
+    if not wanted:
+        return []
     replayer = Replayer(graph)
-    state = SchemaState()
+    order = graph.order()
+    # The state before the first chosen migration from the caches when a run left it
+    # (Replayer.prefix), not by importing every file before it; remembered for the next.
+    first = next((i for i, key in enumerate(order) if key in wanted), len(order))
+    state = replayer.prefix(order[:first])
+    if first and replayer.imported():
+        statecache.remember_prefix_state(graph, order[:first], state)
     out = []
-    for key in graph.order():
+    for key in order[first:]:
         if key in wanted:
             f = graph.nodes[key]
             own = options(f.path)

@@ -32,7 +32,7 @@ from gitmig.errors import GitmigError
 from gitmig.git.export import UnsafeTree, prune, write_tree
 from gitmig.git.worker import answer, last_app
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
-from gitmig.migrations.loader import FILE_RE, load_graph, parse_migration
+from gitmig.migrations.loader import FILE_RE, load_graph, parse_migration, read_blobs
 
 if TYPE_CHECKING:
     from gitmig.schema.state import SchemaState
@@ -245,6 +245,7 @@ class Snapshot:
         self.label = label
         self.tree = tree
         self.commit = commit
+        self._folders: dict[str, pygit2.Object | None] = {}  # _entry's trees, by path
 
     def __repr__(self) -> str:
         return f"<Snapshot {self.label}>"
@@ -267,16 +268,29 @@ class Snapshot:
     # -- files -------------------------------------------------------------------------
 
     def _entry(self, path: str) -> pygit2.Object | None:
+        """The object at a path, looked up in its folder's tree, which is read once:
+        looking up a whole path reads every tree on the way again, and a folder of a
+        thousand migrations read once per file costs seconds."""
         assert self.tree is not None
         if not path:
             return self.tree
+        folder, _, name = path.rpartition("/")
+        parent = self._folder(folder)
+        if not isinstance(parent, pygit2.Tree):
+            return None
         try:
-            obj: pygit2.Object = self.tree[path]
+            obj: pygit2.Object = parent[name]
         except KeyError:
             return None
         except (ValueError, pygit2.GitError) as exc:
             raise self._damaged(exc) from None
         return obj
+
+    def _folder(self, path: str) -> pygit2.Object | None:
+        found = self._folders.get(path, self)
+        if found is self:
+            found = self._folders[path] = self._entry(path)
+        return found  # type: ignore[return-value]
 
     def _damaged(self, exc: Exception) -> GitmigError:
         """A tree that names objects the repository lacks (or cannot parse)."""
@@ -384,15 +398,19 @@ class Snapshot:
     def migration_files(self, app: str) -> list[MigrationFile]:
         """An app's migrations, parsed (never executed) from this snapshot's files."""
         folder = self.layout.apps[app].migrations
-        out = []
+        blobs = []
         for name in self.listdir(folder):
             if not FILE_RE.match(name):
                 continue
             path = repo_path(folder, name)
             source = self.read(path)
             assert source is not None
-            out.append(parse_migration(app, name[:-3], source, self.display(path)))
-        return out
+            blobs.append((name[:-3], source, self.display(path)))
+        if self.kind == WORKTREE:
+            return [parse_migration(app, n, source, path) for n, source, path in blobs]
+        here = self.project.config.apps.get(app)
+        shared = f"{app}\0{here.migrations}" if here is not None else None
+        return read_blobs(app, f"{app}\0{self.project.workdir / folder}", blobs, shared)
 
     def graph(self) -> MigrationGraph:
         if self.kind == WORKTREE:

@@ -52,9 +52,6 @@ def run(args: argparse.Namespace, out: IO[str] | None = None) -> dict[str, Any]:
     from gitmig.config import load_config, parse_section
     from gitmig.errors import GitmigError
 
-    if out is not None:
-        _announce_apps(out)
-
     stage = "models"
     try:
         path = Path(args.pyproject)
@@ -62,6 +59,13 @@ def run(args: argparse.Namespace, out: IO[str] | None = None) -> dict[str, Any]:
             config = parse_section(json.loads(args.section), path)
         else:
             config = load_config(path)
+
+        if not args.missing_is_empty:
+            cached = _cached(config, args.replay)
+            if cached is not None:
+                return cached
+        if out is not None:
+            _announce_apps(out)
 
         from gitmig.migrations.loader import load_graph
         from gitmig.migrations.replay import Replayer
@@ -80,6 +84,29 @@ def run(args: argparse.Namespace, out: IO[str] | None = None) -> dict[str, Any]:
         return result
     except GitmigError as exc:
         return {"error": {"stage": stage, "message": exc.render()}}
+
+
+def _cached(config: Any, replay: bool) -> dict[str, Any] | None:
+    """The answer from gitmig.cache alone, when the models' state (and the replayed one)
+    is there for exactly these files: what models_state() and Replayer.state() would
+    return first, without importing SQLAlchemy or the models module (so no app is
+    announced). None when anything misses: then the full run."""
+    from gitmig.migrations import statecache
+    from gitmig.schema.state import SchemaState
+    from gitmig.schema.stateio import to_json
+
+    models = statecache.models_state(config.path)
+    if not isinstance(models, SchemaState):
+        return None
+    result: dict[str, Any] = {"models": to_json(models)}
+    if replay:
+        from gitmig.migrations.loader import load_graph
+
+        replayed = statecache.replayed_state(load_graph(config))
+        if not isinstance(replayed, SchemaState):
+            return None
+        result["replayed"] = to_json(replayed)
+    return result
 
 
 def _announce_apps(out: IO[str]) -> None:

@@ -14,9 +14,27 @@ from gitmig.config import Config
 from gitmig.migrations import lockfile, statecache
 from gitmig.migrations.loader import load_graph
 
+# (config, apps) that gitmig.entry asked about and found unknown, just before the full
+# command runs in the same process: that command's own question, asked next, is answered
+# None (the full comparison) without reading everything again. Used once.
+_ASKED_UNKNOWN: list[tuple[str, tuple[str, ...]]] = []
+
 
 def nothing_pending(config: Config, apps: Sequence[str] = ()) -> bool | None:
     """True when no model change lacks a migration; None when only a full run can tell."""
+    asked = (str(config.path), tuple(apps))
+    if asked in _ASKED_UNKNOWN:
+        _ASKED_UNKNOWN.remove(asked)
+        return None
+    return _nothing_pending(config, apps)
+
+
+def unknown_asked(config: Config, apps: Sequence[str] = ()) -> None:
+    """The answer was None, and the full command comes next in this process."""
+    _ASKED_UNKNOWN.append((str(config.path), tuple(apps)))
+
+
+def _nothing_pending(config: Config, apps: Sequence[str]) -> bool | None:
     graph = load_graph(config)
     labels = [a.label for a in config.select(list(apps))]
     for label in config.apps:

@@ -259,7 +259,9 @@ def _migration_paths(folder: Path) -> list[tuple[str, str]]:
 def read_folder(app: str, folder: Path) -> list[MigrationFile]:
     """Each file is parsed once per content: later reads come from the state cache."""
     scope = f"{app}\0{folder}"
-    known: dict[tuple[str, str], MigrationFile] = statecache.load("parsed", scope) or {}
+    known: dict[tuple[str, str], MigrationFile] = (
+        (_READ.get(scope) if statecache.enabled() else None)
+        or statecache.load("parsed", scope) or {})
     seen: dict[tuple[str, str], MigrationFile] = {}
     out = []
     for name, path in _migration_paths(folder):
@@ -276,6 +278,46 @@ def read_folder(app: str, folder: Path) -> list[MigrationFile]:
         out.append(parsed)
     if seen.keys() != known.keys():
         statecache.store("parsed", scope, seen)
+    _READ[scope] = seen
+    return out
+
+
+# What read_folder parsed in this process, by scope: a second read of the folder (a
+# shortcut that asked first, then the full command) takes its entries from here rather
+# than unpickling them again; they are keyed by content all the same.
+_READ: dict[str, dict[tuple[str, str], MigrationFile]] = {}
+
+
+BLOBS_KEEP = 4  # sets of files (the index, HEAD, a branch...) kept per app and folder
+
+
+def read_blobs(app: str, scope: str, blobs: list[tuple[str, bytes, str]],
+               shared: str | None = None) -> list[MigrationFile]:
+    """Files that are not on disk (git's index, a commit), as (name, bytes, shown path),
+    parsed once per content like read_folder's: a file's parse depends on its app, name
+    and bytes only (the path is where it is shown), so an entry is keyed by those and
+    its path replaced. `shared` is read_folder's scope for the same folder of the
+    working tree, whose entries serve a blob with the same bytes."""
+    known = statecache.load("parsed-blobs", scope)
+    known = known if isinstance(known, dict) else {}
+    tree = statecache.load("parsed", shared) if shared is not None else None
+    tree = tree if isinstance(tree, dict) else {}
+    seen: dict[tuple[str, str], MigrationFile] = {}
+    out = []
+    for name, source, path in blobs:
+        key = (name, statecache.digest(source))
+        parsed = known.get(key) or tree.get(key)
+        if not (isinstance(parsed, MigrationFile) and parsed.app == app
+                and parsed.name == name):
+            parsed = parse_migration(app, name, source, path)
+        parsed = replace(parsed, path=path, digest="")
+        seen[key] = parsed
+        out.append(parsed)
+    if not seen.keys() <= known.keys():
+        kept = {**known, **seen}
+        if len(kept) > BLOBS_KEEP * max(len(seen), 1):
+            kept = seen
+        statecache.store("parsed-blobs", scope, kept)
     return out
 
 

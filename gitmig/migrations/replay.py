@@ -73,6 +73,10 @@ class Replayer:
         self.graph = graph
         self._ops: dict[Key, list[Operation]] = {}
 
+    def imported(self) -> bool:
+        """Whether any file was imported (a state was replayed, not read from a cache)."""
+        return bool(self._ops)
+
     def operations(self, key: Key) -> list[Operation]:
         if key not in self._ops:
             self._ops[key] = operations_of(self.graph.nodes[key])
@@ -107,6 +111,14 @@ class Replayer:
         cached = statecache.prefix_state(self.graph, keys)
         if isinstance(cached, SchemaState):
             return cached
+        if keys and keys == self.graph.order()[: len(keys)]:
+            # the state of a whole graph whose migrations are exactly these (the replay
+            # cache, left by makemigrations, showmigrations...): the same items, the same state
+            whole = statecache.load("replay", statecache.replay_key(self.graph)[0])
+            items = statecache.prefix_items(self.graph, keys)
+            if (isinstance(whole, dict) and items is not None and whole.get("items") == items
+                    and isinstance(whole.get("state"), SchemaState)):
+                return whole["state"]
         state = SchemaState()
         for key in keys:
             state = self.apply(state, key)

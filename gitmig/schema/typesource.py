@@ -223,6 +223,8 @@ def _repr(t: TypeEngine[Any]) -> str:
 
 def _double_quoted(text: str) -> str:
     """Strings in a type's repr written as everywhere else in a migration file."""
+    if "'" not in text and '"' not in text:
+        return text  # no string token to rewrite (tokenizing is most of a column's cost)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
