@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 sys.dont_write_bytecode = True
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 # Each test session gets its own state cache, so no run reuses another's entries.
-os.environ.setdefault("GITMIG_CACHE_DIR", tempfile.mkdtemp(prefix="gitmig-cache-"))
+# So does each pytest-xdist worker: it inherits the environment of the process that started
+# it, whose folder made here (not one the user set) it replaces by one of its own.
+if os.environ.get("PYTEST_XDIST_WORKER") and "GITMIG_TEST_MADE_CACHE_DIR" in os.environ and (
+        os.environ.get("GITMIG_CACHE_DIR") == os.environ["GITMIG_TEST_MADE_CACHE_DIR"]):
+    os.environ.pop("GITMIG_CACHE_DIR")
+if "GITMIG_CACHE_DIR" not in os.environ:
+    os.environ["GITMIG_CACHE_DIR"] = tempfile.mkdtemp(prefix="gitmig-cache-")
+    os.environ["GITMIG_TEST_MADE_CACHE_DIR"] = os.environ["GITMIG_CACHE_DIR"]
 
 settings.register_profile(
     "default",
@@ -55,7 +62,10 @@ SERVER_PARAMS = {"postgresql", "mysql", "postgres_url", "mysql_url"}
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Bytecode of gitmig itself is compiled once: the gitmig processes tests start read it
-    (they write none, see above), instead of compiling every module each time."""
+    (they write none, see above), instead of compiling every module each time. Under
+    pytest-xdist the process that starts the workers does it, before they start."""
+    if hasattr(session.config, "workerinput"):
+        return
     import compileall
 
     import gitmig
