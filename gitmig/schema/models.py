@@ -354,7 +354,6 @@ def _declared_state(config: Config, modules: dict[str, ModuleType]) -> SchemaSta
 
 # PostgreSQL's limit (MySQL and MariaDB take 64): names that fit it fit both.
 DEFAULT_IDENTIFIER_LIMIT = 63
-# SQLAlchemy's own SQLite drivers, whose dialect is named "sqlite".
 
 
 def identifier_limit(config: Config) -> int:
