@@ -114,6 +114,7 @@ def test_warm_run_matches_the_full_run(project: Project, tmp_path: Path, n: int)
     assert again.stdout == "No migrations to apply.\n"
 
 
+@pytest.mark.slow
 def test_a_first_run_and_one_from_empty_record_nothing(project: Project,
                                                        tmp_path: Path) -> None:
     """Only a run that found the database as its applied migrations make it records."""
@@ -159,6 +160,7 @@ def test_a_drifted_database_takes_the_full_path(project: Project, tmp_path: Path
     assert no_ms(r.stdout) == no_ms(cold_out)
 
 
+@pytest.mark.slow
 def test_a_failing_statement_hands_over_to_the_full_path(project: Project,
                                                          tmp_path: Path) -> None:
     """Rows the recording run did not have break a unique constraint: the migrations
@@ -202,6 +204,7 @@ def test_an_edited_pending_migration_is_not_replayed(project: Project,
     assert no_ms(r.stdout) == no_ms(cold_out)
 
 
+@pytest.mark.slow
 def test_another_migrate_holding_the_lock_is_waited_for(project: Project,
                                                         tmp_path: Path) -> None:
     three_migrations(project)
