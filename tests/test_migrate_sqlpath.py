@@ -204,6 +204,23 @@ def test_an_edited_pending_migration_is_not_replayed(project: Project,
     assert no_ms(r.stdout) == no_ms(cold_out)
 
 
+def test_a_migration_importing_project_code_is_not_recorded(project: Project,
+                                                           tmp_path: Path) -> None:
+    """The project's own code (a column type, a @compiles hook) may change the SQL
+    without changing the file: such a migration always takes the full path."""
+    three_migrations(project)
+    project.write("blog/coltypes.py", "SLUG_LENGTH = 50\n")
+    last = project.root / "blog" / "migrations" / project.migrations("blog")[-1]
+    last.write_text("from blog import coltypes  # noqa: F401\n" + last.read_text())
+    db, url, template = behind(project, tmp_path)
+    cold_out = recorded(project, db, url, template)
+
+    r, imported = cli(project, "migrate", "--database", url)
+
+    assert "sqlalchemy" in imported
+    assert no_ms(r.stdout) == no_ms(cold_out)
+
+
 @pytest.mark.slow
 def test_another_migrate_holding_the_lock_is_waited_for(project: Project,
                                                         tmp_path: Path) -> None:

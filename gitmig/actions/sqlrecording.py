@@ -8,6 +8,7 @@ it found, the catalog it left, and the statements of each migration it ran in th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
@@ -29,6 +30,39 @@ def capture_for(conn: Connection, url: str) -> sqlrecord.Capture | None:
     capture = sqlrecord.Capture()
     capture.listen(conn)
     return capture
+
+
+# What a recorded migration may import: code in the entry's key (gitmig's and SQLAlchemy's
+# fingerprint, Alembic's stamp, Python's version for the standard library), nothing of the
+# project's, whose column types or @compiles hooks could change its SQL unseen.
+_KEYED = {"sqlalchemy", "gitmig", "alembic", "__future__"}
+
+
+def self_contained(path: str) -> bool:
+    """Whether the migration file at `path` imports only code the entry's key covers."""
+    import ast
+    import sys
+
+    try:
+        source = Path(path).read_bytes()
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if b"import_module" in source or b"__import__" in source:
+        return False
+    allowed = _KEYED | set(sys.stdlib_module_names)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or node.module is None:
+                return False
+            names = [node.module]
+        else:
+            continue
+        if any(n.split(".")[0] not in allowed for n in names):
+            return False
+    return True
 
 
 def applied_keys(graph: MigrationGraph, applied: dict[Key, Any]) -> list[Key] | None:
@@ -58,7 +92,8 @@ def record(config: Config, graph: MigrationGraph, applied: dict[Key, Applied], u
             return
         statements = capture.statements(p.actions)
         f = p.file
-        if statements is not None and capture.batched.get(p.step.key) and f.digest:
+        if (statements is not None and capture.batched.get(p.step.key) and f.digest
+                and self_contained(f.path)):
             sqlrecord.remember_step(config, url, items, sqlrecord.Step(
                 f.app, f.name, f.checksum, f.digest, statements, bool(p.destructive)))
         done.append(p.step.key)

@@ -10,10 +10,12 @@ kind of database (gitmig.actions.warmmigrate) replays them through Python's sqli
 An entry is exact because it is keyed by everything the statements depend on: the
 applied migrations before it in order (name, checksum and SHA-256 of each file), the
 migration itself, the database's URL, dialect and SQLite version, gitmig's and
-SQLAlchemy's code (gitmig.cache's fingerprint) and Alembic's, ignore_tables and the
-configured timeouts. A statement that returned rows (the operation read the database and
-may have chosen its SQL by the answer) or a call with many parameter sets keeps the
-migration out of the cache. Free of SQLAlchemy at import: the warm path reads here.
+SQLAlchemy's code (gitmig.cache's fingerprint), Alembic's and Python's version,
+ignore_tables and the configured timeouts; a migration that imports anything else (the
+project's column types, say) is not recorded (gitmig.actions.sqlrecording). A
+statement that returned rows (the operation read the database and may have chosen its
+SQL by the answer) or a call with many parameter sets keeps the migration out too.
+Free of SQLAlchemy at import: the warm path reads here.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import importlib.util
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -77,6 +80,7 @@ def _common(config: Config, url: str) -> dict[str, Any]:
         "url": url,
         "dialect": "sqlite",
         "server": sqlite3.sqlite_version,
+        "python": sys.version,  # the standard library a migration may import
         "alembic": _stamp("alembic"),
         "ignore_tables": list(config.ignore_tables),
         "timeouts": [safe.lock_timeout, safe.statement_timeout],
