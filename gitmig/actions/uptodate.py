@@ -25,15 +25,19 @@ if TYPE_CHECKING:
     from gitmig.migrations.graph import Key, MigrationGraph
 
 
-def up_to_date(config: Config, database: str | None) -> bool:
+def up_to_date(config: Config, database: str | None,
+               seen: list[tuple[dict[Key, Applied], MigrationGraph]] | None = None) -> bool:
     """True when `gitmig migrate` has surely nothing to do and nothing to say; False when
-    unsure (the caller takes the full path, which decides)."""
+    unsure (the caller takes the full path, which decides). `seen` gets the settled
+    history of a SQLite file and its graph, for the warm path (gitmig.actions.warmmigrate)
+    to start from."""
     from gitmig.db.history.sqlitereader import settled
     from gitmig.migrations import plan
 
     try:
         url = config.database_url(database)
         applied = settled(url)
+        sqlite = applied is not None
         if applied is None:  # not a SQLite file, no history yet, or in doubt
             from gitmig.db.history import pgreader
 
@@ -45,6 +49,8 @@ def up_to_date(config: Config, database: str | None) -> bool:
     except GitmigError:
         return False
     graph = settled_graph(config, applied)
+    if graph is not None and seen is not None and sqlite:
+        seen.append((applied, graph))
     return graph is not None and not plan.to_target(graph, set(applied))
 
 

@@ -42,7 +42,7 @@ from gitmig.db.history import sqlitereader
 from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME, Applied
 from gitmig.errors import GitmigError
 from gitmig.migrations import plan
-from gitmig.migrations.graph import Key
+from gitmig.migrations.graph import Key, MigrationGraph
 
 Catalog = dict[str, Any]
 # (the history's rows, the plan's recorded steps, the catalog to find before them)
@@ -57,9 +57,11 @@ class _HandOver(Exception):
     """The full path takes over from here."""
 
 
-def warm_migrate(config: Config, database: str | None, ask: bool, show: Show) -> bool:
+def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
+                 seen: tuple[dict[Key, Applied], MigrationGraph] | None = None) -> bool:
     """Apply the plan from recorded SQL; True when all of it ran, False when the full
-    path must run (the migrations committed here stay, and were reported)."""
+    path must run (the migrations committed here stay, and were reported). `seen`: the
+    settled history and its graph, as gitmig.actions.uptodate just read them."""
     if not sqlrecord.enabled():
         return False
     try:
@@ -71,7 +73,12 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show) ->
         return False
     path, shown = found
     # A look without the lock first: most runs without an entry stop here, cheaply.
-    steps = _steps(config, url, sqlitereader.settled(url), ask)
+    if seen is None:
+        applied = sqlitereader.settled(url)
+        graph = settled_graph(config, applied) if applied else None
+    else:
+        applied, graph = seen
+    steps = _steps(config, url, applied, graph, ask)
     if steps is None:
         return False
     try:
@@ -87,16 +94,13 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show) ->
             return False
 
 
-def _steps(config: Config, url: str, applied: dict[Key, Applied] | None, ask: bool
-           ) -> Found | None:
+def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
+           graph: MigrationGraph | None, ask: bool) -> Found | None:
     """What to run and check, when every migration of the plan has an entry; None
     otherwise."""
     from gitmig.actions.sqlrecording import applied_keys
 
-    if not applied:
-        return None
-    graph = settled_graph(config, applied)
-    if graph is None:
+    if not applied or graph is None:
         return None
     todo = plan.to_target(graph, set(applied))
     if not todo or any(s.backwards for s in todo):

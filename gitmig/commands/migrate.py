@@ -74,7 +74,8 @@ def command(
             and (jobs, canary, shard) == (1, 0, None)):
         from gitmig.actions.uptodate import up_to_date
 
-        if up_to_date(config, database):  # no SQLAlchemy, lock or models needed
+        seen: list[Any] = []  # the settled history and graph, for the warm path
+        if up_to_date(config, database, seen):  # no SQLAlchemy, lock or models needed
             console.say("The database is up to date." if check else "No migrations to apply.")
             return
         if not (check or fake_initial):
@@ -82,7 +83,7 @@ def command(
 
             # SQL a full run recorded, through sqlite3; False: the full path goes on
             if warm_migrate(config, database, not no_input and console.is_interactive(),
-                            _applied_line):
+                            _applied_line, seen[0] if seen else None):
                 return
     from gitmig.actions.migrate import Options, migrate
 
