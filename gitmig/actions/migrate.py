@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitmig.config import Config
 from gitmig.db.executor import Executor, Interrupted, Prepared, Progress, project_on_path
@@ -179,8 +179,10 @@ def _execute_plan(
         return
     exact = False  # the database was what its applied migrations make, to the letter
     forwards = not any(p.step.backwards for p in outcome.prepared)
+    seen: list[dict[str, Any]] = []  # the catalog the drift check read
     if applied and forwards and not options.fake and options.drift_check:
-        drifted, exact = drift_lines(config, graph, conn, applied, outcome.real_url, reporter)
+        drifted, exact = drift_lines(config, graph, conn, applied, outcome.real_url, reporter,
+                                     seen)
         if drifted:
             reporter.warn("the database has drifted from its applied migrations (changed "
                           "beyond them; `gitmig drift` says more):\n" +
@@ -196,9 +198,18 @@ def _execute_plan(
     from gitmig.db.connection import git_head
 
     commit = None if options.fake else git_head(config.root)
+    capture = None
+    if exact and not outcome.faked and options.schema is None:
+        from gitmig.actions.sqlrecording import capture_for
+
+        capture = capture_for(conn, outcome.real_url)
     if not outcome.faked:
-        executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
-                     progress=reporter, safe=config.safe)
+        try:
+            executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
+                         progress=reporter, safe=config.safe, capture=capture)
+        finally:
+            if capture is not None:
+                capture.forget(conn)
     else:  # --fake-initial: runs of real and faked migrations, in the plan's order
         from itertools import groupby
 
@@ -207,15 +218,21 @@ def _execute_plan(
                          progress=reporter, safe=config.safe)
     outcome.ran = True
     if exact and not outcome.faked:
-        _remember(config, graph, conn, applied, outcome)
+        after = _remember(config, graph, conn, applied, outcome)
+        if capture is not None and seen:
+            from gitmig.actions.sqlrecording import record
+
+            record(config, graph, applied, outcome.real_url, outcome.prepared, capture,
+                   seen[0], after)
 
 
 def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
                 applied: dict[Key, Applied], url: str,
-                reporter: Reporter) -> tuple[list[str], bool]:
+                reporter: Reporter, seen: list[dict[str, Any]] | None = None
+                ) -> tuple[list[str], bool]:
     """The drift of the database (gitmig.actions.drift), as lines (none when it cannot
     be told: a warning says why), and whether the database is exactly what its applied
-    migrations make (no drift, no unmanaged table)."""
+    migrations make (no drift, no unmanaged table). `seen` gets the catalog read."""
     from gitmig.actions.drift import check
     from gitmig.db.backends import backend_for
     from gitmig.db.catalog import read_catalog
@@ -229,6 +246,8 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
         # ACCESS EXCLUSIVE): lock_timeout bounds that wait as it bounds the migrations'.
         with backend.session_timeouts(conn, lock, None):
             catalog = read_catalog(conn)
+        if seen is not None:
+            seen.append(catalog)
         report = check(config, graph, url, list(applied), catalog)
     except GitmigError as exc:
         reporter.warn(f"drift not checked: {exc.render()}")
@@ -244,7 +263,7 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
 
 
 def _remember(config: Config, graph: MigrationGraph, conn: Connection,
-              applied: dict[Key, Applied], outcome: Outcome) -> None:
+              applied: dict[Key, Applied], outcome: Outcome) -> dict[str, Any]:
     """The database began exactly as its migrations make it; so it ends, and its catalog
     is what the new set of applied migrations makes (gitmig.db.expected.remember)."""
     from gitmig.db.catalog import read_catalog
@@ -256,7 +275,9 @@ def _remember(config: Config, graph: MigrationGraph, conn: Connection,
             keys.discard(p.step.key)
         else:
             keys.add(p.step.key)
-    remember(config, graph, keys, outcome.real_url, read_catalog(conn))
+    catalog = read_catalog(conn)
+    remember(config, graph, keys, outcome.real_url, catalog)
+    return catalog
 
 
 def check_history(config: Config, graph: MigrationGraph, applied: dict[Key, Applied]) -> None:

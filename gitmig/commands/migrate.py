@@ -74,9 +74,17 @@ def command(
             and (jobs, canary, shard) == (1, 0, None)):
         from gitmig.actions.uptodate import up_to_date
 
-        if up_to_date(config, database):  # no SQLAlchemy, lock or models needed
+        seen: list[Any] = []  # the settled history and graph, for the warm path
+        if up_to_date(config, database, seen):  # no SQLAlchemy, lock or models needed
             console.say("The database is up to date." if check else "No migrations to apply.")
             return
+        if not (check or fake_initial):
+            from gitmig.actions.warmmigrate import warm_migrate
+
+            # SQL a full run recorded, through sqlite3; False: the full path goes on
+            if warm_migrate(config, database, not no_input and console.is_interactive(),
+                            _applied_line, seen[0] if seen else None):
+                return
     from gitmig.actions.migrate import Options, migrate
 
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
@@ -98,6 +106,12 @@ def command(
         console.say("The database is up to date.")
     elif not outcome.prepared:
         console.say(_nothing(target))
+
+
+def _applied_line(label: str, ms: float) -> None:
+    """The full path's progress line, printed whole once the migration committed."""
+    _out(f"Applying {label}...", end="")
+    _out(f" OK ({ms:.0f} ms)", style="green")
 
 
 def _nothing(target: str | None) -> str:

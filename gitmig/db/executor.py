@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from gitmig.db.backends.base import Backend
     from gitmig.db.history.recorder import Recorder, Unfinished
+    from gitmig.db.sqlrecord import Capture
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ class Executor:
         git_commit: str | None = None,
         progress: Progress | None = None,
         safe: SafeSettings | None = None,
+        capture: Capture | None = None,
     ) -> None:
+        """`capture`: records each operation's statements (gitmig.db.sqlrecord)."""
         from alembic.operations import Operations
         from alembic.runtime.migration import MigrationContext
 
@@ -219,7 +222,14 @@ class Executor:
         def run_action(action: Action, done: list[Action]) -> None:
             ctx = ddl.Context(operations, backend, conn.dialect, action.before,
                               action.after, connection=conn)
-            ddl.run(action.op, ctx)
+            if capture is None:
+                ddl.run(action.op, ctx)
+            else:
+                capture.start(action)
+                try:
+                    ddl.run(action.op, ctx)
+                finally:
+                    capture.stop()
             done.append(action)
 
         safe = safe or SafeSettings()
@@ -229,7 +239,8 @@ class Executor:
         try:
             with batch.interrupts():  # a Ctrl-C never drops migrations reported OK
                 self._run_all(conn, recorder, backend, prepared, progress, run_action,
-                              batch, may_batch, safe, fake=fake, git_commit=git_commit)
+                              batch, may_batch, safe, fake=fake, git_commit=git_commit,
+                              capture=capture)
         except BaseException:
             batch.finish_quietly()  # Ctrl-C: what was reported applied stays applied
             raise
@@ -239,7 +250,7 @@ class Executor:
                  prepared: list[Prepared], progress: Progress,
                  run_action: Callable[[Action, list[Action]], None], batch: Batch,
                  may_batch: bool, safe: SafeSettings, *, fake: bool,
-                 git_commit: str | None) -> None:
+                 git_commit: str | None, capture: Capture | None = None) -> None:
         """Each migration in turn; in the batch's savepoints where that is allowed."""
         for p in prepared:
             progress.start(p)
@@ -261,6 +272,8 @@ class Executor:
                 and not _adds_enum_values(p)) and not lock and not statement
             if not batched:
                 batch.finish()
+            if capture is not None:
+                capture.batched[p.step.key] = batched and path == "atomic"
             attempt = 1
             try:
                 while True:

@@ -56,6 +56,20 @@ def settled(url: str) -> dict[Key, Applied] | None:
         return None
 
 
+def plain_file(url: str) -> tuple[str, str] | None:
+    """(the path, the URL as SQLAlchemy prints it) of a plain SQLite file URL; else None
+    (what this module reads, the rest being SQLAlchemy's)."""
+    return _file(url)
+
+
+def settled_rows(conn: sqlite3.Connection, shown: str) -> dict[Key, Applied] | None:
+    """As `settled`, on a connection the caller holds (the warm migrate, under its lock)."""
+    try:
+        return _rows(conn, shown, settled=True)
+    except sqlite3.Error as exc:
+        raise GitmigError(f"error from the database {shown}: {_text(exc)}") from None
+
+
 def _file(url: str) -> tuple[str, str] | None:
     """(the path, the URL as SQLAlchemy prints it) of a plain SQLite file URL; else None."""
     driver, sep, rest = url.partition(":///")

@@ -1,0 +1,103 @@
+"""What a full `migrate` leaves for the warm path (gitmig.actions.warmmigrate).
+
+Only a run that began with the database exactly as its applied migrations make it
+(gitmig.actions.migrate's `exact`) on a plain SQLite file records anything: the catalog
+it found, the catalog it left, and the statements of each migration it ran in the batch
+(gitmig.db.sqlrecord says how they are keyed and what keeps a migration out).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitmig.config import Config
+from gitmig.db import sqlrecord
+from gitmig.db.history.sqlitereader import plain_file
+from gitmig.migrations.graph import Key, MigrationGraph
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from gitmig.db.executor import Prepared
+    from gitmig.db.history.recorder import Applied
+
+
+def capture_for(conn: Connection, url: str) -> sqlrecord.Capture | None:
+    """A capture listening on `conn` when the warm path could use what it records."""
+    if conn.dialect.name != "sqlite" or plain_file(url) is None or not sqlrecord.enabled():
+        return None
+    capture = sqlrecord.Capture()
+    capture.listen(conn)
+    return capture
+
+
+# What a recorded migration may import: code in the entry's key (gitmig's and SQLAlchemy's
+# fingerprint, Alembic's stamp, Python's version for the standard library), nothing of the
+# project's, whose column types or @compiles hooks could change its SQL unseen.
+_KEYED = {"sqlalchemy", "gitmig", "alembic", "__future__"}
+
+
+def self_contained(path: str) -> bool:
+    """Whether the migration file at `path` imports only code the entry's key covers."""
+    import ast
+    import sys
+
+    try:
+        source = Path(path).read_bytes()
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if b"import_module" in source or b"__import__" in source:
+        return False
+    allowed = _KEYED | set(sys.stdlib_module_names)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or node.module is None:
+                return False
+            names = [node.module]
+        else:
+            continue
+        if any(n.split(".")[0] not in allowed for n in names):
+            return False
+    return True
+
+
+def applied_keys(graph: MigrationGraph, applied: dict[Key, Any]) -> list[Key] | None:
+    """The history's migrations as the warm path keys them: those in the graph (a squash
+    in use stands for the rows of the migrations it replaces); None if a row is neither."""
+    keys = [k for k in applied if k in graph.nodes]
+    if any(k not in graph.nodes and k not in graph.replaced for k in applied):
+        return None
+    return keys
+
+
+def record(config: Config, graph: MigrationGraph, applied: dict[Key, Applied], url: str,
+           prepared: list[Prepared], capture: sqlrecord.Capture, before: dict[str, Any],
+           after: dict[str, Any]) -> None:
+    """Store the catalogs before and after the run of `prepared` on the database at
+    `url`, and each batched migration's SQL."""
+    keys = applied_keys(graph, applied)
+    if keys is None:
+        return
+    items = sqlrecord.applied_items(graph, keys)
+    if items is None:
+        return
+    sqlrecord.remember_catalog(config, url, items, before)
+    done = list(keys)
+    for p in prepared:
+        if p.step.backwards:
+            return
+        statements = capture.statements(p.actions)
+        f = p.file
+        if (statements is not None and capture.batched.get(p.step.key) and f.digest
+                and self_contained(f.path)):
+            sqlrecord.remember_step(config, url, items, sqlrecord.Step(
+                f.app, f.name, f.checksum, f.digest, statements, bool(p.destructive)))
+        done.append(p.step.key)
+        items = sqlrecord.applied_items(graph, done)
+        if items is None:
+            return
+    sqlrecord.remember_catalog(config, url, items, after)

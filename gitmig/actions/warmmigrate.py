@@ -1,0 +1,203 @@
+"""`gitmig migrate` on a SQLite file, replaying SQL a previous full run recorded.
+
+Importing SQLAlchemy, Alembic and the operations costs about as much as Django's whole
+`migrate`; a deploy that applies the migration a test or staging database already got
+needs none of them. This path runs only when it is certain to do what the full path
+(gitmig.actions.migrate) would do, statement for statement:
+
+- the history is settled as for gitmig.actions.uptodate (no upgrade, rename, squash row
+  or warning pending), read again under the same migration lock the full path takes (the
+  file's write lock, kept by `locking_mode = EXCLUSIVE`; if another holds it, the full
+  path waits and says so);
+- every migration of the plan has recorded statements (gitmig.db.sqlrecord: keyed by
+  the applied migrations before it, itself, the URL, SQLite's version, gitmig's,
+  SQLAlchemy's and Alembic's code, ignore_tables and the timeouts), and the catalog read
+  now is the one a full run found with these migrations applied and no drift, which is
+  the drift check;
+- each migration runs in its own transaction (its statements and its history row, the
+  row's values as the SQLAlchemy path writes them), and its "Applying ... OK" line is
+  printed once that commit is done: a migration is whole or absent, a kill or Ctrl-C
+  loses only the one under way, unreported.
+
+Anything else, or a statement that fails, hands over to the full path, which starts from
+the history as the committed migrations left it, and reports and refuses as usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from gitmig.actions.uptodate import settled_graph
+from gitmig.config import Config
+from gitmig.db import sqlrecord
+from gitmig.db.history import sqlitereader
+from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME, Applied
+from gitmig.errors import GitmigError
+from gitmig.migrations import plan
+from gitmig.migrations.graph import Key, MigrationGraph
+
+Catalog = dict[str, Any]
+# (the history's rows, the plan's recorded steps, the catalog to find before them)
+Found = tuple[dict[Key, Applied], list[sqlrecord.Step], Catalog]
+Show = Callable[[str, float], None]  # (label, milliseconds): the "Applying" line
+_MARKER = "gitmig_scratch_in_use"  # gitmig.db.catalog.MARKER, left out of catalogs
+_INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
+           f"{CONTENT_COLUMN}) VALUES (?, ?, ?, ?, ?, ?)")
+
+
+class _HandOver(Exception):
+    """The full path takes over from here."""
+
+
+def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
+                 seen: tuple[dict[Key, Applied], MigrationGraph] | None = None) -> bool:
+    """Apply the plan from recorded SQL; True when all of it ran, False when the full
+    path must run (the migrations committed here stay, and were reported). `seen`: the
+    settled history and its graph, as gitmig.actions.uptodate just read them."""
+    if not sqlrecord.enabled():
+        return False
+    try:
+        url = config.database_url(database)
+    except GitmigError:
+        return False
+    found = sqlitereader.plain_file(url)
+    if found is None or not os.path.exists(found[0]):
+        return False
+    path, shown = found
+    # A look without the lock first: most runs without an entry stop here, cheaply.
+    if seen is None:
+        applied = sqlitereader.settled(url)
+        graph = settled_graph(config, applied) if applied else None
+    else:
+        applied, graph = seen
+    steps = _steps(config, url, applied, graph, ask)
+    if steps is None:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=rw", uri=True,
+                               isolation_level=None, timeout=0, check_same_thread=False)
+    except sqlite3.Error:
+        return False
+    with closing(conn):
+        try:
+            with _locked(conn):
+                return _run(config, shown, conn, steps, show)
+        except (_HandOver, sqlite3.Error, GitmigError):
+            return False
+
+
+def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
+           graph: MigrationGraph | None, ask: bool) -> Found | None:
+    """What to run and check, when every migration of the plan has an entry; None
+    otherwise."""
+    from gitmig.actions.sqlrecording import applied_keys
+
+    if not applied or graph is None:
+        return None
+    todo = plan.to_target(graph, set(applied))
+    if not todo or any(s.backwards for s in todo):
+        return None
+    keys = applied_keys(graph, applied)
+    if keys is None:
+        return None
+    items = sqlrecord.applied_items(graph, keys)
+    if items is None:
+        return None
+    remembered = sqlrecord.catalog(config, url, items)
+    if remembered is None:
+        return None
+    steps = []
+    for s in todo:
+        f = graph.nodes[s.key]
+        if not f.digest:
+            return None
+        step = sqlrecord.step(config, url, items,
+                              [f.app, f.name, f.checksum, f.digest])
+        if step is None or (ask and step.destructive):
+            return None
+        steps.append(step)
+        keys.append(s.key)
+        items = sqlrecord.applied_items(graph, keys)
+        if items is None:
+            return None
+    return applied, steps, remembered
+
+
+@contextmanager
+def _locked(conn: sqlite3.Connection) -> Iterator[None]:
+    """The SQLite backend's migration lock (gitmig.db.backends.sqlite), taken without
+    waiting: a run that would wait leaves it to the full path, which says so."""
+    try:
+        conn.execute("BEGIN EXCLUSIVE")
+    except sqlite3.Error:
+        raise _HandOver from None
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("COMMIT")  # the lock stays: the locking mode keeps it
+    conn.execute("PRAGMA busy_timeout = 5000")
+    journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if journal == "delete":
+        conn.execute("PRAGMA journal_mode = TRUNCATE")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if journal == "delete":
+            conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("PRAGMA locking_mode = NORMAL")
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # releases the file lock
+
+
+def _run(config: Config, shown: str, conn: sqlite3.Connection,
+         steps: Found, show: Show) -> bool:
+    applied, todo, remembered = steps
+    conn.execute("BEGIN")  # one read transaction, as the readers have
+    try:
+        rows = sqlitereader.settled_rows(conn, shown)
+        if rows != applied:  # another run changed the history meanwhile: start over
+            raise _HandOver
+        if _catalog(conn) != remembered:  # drifted since (or never seen): the full path
+            raise _HandOver
+    finally:
+        conn.execute("ROLLBACK")
+    from gitmig.db.githead import git_head
+
+    commit = git_head(config.root)
+    for step in todo:
+        started = time.perf_counter()
+        conn.execute("BEGIN")
+        try:
+            for sql, params in step.statements:
+                conn.execute(sql, params)
+            conn.execute(_INSERT, (step.app, step.name, step.checksum, _now(), commit,
+                                   step.digest))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        show(step.label, (time.perf_counter() - started) * 1000)
+    return True
+
+
+def _now() -> str:
+    """applied_at as SQLAlchemy's SQLite DATETIME stores it: naive UTC, microseconds."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _catalog(conn: sqlite3.Connection) -> Catalog:
+    """The catalog as gitmig.db.catalog.read_catalog gives it, read through sqlite3."""
+    from gitmig.db.backends.catalog_sqlite import read_with
+
+    catalog = read_with(lambda sql, params=(): conn.execute(sql, params).fetchall())
+    catalog["tables"].pop(_MARKER, None)
+    normal: Catalog = json.loads(json.dumps(catalog, sort_keys=True, default=str))
+    return normal
