@@ -1,0 +1,69 @@
+"""A hostile trial of the warm SQL path (gitmig.actions.warmmigrate): cases where it
+could do what the full path would not. Each compares a warm run with a full one."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from .conftest import Project
+from .test_migrate import POST, POST_WITH_SLUG, make, models
+from .test_migrate_sqlpath import (behind, catalog, cli, history, no_ms, recorded, restore,
+                                   three_migrations)
+
+
+def journal(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        mode: str = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    return mode
+
+
+def test_a_wal_database_matches_the_full_run(project: Project, tmp_path: Path) -> None:
+    three_migrations(project)
+    db, url, template = behind(project, tmp_path)
+    with sqlite3.connect(template) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    restore(template, db)
+    recorded(project, db, url, template)
+    cold, _ = cli(project, "migrate", "--database", url, env_cache=False)
+    cold_state = (catalog(db), history(db), journal(db))
+    restore(template, db)
+
+    r, imported = cli(project, "migrate", "--database", url)
+
+    assert "sqlalchemy" not in imported
+    assert (r.returncode, no_ms(r.stdout), r.stderr) == (cold.returncode,
+                                                         no_ms(cold.stdout), cold.stderr)
+    assert (catalog(db), history(db), journal(db)) == cold_state
+    # the migration lock is released: another connection writes at once
+    with sqlite3.connect(db, timeout=0) as conn:
+        conn.execute("INSERT INTO post (id, title) VALUES (1, 'a')")
+
+
+
+def test_a_migration_reading_the_environment_is_not_replayed(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migration may compute a value when it runs (an environment variable, the time
+    of day, a file it opens) with the standard library alone: the full path writes
+    today's value, a replay the recording run's."""
+    for body in (POST, POST_WITH_SLUG):
+        models(project, body)
+        make(project)
+    second = project.root / "blog" / "migrations" / project.migrations("blog")[1]
+    second.write_text("import os\n" + second.read_text().replace(
+        "nullable=True))", "nullable=False), backfill=os.environ['SLUG_DEFAULT'])"))
+    db, url, template = behind(project, tmp_path)
+    with sqlite3.connect(template) as conn:
+        conn.execute("INSERT INTO post (id, title) VALUES (1, 'a')")
+    restore(template, db)
+    monkeypatch.setenv("SLUG_DEFAULT", "recorded")
+    recorded(project, db, url, template)
+    monkeypatch.setenv("SLUG_DEFAULT", "today")
+
+    r, _ = cli(project, "migrate", "--database", url)
+
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT slug FROM post").fetchall() == [("today",)]
