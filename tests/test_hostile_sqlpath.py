@@ -10,8 +10,16 @@ import pytest
 
 from .conftest import Project
 from .test_migrate import POST, POST_WITH_SLUG, make, models
-from .test_migrate_sqlpath import (behind, catalog, cli, history, no_ms, recorded, restore,
-                                   three_migrations)
+from .test_migrate_sqlpath import (
+    behind,
+    catalog,
+    cli,
+    history,
+    no_ms,
+    recorded,
+    restore,
+    three_migrations,
+)
 
 
 def journal(path: Path) -> str:
