@@ -75,3 +75,38 @@ def test_a_migration_reading_the_environment_is_not_replayed(
     assert r.returncode == 0, r.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT slug FROM post").fetchall() == [("today",)]
+
+
+COMMENT = """
+class Comment(Base):
+    __tablename__ = "comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("post.id"), index=True)
+"""
+
+
+def test_a_table_rebuild_matches_the_full_run(project: Project, tmp_path: Path) -> None:
+    """A type change SQLite makes by copying the table, which another one refers to."""
+    models(project, POST + COMMENT)
+    make(project)
+    models(project, POST.replace("sa.String(200)", "sa.Text") + COMMENT)
+    make(project)
+    db, url, template = behind(project, tmp_path)
+    with sqlite3.connect(template) as conn:
+        conn.execute("INSERT INTO post (id, title) VALUES (1, 'a')")
+        conn.execute("INSERT INTO comment (id, post_id) VALUES (1, 1)")
+    restore(template, db)
+    recorded(project, db, url, template)
+    cold, _ = cli(project, "migrate", "--database", url, env_cache=False)
+    cold_state = (catalog(db), history(db))
+    restore(template, db)
+
+    r, imported = cli(project, "migrate", "--database", url)
+
+    assert (r.returncode, no_ms(r.stdout), r.stderr) == (cold.returncode,
+                                                         no_ms(cold.stdout), cold.stderr)
+    assert (catalog(db), history(db)) == cold_state
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT * FROM comment").fetchall() == [(1, 1)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    print("warm" if "sqlalchemy" not in imported else "full")
