@@ -3,7 +3,10 @@ could do what the full path would not. Each compares a warm run with a full one.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,62 @@ def test_a_table_rebuild_matches_the_full_run(project: Project, tmp_path: Path) 
         assert conn.execute("SELECT * FROM comment").fetchall() == [(1, 1)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     print("warm" if "sqlalchemy" not in imported else "full")
+
+
+def interactive(project: Project, url: str, answer: str, env_cache: bool = True
+                ) -> subprocess.CompletedProcess[str]:
+    """gitmig with a terminal on stdin (so it asks before data is dropped), answering."""
+    env = dict(os.environ, **({} if env_cache else {"GITMIG_NO_CACHE": "1"}))
+    main, tty = os.openpty()
+    try:
+        os.write(main, answer.encode())
+        return subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database", url],
+                              cwd=project.root, stdin=tty, capture_output=True, text=True,
+                              env=env, timeout=60)
+    finally:
+        os.close(main)
+        os.close(tty)
+
+
+def test_a_terminal_is_asked_before_data_is_dropped(project: Project,
+                                                    tmp_path: Path) -> None:
+    models(project, POST_WITH_SLUG)
+    make(project)
+    models(project, POST)
+    make(project)
+    db, url, template = behind(project, tmp_path)
+    recorded(project, db, url, template)  # no terminal: nobody asked, the SQL recorded
+    cold = interactive(project, url, "n\n", env_cache=False)
+    restore(template, db)
+
+    r = interactive(project, url, "n\n")
+
+    assert "These operations drop data" in cold.stdout
+    assert (r.returncode, no_ms(r.stdout)) == (cold.returncode, no_ms(cold.stdout))
+    assert history(db) == history(template)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("wal", [False, True])
+def test_two_warm_runs_at_once(project: Project, tmp_path: Path, wal: bool) -> None:
+    """Each migration applied once, reported once, by one of them; both succeed."""
+    three_migrations(project)
+    db, url, template = behind(project, tmp_path, 2)
+    if wal:
+        with sqlite3.connect(template) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+        restore(template, db)
+    recorded(project, db, url, template)
+    cold, _ = cli(project, "migrate", "--database", url, env_cache=False)
+    cold_state = (catalog(db), history(db))
+    for _ in range(3):
+        restore(template, db)
+        runs = [subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
+                                  url], cwd=project.root, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=60) for p in runs]
+
+        assert [p.returncode for p in runs] == [0, 0], outs
+        assert sum(o.count("Applying") for o, _ in outs) == 2, outs
+        assert not any("FAILED" in o for o, _ in outs), outs
+        assert (catalog(db), history(db)) == cold_state
