@@ -34,14 +34,21 @@ def capture_for(conn: Connection, url: str) -> sqlrecord.Capture | None:
 
 # What a recorded migration may import: code in the entry's key (gitmig's and SQLAlchemy's
 # fingerprint, Alembic's stamp, Python's version for the standard library), nothing of the
-# project's, whose column types or @compiles hooks could change its SQL unseen.
+# project's, whose column types or @compiles hooks could change its SQL unseen. Of the
+# standard library only modules that cannot read the world: with os, datetime, uuid or
+# random a migration computes a value when it runs (an environment variable, the time),
+# which the full path would compute again and a replay would not.
 _KEYED = {"sqlalchemy", "gitmig", "alembic", "__future__"}
+_PURE = {"typing", "decimal", "enum", "re", "math", "json", "collections", "functools",
+         "itertools", "dataclasses", "string", "textwrap"}
+# Builtins that read the world (a file, the terminal) or run code a parse does not see.
+_IMPURE_NAMES = {"open", "input", "eval", "exec", "compile", "breakpoint", "globals",
+                 "locals", "vars", "getattr", "__builtins__", "hash", "id"}
 
 
 def self_contained(path: str) -> bool:
     """Whether the migration file at `path` imports only code the entry's key covers."""
     import ast
-    import sys
 
     try:
         source = Path(path).read_bytes()
@@ -50,8 +57,10 @@ def self_contained(path: str) -> bool:
         return False
     if b"import_module" in source or b"__import__" in source:
         return False
-    allowed = _KEYED | set(sys.stdlib_module_names)
+    allowed = _KEYED | _PURE
     for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in _IMPURE_NAMES:
+            return False
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
