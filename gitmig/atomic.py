@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitmig.errors import GitmigError
+from gitmig.processes import alive
 
 # -- fault injection: where the crash tests kill gitmig --------------------------------------
 
@@ -144,7 +145,7 @@ def sweep_scratch() -> list[Path]:
     owners = _Owners()
     for entry in entries:
         match = _SCRATCH_DIR.match(entry.name)
-        if match is not None and _alive(int(match.group(1))):
+        if match is not None and alive(int(match.group(1))):
             continue
         if match is None and not (_OLD_SCRATCH_DIR.match(entry.name)
                                   and owners.gone(entry.path, True)):
@@ -159,18 +160,6 @@ def sweep_scratch() -> list[Path]:
             continue
         removed.append(Path(entry.path))
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # another user's process (or a number the system will not check)
-    return True
 
 
 def sweep(folder: Path, *, folders: bool = False) -> list[Path]:
@@ -193,7 +182,7 @@ def sweep(folder: Path, *, folders: bool = False) -> list[Path]:
             match = _TEMP_DIR.match(entry.name)
             is_dir = match is not None
         if match is not None:
-            if _alive(int(match.group(1))):
+            if alive(int(match.group(1))):
                 continue
         elif folders and _OLD_TEMP_DIR.match(entry.name):
             is_dir = entry.is_dir(follow_symlinks=False)

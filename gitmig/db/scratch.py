@@ -29,6 +29,7 @@ from gitmig.db.backends import backend_for
 from gitmig.db.catalog import MARKER, read_catalog
 from gitmig.db.connection import create_engine, db_error_text, display_url, parse_url, scrub
 from gitmig.errors import GitmigError
+from gitmig.processes import alive
 
 PREFIX = "gitmig_scratch_"
 
@@ -41,18 +42,12 @@ def scratch_name() -> str:
     return f"{PREFIX}{machine_id()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
-def _alive(pid: int) -> bool:
-    from gitmig.atomic import _alive as alive
-
-    return alive(pid)
-
-
 def abandoned(name: str) -> bool:
     """A scratch database of a run on this machine that is no longer alive."""
     parts = name[len(PREFIX):].split("_")
     if len(parts) != 3 or parts[0] != machine_id() or not parts[1].isdigit():
         return False
-    return not _alive(int(parts[1]))
+    return not alive(int(parts[1]))
 
 
 @contextmanager

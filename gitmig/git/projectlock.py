@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitmig.errors import GitmigError
+from gitmig.processes import alive
 
 FOLDER = "gitmig"  # in the git dir, beside the caches
 JOURNAL = "journal"
@@ -179,25 +180,13 @@ def _may_be_scratch(entry: os.DirEntry[str]) -> bool:
     if not name.startswith(_SCRATCH):
         return False
     parts = name.split("-")
-    if len(parts) == 4 and parts[2].isdigit() and _alive(int(parts[2])):
+    if len(parts) == 4 and parts[2].isdigit() and alive(int(parts[2])):
         return False  # gitmig.atomic's _SCRATCH_DIR, of a running process: it stays
     try:
         return (entry.is_dir(follow_symlinks=False)
                 and entry.stat(follow_symlinks=False).st_uid == os.getuid())
     except OSError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    """As gitmig.atomic tells a running process (which this must agree with)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
     return True
 
 
