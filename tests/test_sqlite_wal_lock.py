@@ -224,3 +224,38 @@ def test_the_sql_path_waits_for_the_lock_too(project: Project, tmp_path: Path,
     assert len(APPLIED.findall(out)) == 2, out
     assert journal(db) == mode
     assert catalog(db) != catalog(template)
+
+
+def test_a_killed_run_leaves_the_lock_to_the_next(project: Project, tmp_path: Path) -> None:
+    """SIGKILL inside a migration: the system lets go of the lock; the next run takes the
+    file the killed one left, applies the migration, and removes the file."""
+    models(project, POST)
+    make(project)
+    db = tmp_path / "db.sqlite3"
+    url = f"sqlite:///{db}"
+    first = project.gitmig("migrate", "--database", url)
+    assert first.exit_code == 0, first.output
+    set_journal(db, "wal")
+    initial = project.migrations("blog")[0].removesuffix(".py")
+    project.write("blog/migrations/0002_hold.py", HOLD.format(parent=initial))
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    killed = spawn(project, url, signals)
+    try:
+        wait_for(signals / "inside", killed)
+        assert (tmp_path / "db.sqlite3-gitmig-lock").exists()  # held by the run
+    finally:
+        killed.kill()
+        killed.communicate(timeout=SAFETY)
+    (signals / "release").touch()
+
+    r = subprocess.run([sys.executable, "-m", "gitmig", "migrate", "--database", url],
+                       cwd=project.root, capture_output=True, text=True, timeout=SAFETY,
+                       env={**os.environ, "GITMIG_TEST_SIGNALS": str(signals)})
+
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # no waiting: nobody holds the lock
+    assert APPLIED.findall(r.stdout) == ["blog.0002_hold"]
+    assert history_names(db) == [("blog", initial), ("blog", "0002_hold")]
+    assert not (tmp_path / "db.sqlite3-gitmig-lock").exists()
+    assert journal(db) == "wal"
