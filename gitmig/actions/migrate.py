@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
     from gitmig.db.history.recorder import Applied, Recorder
 
+# Seconds the drift check before migrate waits for a lock on a table when lock_timeout is
+# not set: reading the catalog takes milliseconds; a longer wait is another session's DDL.
+DRIFT_LOCK_WAIT = 5.0
+
 
 @dataclass
 class Options:
@@ -243,8 +247,9 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
     lock = config.safe.lock_timeout
     try:
         # Reading a table's columns waits behind a lock that keeps out readers (PostgreSQL's
-        # ACCESS EXCLUSIVE): lock_timeout bounds that wait as it bounds the migrations'.
-        with backend.session_timeouts(conn, lock, None):
+        # ACCESS EXCLUSIVE): lock_timeout bounds that wait as it bounds the migrations', and
+        # without one the check's own limit does: a check must not hang the deploy.
+        with backend.session_timeouts(conn, DRIFT_LOCK_WAIT if lock is None else lock, None):
             catalog = read_catalog(conn)
         if seen is not None:
             seen.append(catalog)
@@ -255,9 +260,11 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
     except Exception as exc:
         if not backend.is_lock_timeout(exc):
             raise
-        limit = f"lock_timeout ({lock:g} s)" if lock is not None else "its lock timeout"
+        limit = (f"lock_timeout ({lock:g} s)" if lock is not None else
+                 f"{DRIFT_LOCK_WAIT:g} s (lock_timeout is not set in [tool.gitmig])")
         reporter.warn(f"drift not checked: reading the catalog waited for a lock longer than "
-                      f"{limit}: another session holds a lock on a table")
+                      f"{limit}: another session holds a lock on a table; run `gitmig drift` "
+                      "once it is released, or pass --no-drift-check to skip the check")
         return [], False
     return report.lines(), not report.drifted and not report.unmanaged
 

@@ -133,27 +133,15 @@ def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
 
 @contextmanager
 def _locked(conn: sqlite3.Connection) -> Iterator[None]:
-    """The SQLite backend's migration lock (gitmig.db.backends.sqlite), taken without
-    waiting: a run that would wait leaves it to the full path, which says so."""
+    """The migration lock the full path takes (gitmig.db.sqlitelock), without waiting: a
+    run that would wait leaves it to the full path, which says so."""
+    from gitmig.db import sqlitelock
+
     try:
-        conn.execute("BEGIN EXCLUSIVE")
-    except sqlite3.Error:
+        with sqlitelock.held(conn, on_wait=None):
+            yield
+    except sqlitelock.Busy:
         raise _HandOver from None
-    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-    conn.execute("COMMIT")  # the lock stays: the locking mode keeps it
-    conn.execute("PRAGMA busy_timeout = 5000")
-    journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
-    if journal == "delete":
-        conn.execute("PRAGMA journal_mode = TRUNCATE")
-    try:
-        yield
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if journal == "delete":
-            conn.execute("PRAGMA journal_mode = DELETE")
-        conn.execute("PRAGMA locking_mode = NORMAL")
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # releases the file lock
 
 
 def _run(config: Config, shown: str, conn: sqlite3.Connection,

@@ -5,7 +5,8 @@ second waits for the lock, then reads the history afresh and finds the work done
 lock belongs to the connection that runs the migrations, so it is released when that
 connection closes, also when the process dies. Each database's backend says how it
 locks (gitmig.db.backends): an advisory lock on PostgreSQL, a named lock on
-MariaDB/MySQL, the file's own write lock on SQLite.
+MariaDB/MySQL, the file's own write lock on SQLite (a lock file beside it in WAL mode,
+gitmig.db.sqlitelock).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 SQLite cannot alter columns or constraints, so those changes rebuild the table from the
 state after the operation (gitmig.db.ddl.rebuild); it adds only some columns in place.
-The migration lock is the database's own write lock, held from one transaction to the
-next by the EXCLUSIVE locking mode; nobody else can read or write the file meanwhile.
+The migration lock is gitmig.db.sqlitelock: the database's own write lock, held from one
+transaction to the next by the EXCLUSIVE locking mode (nobody else can read or write the
+file meanwhile), or in WAL mode a lock file beside it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
     from gitmig.config import Timeouts
 
-WAIT_SECONDS = 2
 _MARK = "gitmig_open_transaction"
 
 
@@ -83,43 +83,18 @@ class SQLiteBackend(Backend):
 
     @contextmanager
     def lock(self, conn: Connection, on_wait: Callable[[], None]) -> Iterator[None]:
+        """gitmig.db.sqlitelock, on the connection's sqlite3 connection."""
+        from gitmig.db import sqlitelock
+
         raw: Any = conn.connection.driver_connection
         if conn.in_transaction():
             conn.commit()
-        raw.execute("PRAGMA busy_timeout = 0")
-        waited = False
-        while True:
+        with sqlitelock.held(raw, on_wait):
             try:
-                raw.execute("BEGIN EXCLUSIVE")
-                break
-            except sqlite3.DatabaseError as exc:  # "file is not a database" too
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise GitmigError(f"cannot lock the database: {_text(exc)}") from None
-                if not waited:
-                    on_wait()
-                    waited = True
-                    raw.execute(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
-        # Only now, holding the write lock, switch to EXCLUSIVE mode so COMMIT keeps it. A
-        # waiter in that mode would keep the shared lock of each failed attempt, and two
-        # such waiters can block each other for ever.
-        raw.execute("PRAGMA locking_mode = EXCLUSIVE")
-        raw.execute("COMMIT")  # the lock stays: the locking mode keeps it between transactions
-        raw.execute("PRAGMA busy_timeout = 5000")
-        # Each migration commits on its own; truncating the rollback journal instead of
-        # deleting it spares a file-system sync per commit (as safe: an empty journal is no
-        # journal). The mode belongs to this connection; DELETE comes back at the end.
-        journal = raw.execute("PRAGMA journal_mode").fetchone()[0]
-        if journal == "delete":
-            raw.execute("PRAGMA journal_mode = TRUNCATE")
-        try:
-            yield
-        finally:
-            if conn.in_transaction():
-                conn.rollback()
-            if journal == "delete":
-                raw.execute("PRAGMA journal_mode = DELETE")
-            raw.execute("PRAGMA locking_mode = NORMAL")
-            raw.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # releases the file lock
+                yield
+            finally:
+                if conn.in_transaction():
+                    conn.rollback()
 
     def alter_table_comment(self, op: ops.AlterTableComment, ctx: ddl.Context) -> None:
         ctx.note(f"{op.describe()}: SQLite keeps no comments")
@@ -236,11 +211,6 @@ class SQLiteBackend(Backend):
         conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
         for table in catalog["tables"]:
             conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
-
-
-def _text(exc: BaseException) -> str:
-    """sqlite3's words on one line."""
-    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _type_check(typ: sa.types.TypeEngine[Any]) -> bool:
