@@ -285,7 +285,7 @@ def latin1_database(url: str) -> Iterator[str]:
 
 def drift_check(run: Run, url: str, cold: bool) -> list[Seen]:
     run.url = url
-    run.prepare([["migrate", "blog", "0002"]], cold)
+    run.prepare([["migrate", "blog", "0002"], ["migrate"]], cold)
     return run.seen([["migrate", "--check"], ["drift"]], cold)
 
 

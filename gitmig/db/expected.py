@@ -91,10 +91,13 @@ def _scope(config: Config, graph: MigrationGraph, keys: set[Key], url: str) -> s
     from gitmig.db.backends import backend_for
 
     with connect(url, config.timeouts) as conn:
-        version = backend_for(conn.dialect).server_version(conn)
+        backend = backend_for(conn.dialect)
+        version = backend.server_version(conn)
+        like = backend.made_like(conn)  # MariaDB: the database's character set, collation
         name = conn.dialect.name
     return json.dumps({
         "server": [server_of(url), name, list(version)],
+        "database": list(like),
         "migrations": [f"{a}.{n}:{graph.nodes[(a, n)].checksum}" for a, n in ordered],
         "files": files,
     })
