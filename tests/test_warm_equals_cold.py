@@ -355,3 +355,42 @@ def test_a_table_rebuild_is_the_same_sql_in_every_process(template: Repo,
     assert len(outputs) == 1
     assert ("    FOREIGN KEY(post_id) REFERENCES post (id),\n"
             "    FOREIGN KEY(tag_id) REFERENCES tag (id)\n") in outputs.pop()
+
+
+def test_a_package_the_models_import_is_part_of_the_key(tmp_path: Path) -> None:
+    """A column type from an installed package (here one on PYTHONPATH, outside the
+    project) that changes with an upgrade changes the models: the remembered models'
+    state must not answer for the new version."""
+    from .conftest import blog_project
+
+    lib = tmp_path / "lib" / "shoptypes"
+    lib.mkdir(parents=True)
+    (lib / "__init__.py").write_text("LENGTH = 20\n")
+    project = blog_project(tmp_path / "proj")
+    project.write("blog/models.py", BASE + """
+import shoptypes
+
+
+class Post(Base):
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(shoptypes.LENGTH))
+""")
+    env = {**os.environ, "PYTHONPATH": str(lib.parent),
+           "GITMIG_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("GITMIG_NO_CACHE", None)
+
+    def gitmig(*args: str, cold: bool = False) -> tuple[int, str, str]:
+        done = subprocess.run([sys.executable, "-m", "gitmig", *args], cwd=project.root,
+                              env={**env, "GITMIG_NO_CACHE": "1"} if cold else env,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout, done.stderr
+
+    assert gitmig("makemigrations", "--no-input")[0] == 0
+    assert gitmig("makemigrations", "--check") == (0, "No changes detected.\n", "")
+    (lib / "__init__.py").write_text("LENGTH = 300  # the package's next version\n")
+
+    cold = gitmig("makemigrations", "--check", cold=True)
+
+    assert cold[0] == 1, cold
+    assert gitmig("makemigrations", "--check") == cold
