@@ -394,3 +394,35 @@ class Post(Base):
 
     assert cold[0] == 1, cold
     assert gitmig("makemigrations", "--check") == cold
+
+
+@pytest.mark.slow
+def test_an_ignored_table_is_not_remembered_as_made_by_the_migrations(
+        template: Repo, tmp_path: Path, database_url: str) -> None:
+    """A table `ignore_tables` hides is in the live catalog a clean `migrate` remembers as
+    what its migrations make; once the setting is dropped, the table is unmanaged, and a
+    warm drift check must say so as the cold one does."""
+    run = Run(template, tmp_path, database_url)
+    pyproject = run.root / "pyproject.toml"
+    plain = pyproject.read_text()
+    ignoring = plain.replace("[tool.gitmig]\n", '[tool.gitmig]\nignore_tables = ["legacy_*"]\n')
+    commands = [["migrate", "--check"], ["drift"]]
+
+    def prepare(cold: bool) -> None:
+        pyproject.write_text(ignoring)
+        run.prepare([["migrate", "blog", "0002"]], cold)
+        engine = sa.create_engine(run.url, poolclass=sa.pool.NullPool)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE legacy_orders (id INTEGER PRIMARY KEY)"))
+        engine.dispose()
+        done = run.gitmig(["migrate"], cold)  # begins with no drift: remembers the catalog
+        assert done.returncode == 0, done.stderr
+        pyproject.write_text(plain)
+
+    prepare(cold=True)
+    cold = run.seen(commands, cold=True)
+    assert "legacy_orders" in cold[1].stdout + cold[1].stderr, cold
+
+    prepare(cold=False)
+
+    assert run.seen(commands, cold=False) == cold
