@@ -128,17 +128,36 @@ def _models_scope(config_path: Path) -> str:
 def models_state(config_path: Path) -> Any:
     """The models' state from the last import, if no file it was read from has changed."""
     entry = load("models", _models_scope(config_path))
-    if not isinstance(entry, dict):
+    if not isinstance(entry, dict) or not isinstance(entry.get("packages"), list):
         return None
     if files_digest([str(config_path), *entry["closure"]]) != entry["digest"]:
         return None
+    if package_stamps([p for p, _, _ in entry["packages"]]) != entry["packages"]:
+        return None  # a package the models import was upgraded, or is gone
     return entry["state"]
 
 
-def remember_models_state(config_path: Path, closure: Sequence[str], state: Any) -> None:
-    """`closure`: every project file the import of the models read."""
+def package_stamps(paths: Sequence[str]) -> list[tuple[str, int, int]] | None:
+    """(path, mtime, size) of installed modules' files: an upgrade changes them, and
+    stat-ing them costs far less than hashing. None if one is gone."""
+    stamps = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        stamps.append((path, st.st_mtime_ns, st.st_size))
+    return stamps
+
+
+def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
+                          packages: Sequence[str] = ()) -> None:
+    """`closure`: every project file the import of the models read; `packages`: the
+    other modules' files then imported (installed packages, PYTHONPATH), whose types
+    shape the state as much."""
     files = sorted(set(closure))
     found = files_digest([str(config_path), *files])
-    if found is not None:
+    stamps = package_stamps(sorted(set(packages)))
+    if found is not None and stamps is not None:
         store("models", _models_scope(config_path),
-              {"closure": files, "digest": found, "state": state})
+              {"closure": files, "digest": found, "packages": stamps, "state": state})

@@ -246,7 +246,7 @@ def rebuild(ctx: Context, key: str) -> None:
     also has is copied across.
     """
     t = ctx.after.table(key)
-    copy_from = materialize.table(t)
+    copy_from = declared_order(materialize.table(t))
     with ctx.operations.batch_alter_table(
         t.name, schema=t.schema, copy_from=copy_from, recreate="always",
         table_kwargs=materialize.dialect_kwargs(t.options),
@@ -256,6 +256,19 @@ def rebuild(ctx: Context, key: str) -> None:
                 # Generated values are computed again by the new table, never copied.
                 batch.drop_column(col.name)
                 batch.add_column(materialize.column(col))
+
+
+def declared_order(table: sa.Table) -> sa.Table:
+    """Alembic's batch mode copies a table's constraints and indexes by iterating its sets,
+    whose order follows object addresses and so changes from one process to the next; kept
+    in the order materialize declared them, the rebuilt table's SQL (sqlmigrate's output,
+    the order SQLite lists its foreign keys in) is the same on every run."""
+    from sqlalchemy.util import OrderedSet
+
+    table.constraints = OrderedSet(sorted(
+        table.constraints, key=lambda c: getattr(c, "_creation_order", 0)))
+    table.indexes = OrderedSet(sorted(table.indexes, key=lambda ix: str(ix.name or "")))
+    return table
 
 
 def no_type_events(items: list[Any]) -> list[Any]:

@@ -75,10 +75,23 @@ def remember(config: Config, graph: MigrationGraph, keys: Collection[Key], url: 
              catalog: Catalog) -> None:
     """`catalog` is what the migrations `keys` make on the server of `url`: the live
     database after a migrate that began with no drift (equal schemas, changed by the
-    same migrations, stay equal)."""
+    same migrations, stay equal). Not when it holds a table, type or sequence that
+    `ignore_tables` hides: no migration made that, and without the setting it is
+    unmanaged, as a scratch database shows."""
+    if _hidden(config, catalog):
+        return
     scope = _scope(config, graph, set(keys), url)
     if scope is not None:
         cache.store("expected-catalog", scope, catalog)
+
+
+def _hidden(config: Config, catalog: Catalog) -> bool:
+    from gitmig.db.compare import ignored
+
+    patterns = list(config.ignore_tables)
+    return bool(patterns) and any(
+        ignored(name, patterns) and not ignored(name, ())
+        for kind in ("tables", "types", "sequences") for name in catalog.get(kind) or {})
 
 
 def _scope(config: Config, graph: MigrationGraph, keys: set[Key], url: str) -> str | None:
@@ -91,10 +104,13 @@ def _scope(config: Config, graph: MigrationGraph, keys: set[Key], url: str) -> s
     from gitmig.db.backends import backend_for
 
     with connect(url, config.timeouts) as conn:
-        version = backend_for(conn.dialect).server_version(conn)
+        backend = backend_for(conn.dialect)
+        version = backend.server_version(conn)
+        like = backend.made_like(conn)  # MariaDB: the database's character set, collation
         name = conn.dialect.name
     return json.dumps({
         "server": [server_of(url), name, list(version)],
+        "database": list(like),
         "migrations": [f"{a}.{n}:{graph.nodes[(a, n)].checksum}" for a, n in ordered],
         "files": files,
     })

@@ -249,7 +249,8 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
     if isinstance(cached, SchemaState):
         return cached
     state = _declared_state(config, import_models(config))
-    cache.remember_models_state(config.path, _project_files(config), state)
+    project = _project_files(config)
+    cache.remember_models_state(config.path, project, state, _package_files(project))
     return state
 
 
@@ -261,6 +262,27 @@ def _project_files(config: Config) -> list[str]:
         file = getattr(module, "__file__", None) or ""
         if file.startswith(roots) and "site-packages" not in file and file.endswith(".py"):
             files.append(file)
+    return files
+
+
+def _package_files(project: list[str]) -> list[str]:
+    """Files of the other modules now imported, but the standard library's, gitmig's and
+    SQLAlchemy's (the cache's code fingerprint covers those): installed packages and
+    PYTHONPATH, whose column types an upgrade may change."""
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"]
+    std = tuple({os.path.join(stdlib, ""), os.path.join(os.path.realpath(stdlib), "")})
+    own = tuple(os.path.join(os.path.dirname(m.__file__ or ""), "") for m in (cache, sa))
+    mine = set(project)
+    files = []
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or not os.path.isabs(file) or file in mine:
+            continue
+        if file.startswith(own) or (file.startswith(std) and "-packages" not in file):
+            continue  # site-packages and dist-packages may lie inside the stdlib's folder
+        files.append(file)
     return files
 
 

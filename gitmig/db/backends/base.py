@@ -416,6 +416,12 @@ class Backend:
         """The server's version, as the remembered catalogs are keyed by it."""
         return tuple(conn.dialect.server_version_info or ())
 
+    def made_like(self, conn: Connection) -> tuple[Any, ...]:
+        """What a database made beside this one (create_database) takes from it, and so
+        what the catalogs its migrations make depend on besides the server: remembered
+        catalogs are keyed by it too."""
+        return ()
+
     def database_names(self, conn: Connection, prefix: str) -> list[str]:
         """The databases on the server whose name starts with `prefix`."""
         return []

@@ -288,11 +288,16 @@ class MySQLBackend(Backend):
     def create_database(self, conn: Connection, name: str) -> None:
         """With the character set and collation of the database `conn` is on, which its
         tables' columns inherit."""
+        charset, collation = self.made_like(conn)
+        conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET {charset} "
+                             f"COLLATE {collation}"))
+
+    def made_like(self, conn: Connection) -> tuple[Any, ...]:
+        """The database's default character set and collation: its tables inherit them."""
         charset, collation = conn.execute(sa.text(
             "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME"
             " FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()")).one()
-        conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET {charset} "
-                             f"COLLATE {collation}"))
+        return (charset, collation)
 
     def database_names(self, conn: Connection, prefix: str) -> list[str]:
         return [n for n in conn.scalars(sa.text("SHOW DATABASES")) if n.startswith(prefix)]
