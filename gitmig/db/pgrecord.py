@@ -85,6 +85,11 @@ class Environment:
     empty: bool  # nothing but schemas, extensions and at most the history table
     history: str  # the history table as to_regclass names it; "" when there is none
 
+    @property
+    def conforming_strings(self) -> bool:
+        """standard_conforming_strings is on: a backslash in '...' is itself."""
+        return self.key[0][6] == "on"
+
 
 def environment(facts: Rows, env: Rows) -> Environment | None:
     """From FACTS_SQL's and ENV_SQL's rows, read through either path (text values)."""
