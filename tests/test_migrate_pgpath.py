@@ -227,9 +227,8 @@ def test_another_migrate_holding_the_lock_is_waited_for(tmp_path: Path,
             proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
                                      postgres_url], cwd=project.root, text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            time.sleep(3)
-            assert proc.poll() is None  # waiting
-            assert history(postgres_url) == []
+            waited_for(postgres_url)
+            assert proc.poll() is None and history(postgres_url) == []
             holder.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_KEY})")
             out, err = proc.communicate(timeout=60)
     finally:
@@ -241,10 +240,11 @@ def test_another_migrate_holding_the_lock_is_waited_for(tmp_path: Path,
 
 
 def test_sigkill_leaves_a_prefix(tmp_path: Path, postgres_url: str) -> None:
-    """Killed at several moments of a replay whose statements take a while (a sleep
-    added to each migration's entry): the history is a prefix of the plan, each migration
-    whole or absent (the schema is a cold run's to the last one recorded), the lines
-    reported are a prefix too, and the next run applies the rest."""
+    """Killed after 1, 3, 5 and 7 lines of a replay whose migrations take a while (a
+    sleep added to each migration's entry; batches commit every half second): the history
+    is a prefix of the plan, each migration whole or absent (the schema is a cold run's
+    to the last one applied), the lines reported are a prefix too, and the next run
+    applies the rest."""
     bodies = [POST, POST_WITH_SLUG, POST_WITH_BODY, POST_WITH_BODY + COMMENT]
     for i in range(1, 5):  # four more columns, one migration each
         extras = "".join(f"    extra{j}: Mapped[int | None]\n" for j in range(i))
@@ -253,16 +253,27 @@ def test_sigkill_leaves_a_prefix(tmp_path: Path, postgres_url: str) -> None:
     names = [m.removesuffix(".py") for m in project.migrations("blog")]
     recorded(project, postgres_url)
     edit_entry(lambda v: [s["statements"].append("SELECT pg_sleep(0.15)") for s in v["steps"]])
+    [entry] = entries()
+    slow = entry.read_bytes()  # put back before each kill: the full runs record again
+    whole, imported = cli(project, "migrate", "--database", postgres_url)
+    assert whole.returncode == 0 and "sqlalchemy" not in imported  # the entry replays
     seen: set[int] = set()
-    for delay in (0.3, 0.8, 1.2, 1.6, 2.0):
+    for lines in (1, 3, 5, 7):  # killed once that many lines are out
         recreate(postgres_url)
+        entry.write_bytes(slow)
         proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
                                  postgres_url], cwd=project.root, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        time.sleep(delay)
+        assert proc.stdout is not None
+        out = ""
+        while out.count("\n") < lines:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            out += line
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
+        out += proc.communicate()[0]
         rows = history(postgres_url)
         applied = [r[1] for r in rows]
         assert applied == names[: len(applied)], applied
@@ -277,6 +288,22 @@ def test_sigkill_leaves_a_prefix(tmp_path: Path, postgres_url: str) -> None:
         assert r.returncode == 0, r.stderr
         assert [row[1] for row in history(postgres_url)] == names
     assert len(seen) > 1, seen  # some kill landed between two batches
+
+
+def waited_for(url: str) -> None:
+    """Once a session waits for the migration lock (pg_locks says so)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        for _ in range(600):
+            with engine.connect() as conn:
+                if conn.exec_driver_sql(
+                        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                        f"AND objid = {LOCK_KEY & 0xFFFFFFFF}").first():
+                    return
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError("no session waited for the migration lock")
 
 
 _EXPECTED: dict[tuple[str, ...], Any] = {}

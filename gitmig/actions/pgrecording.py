@@ -38,17 +38,22 @@ def from_empty(config: Config, conn: Connection, url: str) -> Recording | None:
             or conn.info.get(SCHEMA_INFO) is not None
             or pgreader._target(url, config.timeouts) is None):
         return None
+    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.schema import CreateTable
 
     from gitmig.db.history.recorder import history
 
-    facts = conn.exec_driver_sql(pgrecord.FACTS_SQL).fetchall()
-    rows = conn.exec_driver_sql(pgrecord.ENV_SQL).fetchall()
-    env = pgrecord.environment(facts, rows)
-    if env is None or not env.empty:
-        return None
-    if env.history and conn.exec_driver_sql(
-            f"SELECT EXISTS (SELECT 1 FROM {TABLE_NAME})").scalar():
+    try:
+        facts = conn.exec_driver_sql(pgrecord.FACTS_SQL).fetchall()
+        rows = conn.exec_driver_sql(pgrecord.ENV_SQL).fetchall()
+        env = pgrecord.environment(facts, rows)
+        if env is None or not env.empty:
+            return None
+        if env.history and conn.exec_driver_sql(
+                f"SELECT EXISTS (SELECT 1 FROM {TABLE_NAME})").scalar():
+            return None
+    except DBAPIError:  # a server without these catalogs' columns: no recording, no harm
+        conn.rollback()  # only these reads were in the transaction (the lock is the session's)
         return None
     ddl = str(CreateTable(history).compile(dialect=conn.dialect))
     if "%" in ddl:  # psycopg would rewrite it: not the text sent
