@@ -239,47 +239,83 @@ def test_another_migrate_holding_the_lock_is_waited_for(tmp_path: Path,
     assert len(history(postgres_url)) == 2
 
 
+def slowed(tmp_path: Path, url: str) -> tuple[Project, list[str], Path, bytes]:
+    """Eight migrations recorded, each with a sleep added to its entry (~1.5 s in all, a
+    batch commit every half second), shown to replay; (the project, the migrations' names,
+    the entry, its bytes to put back after a full run recorded again)."""
+    bodies = [POST, POST_WITH_SLUG, POST_WITH_BODY, POST_WITH_BODY + COMMENT]
+    for i in range(1, 5):  # four more columns, one migration each
+        extras = "".join(f"    extra{j}: Mapped[int | None]\n" for j in range(i))
+        bodies.append(POST_WITH_BODY + extras + COMMENT)
+    project = project_on(tmp_path, url, bodies)
+    names = [m.removesuffix(".py") for m in project.migrations("blog")]
+    recorded(project, url)
+    edit_entry(lambda v: [s["statements"].append("SELECT pg_sleep(0.15)") for s in v["steps"]])
+    [entry] = entries()
+    slow = entry.read_bytes()
+    whole, imported = cli(project, "migrate", "--database", url)
+    assert whole.returncode == 0 and "sqlalchemy" not in imported  # the entry replays
+    return project, names, entry, slow
+
+
+def until(project: Project, url: str, lines: int) -> tuple[subprocess.Popen[str], str]:
+    """migrate in a child, once it printed `lines` lines (or ended); with those lines."""
+    proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database", url],
+                            cwd=project.root, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    assert proc.stdout is not None
+    out = ""
+    while out.count("\n") < lines:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        out += line
+    return proc, out
+
+
+def reported(out: str) -> list[str]:
+    return [line.split()[1].split(".", 1)[1].removesuffix("...")
+            for line in out.splitlines() if line.endswith("ms)")]
+
+
+def test_ctrl_c_keeps_what_was_reported(tmp_path: Path, postgres_url: str) -> None:
+    """A first Ctrl-C with migrations reported and not committed: the one under way
+    finishes and is reported, the batch commits, the run stops (gitmig.db.batch's rule)."""
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    proc, first = until(project, postgres_url, 2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    out = first + out
+
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
+    done = reported(out)
+    assert 2 <= len(done) < len(names)
+    assert [r[1] for r in history(postgres_url)] == done  # each reported one, committed
+    assert dump_catalog(postgres_url) == expected_catalog(project, done)
+
+
 def test_sigkill_leaves_a_prefix(tmp_path: Path, postgres_url: str) -> None:
     """Killed after 1, 3, 5 and 7 lines of a replay whose migrations take a while (a
     sleep added to each migration's entry; batches commit every half second): the history
     is a prefix of the plan, each migration whole or absent (the schema is a cold run's
     to the last one applied), the lines reported are a prefix too, and the next run
     applies the rest."""
-    bodies = [POST, POST_WITH_SLUG, POST_WITH_BODY, POST_WITH_BODY + COMMENT]
-    for i in range(1, 5):  # four more columns, one migration each
-        extras = "".join(f"    extra{j}: Mapped[int | None]\n" for j in range(i))
-        bodies.append(POST_WITH_BODY + extras + COMMENT)
-    project = project_on(tmp_path, postgres_url, bodies)
-    names = [m.removesuffix(".py") for m in project.migrations("blog")]
-    recorded(project, postgres_url)
-    edit_entry(lambda v: [s["statements"].append("SELECT pg_sleep(0.15)") for s in v["steps"]])
-    [entry] = entries()
-    slow = entry.read_bytes()  # put back before each kill: the full runs record again
-    whole, imported = cli(project, "migrate", "--database", postgres_url)
-    assert whole.returncode == 0 and "sqlalchemy" not in imported  # the entry replays
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
     seen: set[int] = set()
     for lines in (1, 3, 5, 7):  # killed once that many lines are out
         recreate(postgres_url)
         entry.write_bytes(slow)
-        proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
-                                 postgres_url], cwd=project.root, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        assert proc.stdout is not None
-        out = ""
-        while out.count("\n") < lines:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            out += line
+        proc, out = until(project, postgres_url, lines)
         proc.send_signal(signal.SIGKILL)
         out += proc.communicate()[0]
         rows = history(postgres_url)
         applied = [r[1] for r in rows]
         assert applied == names[: len(applied)], applied
-        reported = [line.split()[1].split(".", 1)[1].removesuffix("...")
-                    for line in out.splitlines() if line.endswith("ms)")]
-        assert reported == names[: len(reported)]
+        shown = reported(out)
+        assert shown == names[: len(shown)]
         seen.add(len(applied))
         catalog = dump_catalog(postgres_url)
         with_cold = expected_catalog(project, names[: len(applied)])

@@ -56,10 +56,6 @@ _INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_comm
 _LOCK = pgreader.LOCK_KEY  # gitmig.db.backends.postgresql.lock_key(None)
 
 
-class _HandOver(Exception):
-    """The full path takes over from here."""
-
-
 def warm_migrate_pg(config: Config, database: str | None, ask: bool, show: Show) -> bool:
     """Apply the whole plan from recorded SQL into an empty database; True when all of it
     ran, False when the full path must run (what was committed here stays, reported)."""
@@ -79,7 +75,7 @@ def warm_migrate_pg(config: Config, database: str | None, ask: bool, show: Show)
         return False
     try:
         return _warm(config, url, session, plan, ask, show)
-    except (_HandOver, pgexec.PgError):
+    except pgexec.PgError:
         return False
     finally:
         session.close()  # releases the lock too, as the full path's closing does
