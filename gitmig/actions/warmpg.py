@@ -67,14 +67,11 @@ def warm_migrate_pg(config: Config, database: str | None, ask: bool, show: Show)
         return False
     if pgreader._target(url, config.timeouts) is None:
         return False
-    plan = _plan(config)
-    if plan is None:
-        return False
     session = pgexec.connect(url, config.timeouts)
     if session is None:
         return False
     try:
-        return _warm(config, url, session, plan, ask, show)
+        return _warm(config, url, session, ask, show)
     except pgexec.PgError:
         return False
     finally:
@@ -100,14 +97,16 @@ def _plan(config: Config) -> list[list[str]] | None:
     return items or None
 
 
-def _warm(config: Config, url: str, session: pgexec.Session, plan: list[list[str]],
-          ask: bool, show: Show) -> bool:
+def _warm(config: Config, url: str, session: pgexec.Session, ask: bool, show: Show) -> bool:
     if session.execute(f"SELECT pg_try_advisory_lock({_LOCK})") != [["t"]]:
         return False  # another migrate runs: the full path waits, and says so
     try:
         env = pgrecord.environment(session.execute(pgrecord.FACTS_SQL),
                                    session.execute(pgrecord.ENV_SQL))
         if env is None or not env.empty or env.history:
+            return False  # most databases: before the graph is even loaded
+        plan = _plan(config)
+        if plan is None:
             return False
         bundle = pgrecord.load(config, url, env, plan)
         if bundle is None:
