@@ -207,6 +207,13 @@ def _execute_plan(
         from gitmig.actions.sqlrecording import capture_for
 
         capture = capture_for(conn, outcome.real_url)
+    empty = None  # from an empty PostgreSQL database: recorded for gitmig.actions.warmpg
+    if (not applied and forwards and capture is None and not options.fake
+            and not options.fake_initial and options.schema is None):
+        from gitmig.actions.pgrecording import from_empty
+
+        empty = from_empty(config, conn, outcome.real_url)
+        capture = empty.capture if empty is not None else None
     if not outcome.faked:
         try:
             executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
@@ -221,6 +228,10 @@ def _execute_plan(
             executor.run(conn, list(run), fake=faked, git_commit=None if faked else commit,
                          progress=reporter, safe=config.safe)
     outcome.ran = True
+    if empty is not None:
+        from gitmig.actions.pgrecording import record as record_empty
+
+        record_empty(config, outcome.real_url, outcome.prepared, empty)
     if exact and not outcome.faked:
         after = _remember(config, graph, conn, applied, outcome)
         if capture is not None and seen:

@@ -85,6 +85,12 @@ def command(
             if warm_migrate(config, database, not no_input and console.is_interactive(),
                             _applied_line, seen[0] if seen else None):
                 return
+            from gitmig.actions.warmpg import warm_migrate_pg
+
+            # an empty PostgreSQL database: SQL a full run recorded, through libpq
+            if warm_migrate_pg(config, database, not no_input and console.is_interactive(),
+                               _applied_line):
+                return
     from gitmig.actions.migrate import Options, migrate
 
     options = Options(app=app, target=target, database=database, fake=fake, plan=plan_only,
