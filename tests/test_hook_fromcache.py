@@ -195,3 +195,24 @@ def test_makemigrations_leaves_the_replayed_state_a_replay_finds(
     assert kept is not None
     monkeypatch.setenv("GITMIG_NO_CACHE", "1")
     assert kept == Replayer(load_graph(config)).state()
+
+
+def run_check(repo: Repo, *args: str) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-P", "-m", "gitmig", *args], cwd=repo.root,
+                          env=repo.env(), capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_the_hook_without_click_says_what_the_cli_says(repo: Repo) -> None:
+    """`gitmig hooks run pre-commit` is answered before click (gitmig.entry); the same
+    command through click (here with --no-input, which only the CLI takes) says the same."""
+    add_slug(repo)
+    repo.git("add", "blog/models.py")
+    fast = run_check(repo, "hooks", "run", "pre-commit")
+    assert fast[0] == 1 and "+ Add column slug to post" in fast[1]
+    assert fast == run_check(repo, "hooks", "run", "pre-commit", "--no-input")
+    repo.write("pyproject.toml", repo.read("pyproject.toml") + "[tool.gitmig.oops\n")
+    broken = run_check(repo, "hooks", "run", "pre-commit")
+    assert broken[0] == 2 and broken[1].startswith("gitmig: error: ")
+    assert broken == run_check(repo, "hooks", "run", "pre-commit", "--no-input")
