@@ -64,7 +64,10 @@ def staged_states(
     replayed = _replayed(index, graph, config)
     if replayed is None:
         return None
-    return entry["state"], replayed
+    # As the child hands them over (gitmig.git.worker): through their JSON form.
+    from gitmig.schema.stateio import from_json, to_json
+
+    return from_json(to_json(entry["state"])), from_json(to_json(replayed))
 
 
 def _nothing_shadows(index: Snapshot, workdir: str, files: list[str],
