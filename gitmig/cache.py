@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import os
 import pickle
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,9 @@ def digest(data: bytes) -> str:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """Changes whenever gitmig's or SQLAlchemy's code does: both shape a state."""
+    """Changes whenever gitmig's or SQLAlchemy's code, or Python, does: each shapes a
+    state (the pre-commit hook may run another interpreter than the one that filled the
+    cache)."""
     parts = [str(FORMAT)]
     for rel, path in sorted(_sources(os.path.dirname(os.path.realpath(__file__)), ())):
         st = os.stat(path)
@@ -68,6 +71,7 @@ def code_fingerprint() -> str:
     if spec is not None and spec.origin:
         st = os.stat(spec.origin)
         parts.append(f"{spec.origin}:{st.st_mtime_ns}:{st.st_size}")
+    parts.append(sys.version)
     return digest("\n".join(parts).encode())
 
 
@@ -125,10 +129,24 @@ def _models_scope(config_path: Path) -> str:
     return f"{config_path}\0{os.environ.get(DATABASE_ENV, '')}"
 
 
+def models_entry(config_path: Path) -> dict[str, Any] | None:
+    """The last import's record: {"closure": the project files it read (absolute paths),
+    "digest": files_digest of pyproject.toml and those, "packages": the stamps of the
+    installed modules it imported, "state": the models' state}, not
+    checked against the files (models_state() does; the pre-commit hook checks it against
+    the index)."""
+    entry = load("models", _models_scope(config_path))
+    if not (isinstance(entry, dict) and isinstance(entry.get("closure"), list)
+            and isinstance(entry.get("digest"), str)
+            and isinstance(entry.get("packages"), list)):
+        return None
+    return entry
+
+
 def models_state(config_path: Path) -> Any:
     """The models' state from the last import, if no file it was read from has changed."""
-    entry = load("models", _models_scope(config_path))
-    if not isinstance(entry, dict) or not isinstance(entry.get("packages"), list):
+    entry = models_entry(config_path)
+    if entry is None:
         return None
     if files_digest([str(config_path), *entry["closure"]]) != entry["digest"]:
         return None

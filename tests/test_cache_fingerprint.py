@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from gitmig import cache
@@ -20,4 +21,5 @@ def test_the_fingerprint_is_the_rglob_one() -> None:
     assert spec is not None and spec.origin
     st = os.stat(spec.origin)
     parts.append(f"{spec.origin}:{st.st_mtime_ns}:{st.st_size}")
+    parts.append(sys.version)  # the interpreter too: the hook may run another one
     assert cache.code_fingerprint.__wrapped__() == cache.digest("\n".join(parts).encode())

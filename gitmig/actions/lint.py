@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from gitmig.config import Config
 from gitmig.errors import GitmigError
+from gitmig.git.mergebase import default_ref, merge_base, running_base
 from gitmig.lint.engine import judge, merged
 from gitmig.lint.model import Finding, Migration
 from gitmig.migrations.graph import Key, MigrationGraph
@@ -122,31 +123,6 @@ def _project(config: Config) -> GitProject:
     return GitProject(config)
 
 
-def default_ref(project: GitProject) -> str:
-    """The upstream branch of the current one, else main."""
-    repo = project.repo
-    if not repo.head_is_detached and not repo.head_is_unborn:
-        branch = repo.branches.local.get(repo.head.shorthand)
-        upstream = branch.upstream if branch is not None else None
-        if upstream is not None:
-            return str(upstream.shorthand)
-    return "main"
-
-
-def merge_base(project: GitProject, ref: str) -> str | None:
-    """The commit this branch and `ref` share last (None: no commit on this branch)."""
-    import pygit2
-
-    repo = project.repo
-    if repo.head_is_unborn:
-        return None
-    theirs = project.revision(ref)
-    head = repo.head.peel(pygit2.Commit)
-    assert theirs.commit is not None
-    base = repo.merge_base(head.id, pygit2.Oid(hex=theirs.commit))
-    return str(base) if base is not None else None
-
-
 def lint(
     config: Config,
     apps: tuple[str, ...] = (),
@@ -157,8 +133,11 @@ def lint(
     dialects: tuple[str, ...] = (),
     database: str | None = None,
     keys: list[Key] | None = None,
+    running_as: type[BaseModels] | None = None,
 ) -> LintResult:
-    """Judge the chosen migrations (`keys`, when the caller knows them) on each database."""
+    """Judge the chosen migrations (`keys`, when the caller knows them) on each database.
+    `running_as`: the class that reads the running code's models (gitmig.actions.lintcache
+    passes one that refuses to start a child process)."""
     from gitmig.migrations.loader import load_graph
 
     if sum([against is not None, unapplied, everything]) > 1:
@@ -185,7 +164,7 @@ def lint(
         if base is not None:
             running = BaseModels(project.revision(base))
     if running is None and not everything:
-        running = _running_default(config, project)
+        running = _running_default(config, project, running_as or BaseModels)
     wanted = set(keys) & {k for k in graph.nodes if k[0] in selected}
     migrations = _migrations(config, graph, wanted)
     result = LintResult(scope, databases_for(config, dialects, database), migrations,
@@ -200,14 +179,15 @@ def lint(
     return result
 
 
-def _running_default(config: Config, project: GitProject | None) -> BaseModels | None:
+def _running_default(config: Config, project: GitProject | None,
+                     running_as: type[BaseModels] = BaseModels) -> BaseModels | None:
     """For --unapplied: the merge base with the default ref, when git can tell."""
     try:
         project = project or _project(config)
-        base = merge_base(project, default_ref(project))
     except GitmigError:
         return None
-    return BaseModels(project.revision(base)) if base else None
+    base = running_base(project)
+    return running_as(project.revision(base)) if base else None
 
 
 def _added_since(project: GitProject, graph: MigrationGraph, base: str | None) -> list[Key]:

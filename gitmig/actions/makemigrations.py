@@ -18,6 +18,7 @@ from gitmig.git.source import open_source
 from gitmig.lint.model import Finding
 from gitmig.migrations import autodetector, naming, portability, safeforms, writer
 from gitmig.migrations.cycles import split_cycles
+from gitmig.migrations.graph import Key, MigrationGraph
 from gitmig.migrations.loader import parse_migration
 from gitmig.migrations.questioner import Questioner
 from gitmig.ops import Operation
@@ -124,8 +125,7 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         )
         leaves[app] = (app, name)
 
-    if not options.empty:
-        _verify(before, outcome, after, selected)
+    verified = _verify(before, outcome, after, selected) if not options.empty else None
 
     if options.check and outcome.migrations:
         raise PendingChanges(outcome)
@@ -136,10 +136,17 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
         write_new_files([(m.path, m.text) for m in outcome.migrations],
                         journal_path(config.root), "gitmig makemigrations")
         outcome.written = True
+        if verified is not None and not options.staged and options.rev is None:
+            _remember_written(config, graph, before, verified,
+                              [((m.app, m.name), m.text) for m in outcome.migrations])
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
     if outcome.migrations and not options.check and not options.empty:
         outcome.findings = _lint(config, before, outcome)
+    if outcome.written and not options.staged and options.rev is None:
+        from gitmig.actions import lintcache
+
+        lintcache.prefill(config, [(m.app, m.name) for m in outcome.migrations])
     return outcome
 
 
@@ -226,6 +233,38 @@ class PendingChanges(CheckFailed):
         self.outcome = outcome
 
 
+def _remember_written(config: Config, before: MigrationGraph, replayed: SchemaState,
+                      state: SchemaState, written: list[tuple[Key, str]]) -> None:
+    """After makemigrations wrote `written` ((key, text) each, in the order its check
+    applied them to `replayed`, the state of `before`, reaching `state`): the replay entry
+    for the graph on disk now, when it is exactly `before`'s files and then the written
+    texts, byte for byte and in that order. Replaying it would import those texts and apply
+    the same operations in the same order: the next `makemigrations --check`, and the
+    pre-commit hook of the commit that follows, need not import them. The state before
+    them is kept too (statecache.prefix_state), for the hook's lint of the new files."""
+    from gitmig.migrations.loader import load_graph
+    from gitmig.migrations.statecache import (
+        digest,
+        enabled,
+        remember_prefix_state,
+        replay_key,
+        store,
+    )
+
+    if not enabled():
+        return
+    old = replay_key(before)[1]
+    tail = [(key[0], key[1], digest(text.encode())) for key, text in written]
+    try:
+        graph = load_graph(config)
+    except GitmigError:  # best effort: a cache only costs time
+        return
+    scope, items = replay_key(graph)
+    if all(d for _, _, d in items) and items == old + tail:
+        store("replay", scope, {"items": items, "state": state})
+        remember_prefix_state(graph, graph.order()[: len(old)], replayed)
+
+
 def _refuse_unused_answers(questioner: Questioner) -> None:
     unused = questioner.answers.unused()
     if unused and unused[0].startswith("--rename-enum-value"):
@@ -287,10 +326,11 @@ def _dependency_order(changes: dict[str, autodetector.AppChanges]) -> list[str]:
 
 def _verify(
     before: SchemaState, outcome: Outcome, after: SchemaState, selected: list[str]
-) -> None:
+) -> SchemaState:
     """The new files, read back as a migration would be, must replay to the models' schema.
 
-    Anything else is a gap in gitmig, and finding it here means nothing is written.
+    Anything else is a gap in gitmig, and finding it here means nothing is written. Returns
+    the state the whole history replays to once they are written.
     """
     state = before
     for m in outcome.migrations:
@@ -305,6 +345,7 @@ def _verify(
             f"gitmig cannot yet express the change to {', '.join(keys)} (for example a new "
             "primary key); write that migration by hand with `gitmig makemigrations --empty`"
         )
+    return state
 
 
 def _read_back(m: NewMigration) -> list[Operation]:

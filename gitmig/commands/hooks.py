@@ -10,7 +10,6 @@ import click
 from gitmig.commands.common import config_option
 
 if TYPE_CHECKING:
-    from gitmig.config import Config
     from gitmig.git.snapshot import GitProject
 
 HOOK_NAMES = ("pre-commit", "post-merge", "post-checkout")
@@ -104,49 +103,9 @@ def run(hook: str, args: tuple[str, ...], config_path: str | None) -> None:
 
 
 def _pre_commit(explicit: str | None) -> None:
-    import os
+    from gitmig.hooks.precommitrun import run as pre_commit
 
-    from gitmig import console
-    from gitmig.commands.common import finish_interrupted
-    from gitmig.errors import CheckFailed
-    from gitmig.hooks.install import hook_config
-    from gitmig.hooks.precommit import check
-
-    cwd = Path.cwd()
-    config = hook_config(cwd, explicit)
-    finish_interrupted(config)  # an interrupted resolve or --amend, before judging the index
-    index_file = os.environ.get("GIT_INDEX_FILE")  # git's temporary index for commit -a
-    index = os.path.abspath(index_file) if index_file else None
-    lines = check(config, index, cwd)
-    if not lines:
-        _lint_staged(config, index, cwd)
-        return
-    for line in lines:
-        text = line if line.startswith(" ") else f"gitmig: {line}"
-        style = "red" if line.startswith("    -") else None
-        console.err().print(text, style=style, markup=False)
-    raise CheckFailed("commit refused (see above); `git commit --no-verify` skips this check")
-
-
-def _lint_staged(config: Config, index: str | None, cwd: Path) -> None:
-    """`gitmig lint` on the staged migrations: printed; blocking only what
-    [tool.gitmig.lint] block names. A lint that cannot run never blocks a commit."""
-    from gitmig import console, hints
-    from gitmig.errors import CheckFailed, GitmigError
-    from gitmig.hooks.lintstaged import lines, lint_staged
-
-    try:
-        found = lint_staged(config, index)
-    except GitmigError as exc:
-        console.err().print(f"gitmig: warning: lint skipped: {exc.render()}", style="yellow",
-                            markup=False)
-        return
-    for line in lines(found, cwd):
-        console.err().print(line if line.startswith(" ") else f"gitmig: {line}", markup=False)
-    if found.blocking:
-        rules = ", ".join(sorted({f.rule for f in found.blocking}))
-        raise CheckFailed(f"commit refused: lint found {rules}, which [tool.gitmig.lint] "
-                          f"block names (see above); {hints.LINT_FIX}")
+    pre_commit(explicit)
 
 
 def _warn_after(hook: str, args: tuple[str, ...], explicit: str | None) -> None:

@@ -331,6 +331,18 @@ class Snapshot:
         except (KeyError, ValueError, pygit2.GitError) as exc:
             raise self._damaged(exc) from None
 
+    def names(self, path: str) -> set[str]:
+        """Names of everything directly in a folder of a git snapshot, files and folders
+        (none when it does not exist)."""
+        assert self.tree is not None
+        obj = self._entry(path)
+        if not isinstance(obj, pygit2.Tree):
+            return set()
+        try:
+            return {str(e.name) for e in obj}
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise self._damaged(exc) from None
+
     # -- configuration -----------------------------------------------------------------
 
     @cached_property

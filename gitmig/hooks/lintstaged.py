@@ -4,33 +4,38 @@ Its findings are printed and let the commit through, except those of the rules t
 [tool.gitmig.lint] `block` names. A staged migration is judged from the working tree's
 file (migration files run only from there), so one whose staged content differs from
 the working tree is left out, and said so.
+
+What the lint said is kept in the state cache under everything it was computed from
+(gitmig.actions.lintcache; `gitmig makemigrations` fills it for the migrations it wrote),
+so that the commit of a new migration, or the same commit tried again, is judged without
+importing the migrations, the rules and SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from gitmig.actions import lintcache
+from gitmig.actions.lintcache import Said
 from gitmig.config import Config
 from gitmig.git.snapshot import GitProject, repo_path
 from gitmig.migrations.graph import Key
 from gitmig.migrations.loader import FILE_RE
 
-if TYPE_CHECKING:  # the lint (and SQLAlchemy) is imported only when a migration is staged
-    from gitmig.lint.model import Finding
-
 
 @dataclass
 class StagedLint:
-    findings: list[Finding] = field(default_factory=list)
-    blocking: list[Finding] = field(default_factory=list)
+    findings: list[Said] = field(default_factory=list)
+    blocking: list[Said] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # staged files not judged, and why
 
 
-def staged_keys(config: Config, index_file: str | None) -> tuple[list[Key], list[str]]:
+def staged_keys(config: Config, index_file: str | None,
+                project: GitProject | None = None) -> tuple[list[Key], list[str]]:
     """Migrations added or changed in the index, and those left out (not as in the tree)."""
-    project = GitProject(config)
+    project = project or GitProject(config)
     index = project.index(index_file)
     staged = project.staged_paths(index)
     worktree = project.worktree()
@@ -50,22 +55,25 @@ def staged_keys(config: Config, index_file: str | None) -> tuple[list[Key], list
 
 
 def lint_staged(config: Config, index_file: str | None = None) -> StagedLint:
-    keys, skipped = staged_keys(config, index_file)
+    project = GitProject(config)
+    keys, skipped = staged_keys(config, index_file, project)
     out = StagedLint(skipped=skipped)
     if not keys:
         return out
-    from gitmig.actions.lint import lint
+    key = lintcache.key(project, keys)
+    said = lintcache.cached(config, key)
+    if said is None:
+        from gitmig.actions.lint import lint
 
-    result = lint(config, keys=keys)
-    out.findings = result.shown
-    out.blocking = [f for f in result.shown if f.rule in config.lint.block]
+        said = lintcache.said(lint(config, keys=keys).shown)
+        lintcache.remember(config, key, said)
+    out.findings = said
+    out.blocking = [f for f in said if f.rule in config.lint.block]
     return out
 
 
 def lines(found: StagedLint, cwd: Path) -> list[str]:
     """What the hook prints: one line per finding, the safe way under it."""
-    import os
-
     out = []
     for f in found.findings:
         try:

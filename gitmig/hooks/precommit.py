@@ -110,8 +110,7 @@ def _plain(text: str) -> bool:
 
 
 def _full_check(project: GitProject, index: Snapshot, cwd: Path) -> list[str]:
-    from gitmig.actions.diff import ReportQuestioner, kind_of
-    from gitmig.migrations import autodetector
+    from gitmig.hooks.fromcache import staged_states
 
     layout = index.layout
     problems, graph = _migration_problems(index, layout)
@@ -119,11 +118,23 @@ def _full_check(project: GitProject, index: Snapshot, cwd: Path) -> list[str]:
         problems = _history_problems(project, index, layout, graph)
     if problems:
         return problems
-    try:
-        models, replayed = index.states(replay=True)
-    except GitmigError as exc:
-        return [f"{exc.message} (as staged)"]
-    assert replayed is not None
+    assert graph is not None
+    found = staged_states(project, index, graph)
+    if found is not None:
+        models, replayed = found
+        apps = list(layout.apps)
+        if models.for_apps(apps) == replayed.for_apps(apps):
+            return []  # what the autodetector finds between equal states: nothing
+    else:
+        try:
+            models, staged_replay = index.states(replay=True)
+        except GitmigError as exc:
+            return [f"{exc.message} (as staged)"]
+        assert staged_replay is not None
+        replayed = staged_replay
+    from gitmig.actions.diff import ReportQuestioner, kind_of
+    from gitmig.migrations import autodetector
+
     changes = autodetector.detect(replayed, models, list(layout.apps), ReportQuestioner())
     lines: list[str] = []
     for app, change in changes.items():
