@@ -187,6 +187,8 @@ def _execute_plan(
             reporter.warn("the database has drifted from its applied migrations (changed "
                           "beyond them; `gitmig drift` says more):\n" +
                           "\n".join(f"  {line}" for line in drifted))
+    elif not applied and forwards and not options.fake and options.schema is None:
+        exact = _starts_empty(conn, seen)  # what no migration makes: recorded too
     if options.fake_initial:
         from gitmig.actions.fakeinitial import fake_initial
 
@@ -219,7 +221,12 @@ def _execute_plan(
     outcome.ran = True
     if exact and not outcome.faked:
         after = _remember(config, graph, conn, applied, outcome)
-        if capture is not None and seen:
+        if capture is not None and seen and not applied:
+            from gitmig.actions.sqlrecording import record_from_empty
+
+            record_from_empty(config, graph, conn, outcome.real_url, outcome.prepared,
+                              capture, seen[0], after)
+        elif capture is not None and seen:
             from gitmig.actions.sqlrecording import record
 
             record(config, graph, applied, outcome.real_url, outcome.prepared, capture,
@@ -260,6 +267,23 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
                       f"{limit}: another session holds a lock on a table")
         return [], False
     return report.lines(), not report.drifted and not report.unmanaged
+
+
+def _starts_empty(conn: Connection, seen: list[dict[str, Any]]) -> bool:
+    """A SQLite database with no table (gitmig's history aside, which has no row here):
+    exactly what no migration makes. `seen` gets the catalog read. (SQLite only, for
+    now: the SQL-recording warm path from empty is SQLite's.)"""
+    from gitmig.db.catalog import read_catalog
+    from gitmig.db.history.rows import TABLE_NAME
+
+    if conn.dialect.name != "sqlite":
+        return False
+    catalog = read_catalog(conn)
+    if any(t != TABLE_NAME for t in catalog["tables"]) or catalog["types"] or catalog[
+            "sequences"]:
+        return False
+    seen.append(catalog)
+    return True
 
 
 def _remember(config: Config, graph: MigrationGraph, conn: Connection,
