@@ -277,15 +277,20 @@ def test_a_kill_mid_run_leaves_each_migration_whole_or_absent(project: Project,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_a_signal_during_a_migration_leaves_it_absent(project: Project, tmp_path: Path,
-                                                      sig: signal.Signals) -> None:
+def test_a_signal_during_a_migration_ends_as_the_full_path_does(
+        project: Project, tmp_path: Path, sig: signal.Signals) -> None:
     """Stopped while the second migration rebuilds a large table (after the first one's
-    line): the first stays applied, the second is absent with no trace, and the next run
-    applies it."""
+    line), the warm run ends as the full one does, both batching (gitmig.db.batch,
+    gitmig.db.sqlitebatch): Ctrl-C lets the one under way finish, commits and exits 130;
+    a kill loses the open batch (the first, printed OK, with it) whole. Each migration is
+    whole or absent, and the next run applies the rest."""
     three_migrations(project)
     names = [m.removesuffix(".py") for m in project.migrations("blog")]
-    ref = tmp_path / "ref.sqlite3"
-    migrate(project, f"sqlite:///{ref}", "blog", names[1])
+    refs = {}
+    for i in range(1, 4):
+        ref = tmp_path / f"ref{i}.sqlite3"
+        migrate(project, f"sqlite:///{ref}", "blog", names[i - 1])
+        refs[i] = catalog(ref)
     db, url, template = behind(project, tmp_path, 2)
     with sqlite3.connect(template) as conn:
         conn.executemany("INSERT INTO post (title) VALUES (?)",
@@ -293,30 +298,40 @@ def test_a_signal_during_a_migration_leaves_it_absent(project: Project, tmp_path
     restore(template, db)
     recorded(project, db, url, template)
 
-    def stopped(env: dict[str, str]) -> tuple[str, str, str, int]:
-        """(the first line, the rest of stdout, stderr, the exit code) of a migrate
+    def stopped(env: dict[str, str]) -> tuple[str, str, int, list[str]]:
+        """(stdout, stderr, the exit code, the history's migrations) of a migrate
         signalled once it reported the first migration."""
         restore(template, db)
-        proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
-                                 url], cwd=project.root, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
-        return first, out, err, proc.returncode
+        with open(tmp_path / "stderr.txt", "w+") as errors:
+            proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate",
+                                     "--database", url], cwd=project.root,
+                                    stdout=subprocess.PIPE, stderr=errors, text=True,
+                                    env=env)
+            assert proc.stdout is not None
+            out = proc.stdout.readline()
+            proc.send_signal(sig)
+            out += proc.stdout.read()  # with what readline buffered
+            proc.wait(timeout=60)
+            errors.seek(0)
+            err = errors.read()
+        with sqlite3.connect(db) as conn:  # a hot journal is rolled back here
+            conn.execute("SELECT 1 FROM sqlite_master").fetchall()
+        rows = [r[1] for r in history(db)]
+        assert catalog(db) == refs[len(rows)]  # whole migrations with their rows
+        return no_ms(out), err, proc.returncode, rows
 
-    full = stopped(dict(os.environ, GITMIG_NO_CACHE="1"))
-    first, out, err, code = stopped(dict(os.environ))
+    for env in (dict(os.environ, GITMIG_NO_CACHE="1"), dict(os.environ)):  # full, warm
+        out, err, code, rows = stopped(env)
+        printed = re.findall(r"blog\.(\w+)\.\.\. OK", out)
 
-    assert first.startswith(f"Applying blog.{names[1]}... OK")
-    assert "Applying" not in out  # the rebuild was under way: never reported
-    assert [r[1] for r in history(db)] == names[:2]
-    assert catalog(db) == catalog(ref)
-    # The full path, whose first migration is still in its uncommitted batch, finishes
-    # the one under way before it stops (gitmig.db.batch); here the first is committed
-    # already, so the one under way is rolled back. The words and the exit are the same.
-    assert code == full[3]
-    if sig == signal.SIGINT:
-        assert err == full[2] and code == 130
-    assert migrate(project, url).stdout.count("Applying") == 1
+        assert printed[0] == names[1]
+        assert rows[0] == names[0] and rows == names[:len(rows)]
+        if sig == signal.SIGINT:
+            assert code == 130 and err.strip() == "gitmig: aborted"
+            # The first migration's batch was open (the first Ctrl-C lets the one under
+            # way finish, commits, stops) or already committed (it stops at once).
+            assert rows[1:] == printed
+        else:
+            assert code == -signal.SIGKILL
+            assert set(rows[1:]) <= set(printed)  # at most the open batch lost, whole
+        assert migrate(project, url).stdout.count("Applying") == 3 - len(rows)

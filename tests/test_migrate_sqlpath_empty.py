@@ -85,9 +85,9 @@ def test_warm_from_empty_matches_the_full_run(project: Project, tmp_path: Path,
     if start == "empty file":
         db.write_bytes(b"")
     elif start == "empty history table":  # as a run killed in its first batch leaves it
-        from gitmig.db.history.recorder import _metadata
-
         import sqlalchemy as sa
+
+        from gitmig.db.history.recorder import _metadata
         engine = sa.create_engine(url)
         with engine.begin() as conn:
             _metadata.create_all(conn)
