@@ -115,19 +115,21 @@ def test_warm_run_matches_the_full_run(project: Project, tmp_path: Path, n: int)
 
 
 @pytest.mark.slow
-def test_a_first_run_and_one_from_empty_record_nothing(project: Project,
-                                                       tmp_path: Path) -> None:
-    """Only a run that found the database as its applied migrations make it records."""
+def test_a_first_run_records_and_only_the_next_one_replays(project: Project,
+                                                           tmp_path: Path) -> None:
+    """Nothing recorded yet: the full path, which records (from behind, and from empty:
+    gitmig.actions.warmempty); the same run again replays."""
     three_migrations(project)
     db, url, template = behind(project, tmp_path)
     r, imported = cli(project, "migrate", "--database", url)
     assert r.returncode == 0, r.stderr
     assert "sqlalchemy" in imported  # nothing recorded yet: the full path
 
-    db.unlink()
-    r, imported = cli(project, "migrate", "--database", url)
-    assert r.stdout.count("Applying") == 3
-    assert "sqlalchemy" in imported
+    for warm in (False, True):
+        db.unlink()
+        r, imported = cli(project, "migrate", "--database", url)
+        assert r.stdout.count("Applying") == 3
+        assert ("sqlalchemy" not in imported) == warm
 
 
 def test_a_corrupt_entry_is_ignored(project: Project, tmp_path: Path) -> None:
@@ -232,13 +234,15 @@ def test_another_migrate_holding_the_lock_is_waited_for(project: Project,
     proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database", url],
                             cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(1.5)
+    assert proc.stderr is not None
+    said = proc.stderr.readline()  # released once it says it waits: no race with a sleep
     holder.execute("COMMIT")
     holder.close()
     out, err = proc.communicate(timeout=60)
 
     assert proc.returncode == 0, err
-    assert "Waiting for another `gitmig migrate`" in err
+    assert said.startswith("Waiting for another `gitmig migrate`"), said + err
+    assert err == ""
     assert no_ms(out) == no_ms(cold_out)
 
 

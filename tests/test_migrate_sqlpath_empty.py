@@ -323,3 +323,24 @@ def test_ctrl_c_keeps_what_was_printed_ok(project: Project, tmp_path: Path,
     assert rest.returncode == 0, rest.stderr
     assert rest.stdout.count("Applying") == N - len(applied)
     assert (catalog(db), history(db)) == cold_state
+
+
+@pytest.mark.slow
+def test_two_runs_from_no_file_at_once(project: Project, tmp_path: Path) -> None:
+    """Each migration applied once and reported once, by one of them; both succeed (the
+    other waits for the lock, as two full runs do, and finds nothing to do)."""
+    many(project, 40)
+    db = tmp_path / "db.sqlite3"
+    url = f"sqlite:///{db}"
+    _, cold_state = full_run(project, db, url)
+    recording_run(project, db, url)
+    for _ in range(3):
+        fresh(db)
+        runs = [subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
+                                  url], cwd=project.root, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in runs]
+
+        assert [p.returncode for p in runs] == [0, 0], outs
+        assert sum(o.count("Applying") for o, _ in outs) == 40, outs
+        assert (catalog(db), history(db)) == cold_state

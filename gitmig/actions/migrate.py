@@ -272,11 +272,13 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
 def _starts_empty(conn: Connection, seen: list[dict[str, Any]]) -> bool:
     """A SQLite database with no table (gitmig's history aside, which has no row here):
     exactly what no migration makes. `seen` gets the catalog read. (SQLite only, for
-    now: the SQL-recording warm path from empty is SQLite's.)"""
+    now: the SQL-recording warm path from empty is SQLite's; with no cache to keep
+    what it finds, not worth reading the catalogs.)"""
+    from gitmig import cache
     from gitmig.db.catalog import read_catalog
     from gitmig.db.history.rows import TABLE_NAME
 
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name != "sqlite" or not cache.enabled():
         return False
     catalog = read_catalog(conn)
     if any(t != TABLE_NAME for t in catalog["tables"]) or catalog["types"] or catalog[

@@ -3,7 +3,10 @@
 Only a run that began with the database exactly as its applied migrations make it
 (gitmig.actions.migrate's `exact`) on a plain SQLite file records anything: the catalog
 it found, the catalog it left, and the statements of each migration it ran in the batch
-(gitmig.db.sqlrecord says how they are keyed and what keeps a migration out).
+(gitmig.db.sqlrecord says how they are keyed and what keeps a migration out). A run from
+an empty database (no table, no history table: exactly what no migration makes) records
+its whole plan as one entry, with the history table it made (record_from_empty), for
+gitmig.actions.warmempty.
 """
 
 from __future__ import annotations

@@ -14,10 +14,14 @@ needs none of them. This path runs only when it is certain to do what the full p
   SQLAlchemy's and Alembic's code, ignore_tables and the timeouts), and the catalog read
   now is the one a full run found with these migrations applied and no drift, which is
   the drift check;
-- each migration runs in its own transaction (its statements and its history row, the
-  row's values as the SQLAlchemy path writes them), and its "Applying ... OK" line is
-  printed once that commit is done: a migration is whole or absent, a kill or Ctrl-C
-  loses only the one under way, unreported.
+- the migrations run as the full path batches them (gitmig.db.sqlitebatch): each in a
+  savepoint with its history row (the row's values as the SQLAlchemy path writes them),
+  committed every half second and at the end, its "Applying ... OK" line printed once
+  its savepoint is released; a migration is whole or absent, a kill loses at most the
+  open batch, a Ctrl-C never takes back a migration printed OK.
+
+A database with no migration applied yet (no file, or nothing in it but gitmig's empty
+history table) is gitmig.actions.warmempty's: the whole plan recorded from empty.
 
 Anything else, or a statement that fails, hands over to the full path, which starts from
 the history as the committed migrations left it, and reports and refuses as usual.

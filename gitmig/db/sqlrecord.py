@@ -5,7 +5,9 @@ applied migrations make it (drift_lines' `exact`) records, per migration it ran 
 savepoint of the batch (no RunSQL/RunPython, atomic, no lock or statement timeout, no
 enum values added), the statements that migration's operations sent to the driver, and
 the catalogs before and after the run. The next `migrate` with the same work on the same
-kind of database (gitmig.actions.warmmigrate) replays them through Python's sqlite3.
+kind of database (gitmig.actions.warmmigrate) replays them through Python's sqlite3. A
+run from an empty database is kept whole, keyed by its plan (FromEmpty, `from_empty`):
+the warm run from empty (gitmig.actions.warmempty) reads one entry, not one a migration.
 
 An entry is exact because it is keyed by everything the statements depend on: the
 applied migrations before it in order (name, checksum and SHA-256 of each file), the
