@@ -71,13 +71,13 @@ def main() -> None:
     cpu(runs["alembic"][0], runs["alembic"][1],
          dict(runs["alembic"][2], BENCH_RECORD_SQL=str(recorded)))
     fresh(al)
-    print(f"floor: {ddl_script(recorded, script)} statements")
+    print(f"floor: {ddl_script(recorded, script)} statements", flush=True)
     runs["floor"] = ([shutil.which("sqlite3") or "sqlite3", str(floor), f".read {script}"],
                      work, dict(base), floor)
     runs = {k: v for k, v in runs.items() if k in tools}
-    for cmd, cwd, env, db in runs.values():  # warm-up: caches filled, SQL recorded
+    for name, (cmd, cwd, env, db) in runs.items():  # warm-up: caches, SQL recorded
         fresh(db)
-        cpu(cmd, cwd, env)
+        print(f"warm-up {name} {cpu(cmd, cwd, env):.3f}", flush=True)
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(args.runs):
         for name, (cmd, cwd, env, db) in runs.items():
@@ -86,6 +86,7 @@ def main() -> None:
                 for f in Path(env["GITMIG_CACHE_DIR"]).glob("sqlpath-*"):
                     f.unlink()
             times[name].append(cpu(cmd, cwd, env))
+        print("  ".join(f"{k} {v[-1]:.3f}" for k, v in times.items()), flush=True)
     medians = {k: statistics.median(v) for k, v in times.items()}
     for k, v in medians.items():
         print(f"{k:8} median {v:.3f} s  (runs: {', '.join(f'{t:.3f}' for t in times[k])})")

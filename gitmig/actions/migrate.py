@@ -178,6 +178,7 @@ def _execute_plan(
     if not outcome.prepared:
         return
     exact = False  # the database was what its applied migrations make, to the letter
+    empty = False  # ... and none is applied: no table at all (gitmig.actions.warmempty)
     forwards = not any(p.step.backwards for p in outcome.prepared)
     seen: list[dict[str, Any]] = []  # the catalog the drift check read
     if applied and forwards and not options.fake and options.drift_check:
@@ -188,7 +189,7 @@ def _execute_plan(
                           "beyond them; `gitmig drift` says more):\n" +
                           "\n".join(f"  {line}" for line in drifted))
     elif not applied and forwards and not options.fake and options.schema is None:
-        exact = _starts_empty(conn, seen)  # what no migration makes: recorded too
+        empty = _starts_empty(conn, seen)  # what no migration makes: recorded too
     if options.fake_initial:
         from gitmig.actions.fakeinitial import fake_initial
 
@@ -201,7 +202,7 @@ def _execute_plan(
 
     commit = None if options.fake else git_head(config.root)
     capture = None
-    if exact and not outcome.faked and options.schema is None:
+    if (exact or empty) and not outcome.faked and options.schema is None:
         from gitmig.actions.sqlrecording import capture_for
 
         capture = capture_for(conn, outcome.real_url)
@@ -221,16 +222,17 @@ def _execute_plan(
     outcome.ran = True
     if exact and not outcome.faked:
         after = _remember(config, graph, conn, applied, outcome)
-        if capture is not None and seen and not applied:
-            from gitmig.actions.sqlrecording import record_from_empty
-
-            record_from_empty(config, graph, conn, outcome.real_url, outcome.prepared,
-                              capture, seen[0], after)
-        elif capture is not None and seen:
+        if capture is not None and seen:
             from gitmig.actions.sqlrecording import record
 
             record(config, graph, applied, outcome.real_url, outcome.prepared, capture,
                    seen[0], after)
+    elif empty and capture is not None and seen:
+        from gitmig.actions.sqlrecording import record_from_empty
+        from gitmig.db.catalog import read_catalog
+
+        record_from_empty(config, graph, conn, outcome.real_url, outcome.prepared,
+                          capture, seen[0], read_catalog(conn))
 
 
 def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
