@@ -53,17 +53,15 @@ class Lost(GitmigError):
 def replay(conn: sqlite3.Connection, steps: Sequence[Step], git_commit: str | None,
            show: Show, first: Sequence[str] = ()) -> None:
     """Run `steps` on `conn` (autocommit mode, under the migration lock); `first`: the
-    statements that open the first batch (the history table, from an empty database)."""
+    statements that make the history table (from an empty database), run in the first
+    migration's savepoint."""
     batch = _Batch(conn)
     with batch.interrupts():
         try:
             for i, step in enumerate(steps):
                 started = time.perf_counter()
                 batch.begin()
-                if i == 0:
-                    for sql in first:
-                        conn.execute(sql)
-                batch.step(step, git_commit)
+                batch.step(step, git_commit, first if i == 0 else ())
                 batch.tick(step.label)
                 show(step.label, (time.perf_counter() - started) * 1000)
                 batch.stop_if_asked()
@@ -96,9 +94,13 @@ class _Batch:
             self.open = True
             self.since = time.perf_counter()
 
-    def step(self, step: Step, git_commit: str | None) -> None:
+    def step(self, step: Step, git_commit: str | None, first: Sequence[str]) -> None:
+        """`step` whole in its savepoint; `first` (the history table) with it, so that
+        a table is never committed without what makes it whole."""
         self.in_step = True
         self.conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+        for sql in first:
+            self.conn.execute(sql)
         for sql, params in step.statements:
             self.conn.execute(sql, params)
         self.conn.execute(INSERT, (step.app, step.name, step.checksum, now(), git_commit,
