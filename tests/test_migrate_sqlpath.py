@@ -115,19 +115,21 @@ def test_warm_run_matches_the_full_run(project: Project, tmp_path: Path, n: int)
 
 
 @pytest.mark.slow
-def test_a_first_run_and_one_from_empty_record_nothing(project: Project,
-                                                       tmp_path: Path) -> None:
-    """Only a run that found the database as its applied migrations make it records."""
+def test_a_first_run_records_and_only_the_next_one_replays(project: Project,
+                                                           tmp_path: Path) -> None:
+    """Nothing recorded yet: the full path, which records (from behind, and from empty:
+    gitmig.actions.warmempty); the same run again replays."""
     three_migrations(project)
     db, url, template = behind(project, tmp_path)
     r, imported = cli(project, "migrate", "--database", url)
     assert r.returncode == 0, r.stderr
     assert "sqlalchemy" in imported  # nothing recorded yet: the full path
 
-    db.unlink()
-    r, imported = cli(project, "migrate", "--database", url)
-    assert r.stdout.count("Applying") == 3
-    assert "sqlalchemy" in imported
+    for warm in (False, True):
+        db.unlink()
+        r, imported = cli(project, "migrate", "--database", url)
+        assert r.stdout.count("Applying") == 3
+        assert ("sqlalchemy" not in imported) == warm
 
 
 def test_a_corrupt_entry_is_ignored(project: Project, tmp_path: Path) -> None:
@@ -232,13 +234,15 @@ def test_another_migrate_holding_the_lock_is_waited_for(project: Project,
     proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database", url],
                             cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(1.5)
+    assert proc.stderr is not None
+    said = proc.stderr.readline()  # released once it says it waits: no race with a sleep
     holder.execute("COMMIT")
     holder.close()
     out, err = proc.communicate(timeout=60)
 
     assert proc.returncode == 0, err
-    assert "Waiting for another `gitmig migrate`" in err
+    assert said.startswith("Waiting for another `gitmig migrate`"), said + err
+    assert err == ""
     assert no_ms(out) == no_ms(cold_out)
 
 
@@ -277,15 +281,20 @@ def test_a_kill_mid_run_leaves_each_migration_whole_or_absent(project: Project,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_a_signal_during_a_migration_leaves_it_absent(project: Project, tmp_path: Path,
-                                                      sig: signal.Signals) -> None:
+def test_a_signal_during_a_migration_ends_as_the_full_path_does(
+        project: Project, tmp_path: Path, sig: signal.Signals) -> None:
     """Stopped while the second migration rebuilds a large table (after the first one's
-    line): the first stays applied, the second is absent with no trace, and the next run
-    applies it."""
+    line), the warm run ends as the full one does, both batching (gitmig.db.batch,
+    gitmig.db.sqlitebatch): Ctrl-C lets the one under way finish, commits and exits 130;
+    a kill loses the open batch (the first, printed OK, with it) whole. Each migration is
+    whole or absent, and the next run applies the rest."""
     three_migrations(project)
     names = [m.removesuffix(".py") for m in project.migrations("blog")]
-    ref = tmp_path / "ref.sqlite3"
-    migrate(project, f"sqlite:///{ref}", "blog", names[1])
+    refs = {}
+    for i in range(1, 4):
+        ref = tmp_path / f"ref{i}.sqlite3"
+        migrate(project, f"sqlite:///{ref}", "blog", names[i - 1])
+        refs[i] = catalog(ref)
     db, url, template = behind(project, tmp_path, 2)
     with sqlite3.connect(template) as conn:
         conn.executemany("INSERT INTO post (title) VALUES (?)",
@@ -293,30 +302,40 @@ def test_a_signal_during_a_migration_leaves_it_absent(project: Project, tmp_path
     restore(template, db)
     recorded(project, db, url, template)
 
-    def stopped(env: dict[str, str]) -> tuple[str, str, str, int]:
-        """(the first line, the rest of stdout, stderr, the exit code) of a migrate
+    def stopped(env: dict[str, str]) -> tuple[str, str, int, list[str]]:
+        """(stdout, stderr, the exit code, the history's migrations) of a migrate
         signalled once it reported the first migration."""
         restore(template, db)
-        proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate", "--database",
-                                 url], cwd=project.root, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
-        return first, out, err, proc.returncode
+        with open(tmp_path / "stderr.txt", "w+") as errors:
+            proc = subprocess.Popen([sys.executable, "-m", "gitmig", "migrate",
+                                     "--database", url], cwd=project.root,
+                                    stdout=subprocess.PIPE, stderr=errors, text=True,
+                                    env=env)
+            assert proc.stdout is not None
+            out = proc.stdout.readline()
+            proc.send_signal(sig)
+            out += proc.stdout.read()  # with what readline buffered
+            proc.wait(timeout=60)
+            errors.seek(0)
+            err = errors.read()
+        with sqlite3.connect(db) as conn:  # a hot journal is rolled back here
+            conn.execute("SELECT 1 FROM sqlite_master").fetchall()
+        rows = [r[1] for r in history(db)]
+        assert catalog(db) == refs[len(rows)]  # whole migrations with their rows
+        return no_ms(out), err, proc.returncode, rows
 
-    full = stopped(dict(os.environ, GITMIG_NO_CACHE="1"))
-    first, out, err, code = stopped(dict(os.environ))
+    for env in (dict(os.environ, GITMIG_NO_CACHE="1"), dict(os.environ)):  # full, warm
+        out, err, code, rows = stopped(env)
+        printed = re.findall(r"blog\.(\w+)\.\.\. OK", out)
 
-    assert first.startswith(f"Applying blog.{names[1]}... OK")
-    assert "Applying" not in out  # the rebuild was under way: never reported
-    assert [r[1] for r in history(db)] == names[:2]
-    assert catalog(db) == catalog(ref)
-    # The full path, whose first migration is still in its uncommitted batch, finishes
-    # the one under way before it stops (gitmig.db.batch); here the first is committed
-    # already, so the one under way is rolled back. The words and the exit are the same.
-    assert code == full[3]
-    if sig == signal.SIGINT:
-        assert err == full[2] and code == 130
-    assert migrate(project, url).stdout.count("Applying") == 1
+        assert printed[0] == names[1]
+        assert rows[0] == names[0] and rows == names[:len(rows)]
+        if sig == signal.SIGINT:
+            assert code == 130 and err.strip() == "gitmig: aborted"
+            # The first migration's batch was open (the first Ctrl-C lets the one under
+            # way finish, commits, stops) or already committed (it stops at once).
+            assert rows[1:] == printed
+        else:
+            assert code == -signal.SIGKILL
+            assert set(rows[1:]) <= set(printed)  # at most the open batch lost, whole
+        assert migrate(project, url).stdout.count("Applying") == 3 - len(rows)

@@ -182,6 +182,7 @@ def _execute_plan(
     if not outcome.prepared:
         return
     exact = False  # the database was what its applied migrations make, to the letter
+    empty = False  # ... and none is applied: no table at all (gitmig.actions.warmempty)
     forwards = not any(p.step.backwards for p in outcome.prepared)
     seen: list[dict[str, Any]] = []  # the catalog the drift check read
     if applied and forwards and not options.fake and options.drift_check:
@@ -191,6 +192,8 @@ def _execute_plan(
             reporter.warn("the database has drifted from its applied migrations (changed "
                           "beyond them; `gitmig drift` says more):\n" +
                           "\n".join(f"  {line}" for line in drifted))
+    elif not applied and forwards and not options.fake and options.schema is None:
+        empty = _starts_empty(conn, seen)  # what no migration makes: recorded too
     if options.fake_initial:
         from gitmig.actions.fakeinitial import fake_initial
 
@@ -203,17 +206,17 @@ def _execute_plan(
 
     commit = None if options.fake else git_head(config.root)
     capture = None
-    if exact and not outcome.faked and options.schema is None:
+    if (exact or empty) and not outcome.faked and options.schema is None:
         from gitmig.actions.sqlrecording import capture_for
 
         capture = capture_for(conn, outcome.real_url)
-    empty = None  # from an empty PostgreSQL database: recorded for gitmig.actions.warmpg
+    pg_empty = None  # from an empty PostgreSQL database: recorded for gitmig.actions.warmpg
     if (not applied and forwards and capture is None and not options.fake
             and not options.fake_initial and options.schema is None):
         from gitmig.actions.pgrecording import from_empty
 
-        empty = from_empty(config, conn, outcome.real_url)
-        capture = empty.capture if empty is not None else None
+        pg_empty = from_empty(config, conn, outcome.real_url)
+        capture = pg_empty.capture if pg_empty is not None else None
     if not outcome.faked:
         try:
             executor.run(conn, outcome.prepared, fake=options.fake, git_commit=commit,
@@ -228,10 +231,10 @@ def _execute_plan(
             executor.run(conn, list(run), fake=faked, git_commit=None if faked else commit,
                          progress=reporter, safe=config.safe)
     outcome.ran = True
-    if empty is not None:
+    if pg_empty is not None:
         from gitmig.actions.pgrecording import record as record_empty
 
-        record_empty(config, outcome.real_url, outcome.prepared, empty)
+        record_empty(config, outcome.real_url, outcome.prepared, pg_empty)
     if exact and not outcome.faked:
         after = _remember(config, graph, conn, applied, outcome)
         if capture is not None and seen:
@@ -239,6 +242,12 @@ def _execute_plan(
 
             record(config, graph, applied, outcome.real_url, outcome.prepared, capture,
                    seen[0], after)
+    elif empty and capture is not None and seen:
+        from gitmig.actions.sqlrecording import record_from_empty
+        from gitmig.db.catalog import read_catalog
+
+        record_from_empty(config, graph, conn, outcome.real_url, outcome.prepared,
+                          capture, seen[0], read_catalog(conn))
 
 
 def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
@@ -278,6 +287,25 @@ def drift_lines(config: Config, graph: MigrationGraph, conn: Connection,
                       "once it is released, or pass --no-drift-check to skip the check")
         return [], False
     return report.lines(), not report.drifted and not report.unmanaged
+
+
+def _starts_empty(conn: Connection, seen: list[dict[str, Any]]) -> bool:
+    """A SQLite database with no table (gitmig's history aside, which has no row here):
+    exactly what no migration makes. `seen` gets the catalog read. (SQLite only, for
+    now: the SQL-recording warm path from empty is SQLite's; with no cache to keep
+    what it finds, not worth reading the catalogs.)"""
+    from gitmig import cache
+    from gitmig.db.catalog import read_catalog
+    from gitmig.db.history.rows import TABLE_NAME
+
+    if conn.dialect.name != "sqlite" or not cache.enabled():
+        return False
+    catalog = read_catalog(conn)
+    if any(t != TABLE_NAME for t in catalog["tables"]) or catalog["types"] or catalog[
+            "sequences"]:
+        return False
+    seen.append(catalog)
+    return True
 
 
 def _remember(config: Config, graph: MigrationGraph, conn: Connection,

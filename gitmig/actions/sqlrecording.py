@@ -3,7 +3,10 @@
 Only a run that began with the database exactly as its applied migrations make it
 (gitmig.actions.migrate's `exact`) on a plain SQLite file records anything: the catalog
 it found, the catalog it left, and the statements of each migration it ran in the batch
-(gitmig.db.sqlrecord says how they are keyed and what keeps a migration out).
+(gitmig.db.sqlrecord says how they are keyed and what keeps a migration out). A run from
+an empty database (no table, no history table: exactly what no migration makes) records
+its whole plan as one entry, with the history table it made (record_from_empty), for
+gitmig.actions.warmempty.
 """
 
 from __future__ import annotations
@@ -110,3 +113,38 @@ def record(config: Config, graph: MigrationGraph, applied: dict[Key, Applied], u
         if items is None:
             return
     sqlrecord.remember_catalog(config, url, items, after)
+
+
+def record_from_empty(config: Config, graph: MigrationGraph, conn: Connection, url: str,
+                      prepared: list[Prepared], capture: sqlrecord.Capture,
+                      before: dict[str, Any], after: dict[str, Any]) -> None:
+    """After a run from an empty database (`before`: no table, and no history table
+    either, so that this run made it): the whole plan as one entry, with the history
+    table's sqlite_master rows, when every migration of it may be replayed; and the
+    catalogs before and after, as `record` keeps them."""
+    from gitmig.db.history.rows import TABLE_NAME
+
+    if before["tables"]:
+        return  # a history table made before: perhaps by an older gitmig, as it was
+    steps = []
+    for p in prepared:
+        statements = capture.statements(p.actions)
+        f = p.file
+        if (p.step.backwards or statements is None or not capture.batched.get(p.step.key)
+                or not f.digest or not self_contained(f.path)):
+            return
+        steps.append(sqlrecord.Step(f.app, f.name, f.checksum, f.digest, statements,
+                                    bool(p.destructive)))
+    rows = conn.exec_driver_sql(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name = ? "
+        "ORDER BY rowid", (TABLE_NAME,)).fetchall()
+    if conn.in_transaction():
+        conn.rollback()
+    history = tuple((r[0], r[1], r[2], r[3]) for r in rows)
+    if not history or history[0][0] != "table":
+        return
+    sqlrecord.remember_from_empty(config, url, sqlrecord.FromEmpty(history, tuple(steps)))
+    items = sqlrecord.applied_items(graph, [p.step.key for p in prepared])
+    if items is not None:
+        sqlrecord.remember_catalog(config, url, [], before)
+        sqlrecord.remember_catalog(config, url, items, after)

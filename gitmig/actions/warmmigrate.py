@@ -6,18 +6,21 @@ needs none of them. This path runs only when it is certain to do what the full p
 (gitmig.actions.migrate) would do, statement for statement:
 
 - the history is settled as for gitmig.actions.uptodate (no upgrade, rename, squash row
-  or warning pending), read again under the same migration lock the full path takes (the
-  file's write lock, kept by `locking_mode = EXCLUSIVE`; if another holds it, the full
-  path waits and says so);
+  or warning pending), read again under the same migration lock the full path takes
+  (gitmig.db.sqlitelock; if another holds it, the full path waits and says so);
 - every migration of the plan has recorded statements (gitmig.db.sqlrecord: keyed by
   the applied migrations before it, itself, the URL, SQLite's version, gitmig's,
   SQLAlchemy's and Alembic's code, ignore_tables and the timeouts), and the catalog read
   now is the one a full run found with these migrations applied and no drift, which is
   the drift check;
-- each migration runs in its own transaction (its statements and its history row, the
-  row's values as the SQLAlchemy path writes them), and its "Applying ... OK" line is
-  printed once that commit is done: a migration is whole or absent, a kill or Ctrl-C
-  loses only the one under way, unreported.
+- the migrations run as the full path batches them (gitmig.db.sqlitebatch): each in a
+  savepoint with its history row (the row's values as the SQLAlchemy path writes them),
+  committed every half second and at the end, its "Applying ... OK" line printed once
+  its savepoint is released; a migration is whole or absent, a kill loses at most the
+  open batch, a Ctrl-C never takes back a migration printed OK.
+
+A database with no migration applied yet (no file, or nothing in it but gitmig's empty
+history table) is gitmig.actions.warmempty's: the whole plan recorded from empty.
 
 Anything else, or a statement that fails, hands over to the full path, which starts from
 the history as the committed migrations left it, and reports and refuses as usual.
@@ -25,21 +28,19 @@ the history as the committed migrations left it, and reports and refuses as usua
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from typing import Any
 from urllib.parse import quote
 
 from gitmig.actions.uptodate import settled_graph
 from gitmig.config import Config
-from gitmig.db import sqlrecord
+from gitmig.db import sqlitebatch, sqlrecord
 from gitmig.db.history import sqlitereader
-from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME, Applied
+from gitmig.db.history.rows import Applied
+from gitmig.db.sqlitelock import HandOver, locked
 from gitmig.errors import GitmigError
 from gitmig.migrations import plan
 from gitmig.migrations.graph import Key, MigrationGraph
@@ -47,14 +48,8 @@ from gitmig.migrations.graph import Key, MigrationGraph
 Catalog = dict[str, Any]
 # (the history's rows, the plan's recorded steps, the catalog to find before them)
 Found = tuple[dict[Key, Applied], list[sqlrecord.Step], Catalog]
-Show = Callable[[str, float], None]  # (label, milliseconds): the "Applying" line
+Show = sqlitebatch.Show
 _MARKER = "gitmig_scratch_in_use"  # gitmig.db.catalog.MARKER, left out of catalogs
-_INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
-           f"{CONTENT_COLUMN}) VALUES (?, ?, ?, ?, ?, ?)")
-
-
-class _HandOver(Exception):
-    """The full path takes over from here."""
 
 
 def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
@@ -69,15 +64,19 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
     except GitmigError:
         return False
     found = sqlitereader.plain_file(url)
-    if found is None or not os.path.exists(found[0]):
+    if found is None:
         return False
     path, shown = found
     # A look without the lock first: most runs without an entry stop here, cheaply.
     if seen is None:
-        applied = sqlitereader.settled(url)
+        applied = sqlitereader.settled(url)  # None: no file, no history table, in doubt
         graph = settled_graph(config, applied) if applied else None
     else:
         applied, graph = seen
+    if not applied:  # an empty database, or none yet (checked again under the lock)
+        from gitmig.actions.warmempty import warm_from_empty
+
+        return warm_from_empty(config, url, path, graph, ask, show)
     steps = _steps(config, url, applied, graph, ask)
     if steps is None:
         return False
@@ -88,9 +87,11 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
         return False
     with closing(conn):
         try:
-            with _locked(conn):
+            with locked(conn):
                 return _run(config, shown, conn, steps, show)
-        except (_HandOver, sqlite3.Error, GitmigError):
+        except sqlitebatch.Lost:
+            raise  # printed OK and not applied: said, never run again unseen
+        except (HandOver, sqlitebatch.Failed, sqlite3.Error, GitmigError):
             return False
 
 
@@ -131,19 +132,6 @@ def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
     return applied, steps, remembered
 
 
-@contextmanager
-def _locked(conn: sqlite3.Connection) -> Iterator[None]:
-    """The migration lock the full path takes (gitmig.db.sqlitelock), without waiting: a
-    run that would wait leaves it to the full path, which says so."""
-    from gitmig.db import sqlitelock
-
-    try:
-        with sqlitelock.held(conn, on_wait=None):
-            yield
-    except sqlitelock.Busy:
-        raise _HandOver from None
-
-
 def _run(config: Config, shown: str, conn: sqlite3.Connection,
          steps: Found, show: Show) -> bool:
     applied, todo, remembered = steps
@@ -151,34 +139,15 @@ def _run(config: Config, shown: str, conn: sqlite3.Connection,
     try:
         rows = sqlitereader.settled_rows(conn, shown)
         if rows != applied:  # another run changed the history meanwhile: start over
-            raise _HandOver
+            raise HandOver
         if _catalog(conn) != remembered:  # drifted since (or never seen): the full path
-            raise _HandOver
+            raise HandOver
     finally:
         conn.execute("ROLLBACK")
     from gitmig.db.githead import git_head
 
-    commit = git_head(config.root)
-    for step in todo:
-        started = time.perf_counter()
-        conn.execute("BEGIN")
-        try:
-            for sql, params in step.statements:
-                conn.execute(sql, params)
-            conn.execute(_INSERT, (step.app, step.name, step.checksum, _now(), commit,
-                                   step.digest))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        show(step.label, (time.perf_counter() - started) * 1000)
+    sqlitebatch.replay(conn, todo, git_head(config.root), show)
     return True
-
-
-def _now() -> str:
-    """applied_at as SQLAlchemy's SQLite DATETIME stores it: naive UTC, microseconds."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _catalog(conn: sqlite3.Connection) -> Catalog:

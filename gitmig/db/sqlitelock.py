@@ -164,3 +164,18 @@ def _path(conn: sqlite3.Connection) -> str:
 def _text(exc: BaseException) -> str:
     """sqlite3's words on one line."""
     return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+class HandOver(Exception):
+    """The warm paths' word for "the full path takes over from here"."""
+
+
+@contextmanager
+def locked(conn: sqlite3.Connection) -> Iterator[None]:
+    """held() for the warm paths (gitmig.actions.warmmigrate, warmempty), without waiting:
+    a run that would wait leaves it to the full path, which says so."""
+    try:
+        with held(conn, on_wait=None):
+            yield
+    except Busy:
+        raise HandOver from None

@@ -5,7 +5,9 @@ applied migrations make it (drift_lines' `exact`) records, per migration it ran 
 savepoint of the batch (no RunSQL/RunPython, atomic, no lock or statement timeout, no
 enum values added), the statements that migration's operations sent to the driver, and
 the catalogs before and after the run. The next `migrate` with the same work on the same
-kind of database (gitmig.actions.warmmigrate) replays them through Python's sqlite3.
+kind of database (gitmig.actions.warmmigrate) replays them through Python's sqlite3. A
+run from an empty database is kept whole, keyed by its plan (FromEmpty, `from_empty`):
+the warm run from empty (gitmig.actions.warmempty) reads one entry, not one a migration.
 
 An entry is exact because it is keyed by everything the statements depend on: the
 applied migrations before it in order (name, checksum and SHA-256 of each file), the
@@ -147,6 +149,58 @@ def step(config: Config, url: str, applied: list[list[str]],
     app, name, checksum, digest = migration
     return Step(app, name, checksum, digest, tuple((s[0], tuple(s[1])) for s in statements),
                 destructive)
+
+
+# A run from an empty database (gitmig.actions.warmempty): the whole plan in one entry,
+# keyed by the plan itself, so that a warm run reads one file, not one per migration.
+HistoryRow = tuple[str, str, str, str | None]  # sqlite_master: type, name, tbl_name, sql
+
+
+@dataclass(frozen=True)
+class FromEmpty:
+    """A full run's plan from an empty database: the history table as it made it (its
+    sqlite_master rows, in the order they were made) and each migration's step."""
+
+    history: tuple[HistoryRow, ...]
+    steps: tuple[Step, ...]
+
+
+def _empty_scope(config: Config, url: str, plan: list[list[str]]) -> str:
+    return json.dumps({**_common(config, url), "from": "empty", "plan": plan},
+                      sort_keys=True)
+
+
+def remember_from_empty(config: Config, url: str, found: FromEmpty) -> None:
+    plan = [[s.app, s.name, s.checksum, s.digest] for s in found.steps]
+    cache.store("sqlpath-empty", _empty_scope(config, url, plan),
+                {"plan": plan, "history": list(found.history),
+                 "steps": [(list(s.statements), s.destructive) for s in found.steps]})
+
+
+def from_empty(config: Config, url: str, plan: list[list[str]]) -> FromEmpty | None:
+    """The recorded run of `plan` (app, name, checksum, SHA-256 of each) from an empty
+    database; None when none was recorded or the entry is not one this gitmig wrote."""
+    found = cache.load("sqlpath-empty", _empty_scope(config, url, plan))
+    if not isinstance(found, dict) or found.get("plan") != plan:
+        return None
+    history, steps = found.get("history"), found.get("steps")
+    if (not isinstance(history, list) or not history or not all(_valid_row(r) for r in history)
+            or not isinstance(steps, list) or len(steps) != len(plan)):
+        return None
+    out = []
+    for migration, s in zip(plan, steps, strict=True):
+        if (not isinstance(s, tuple) or len(s) != 2 or not isinstance(s[0], list)
+                or not all(_valid(x) for x in s[0]) or not isinstance(s[1], bool)):
+            return None
+        app, name, checksum, digest = migration
+        out.append(Step(app, name, checksum, digest,
+                        tuple((x[0], tuple(x[1])) for x in s[0]), s[1]))
+    return FromEmpty(tuple(history), tuple(out))
+
+
+def _valid_row(r: object) -> bool:
+    return (isinstance(r, tuple) and len(r) == 4 and all(isinstance(x, str) for x in r[:3])
+            and isinstance(r[3], (str, type(None))))
 
 
 def _valid(s: object) -> bool:
