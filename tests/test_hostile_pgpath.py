@@ -1,0 +1,128 @@
+"""Hostile trial of the SQL replay into an empty PostgreSQL database (gitmig.actions.warmpg):
+runs at once, databases that are not quite empty, settings and URLs that change the SQL,
+migrations that cannot be replayed, tampered entries, killed connections. Each compares
+what a user sees (output, exit code, schema, history) with a cold run's (GITMIG_NO_CACHE=1)
+on the same database, or says which path ran. Real server, fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from .catalog import dump_catalog
+from .conftest import Project
+from .test_migrate import POST, POST_WITH_SLUG, make, models
+from .test_migrate_pgpath import (
+    THREE,
+    entries,
+    execute,
+    history,
+    project_on,
+    recorded,
+    recreate,
+    reported,
+    slowed,
+    state,
+    until,
+)
+from .test_migrate_sqlpath import cli, no_ms
+
+pytestmark = pytest.mark.slow  # all on the server
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITMIG_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def cold(project: Project, url: str, setup: str = "") -> tuple[str, int, Any]:
+    """A cold run's (stdout, exit code, state) on the database made empty, then `setup`
+    run in it; the database made empty again after."""
+    recreate(url)
+    if setup:
+        execute(url, setup)
+    r, _ = cli(project, "migrate", "--database", url, env_cache=False)
+    out = (no_ms(r.stdout), r.returncode, state(url))
+    recreate(url)
+    return out
+
+
+def spawn(project: Project, url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-X", "importtime", "-m", "gitmig", "migrate",
+                             "--database", url], cwd=project.root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+# --- two runs at once -------------------------------------------------------------------
+
+@pytest.mark.parametrize("runs", [2, 4])
+def test_runs_at_once_apply_each_migration_once(tmp_path: Path, postgres_url: str,
+                                                runs: int) -> None:
+    """Several warm runs started together on the same empty database: one applies the
+    plan, the others wait and find nothing to do; each migration printed and recorded
+    once; every exit code 0."""
+    project = project_on(tmp_path, postgres_url, THREE)
+    cold_out, _, cold_state = cold(project, postgres_url)
+    recorded(project, postgres_url)
+    procs = [spawn(project, postgres_url) for _ in range(runs)]
+    results = [(p.communicate(timeout=120), p.returncode) for p in procs]
+
+    assert [code for _, code in results] == [0] * runs, results
+    outs = [no_ms(out) for (out, _), _ in results]
+    assert sorted(outs).count(cold_out) == 1, outs
+    assert all(o == cold_out or o == "No migrations to apply.\n" for o in outs), outs
+    for (_, err), _ in results:
+        err = "".join(x + "\n" for x in err.splitlines() if not x.startswith("import time:"))
+        assert err in ("", "Waiting for another `gitmig migrate` on this database to "
+                           "finish...\n"), err
+    assert state(postgres_url) == cold_state
+    rows = history(postgres_url)
+    assert len(rows) == len({r[:2] for r in rows}) == 3
+
+
+# --- not quite empty --------------------------------------------------------------------
+
+NOT_EMPTY = {
+    "table-in-other-schema": "CREATE SCHEMA other; CREATE TABLE other.thing (id int)",
+    "schema-on-search-path": "CREATE SCHEMA blog; ALTER DATABASE {db} SET search_path = blog, public",
+    "schema-named-like-role": "CREATE SCHEMA postgres",
+    "view": "CREATE VIEW v AS SELECT 1 AS one",
+    "sequence": "CREATE SEQUENCE s",
+    "domain": "CREATE DOMAIN positive AS int CHECK (VALUE > 0)",
+    "composite-type": "CREATE TYPE pair AS (a int, b int)",
+    "function": "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    "foreign-table": "CREATE FOREIGN DATA WRAPPER dummy; CREATE SERVER srv FOREIGN DATA "
+                     "WRAPPER dummy; CREATE FOREIGN TABLE ft (id int) SERVER srv",
+    "extension": "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "collation": "CREATE COLLATION mine (provider = icu, locale = 'de-DE')",
+    "post-in-other-schema": "CREATE SCHEMA other; CREATE TABLE other.post (id int); "
+                            "ALTER DATABASE {db} SET search_path = public, other",
+    "search-path-setting": "ALTER DATABASE {db} SET search_path = nowhere",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_EMPTY))
+def test_a_database_not_quite_empty_ends_as_a_cold_run(tmp_path: Path, postgres_url: str,
+                                                       kind: str) -> None:
+    """The entry was recorded from a truly empty database; the database now holds
+    something. Whichever path runs, the user sees what a cold run on that database shows,
+    and the database ends the same."""
+    db = sa.engine.make_url(postgres_url).database
+    setup = NOT_EMPTY[kind].format(db=db)
+    project = project_on(tmp_path, postgres_url, THREE)
+    cold_out, cold_code, cold_state = cold(project, postgres_url, setup)
+    recorded(project, postgres_url)
+    execute(postgres_url, setup)
+
+    r, _ = cli(project, "migrate", "--database", postgres_url)
+
+    assert (no_ms(r.stdout), r.returncode) == (cold_out, cold_code), r.stderr
+    assert state(postgres_url) == cold_state
