@@ -126,3 +126,105 @@ def test_a_database_not_quite_empty_ends_as_a_cold_run(tmp_path: Path, postgres_
 
     assert (no_ms(r.stdout), r.returncode) == (cold_out, cold_code), r.stderr
     assert state(postgres_url) == cold_state
+
+
+# --- migrations that cannot be replayed, or changed since ------------------------------
+
+HEAD = '"""By hand."""\nimport sqlalchemy as sa\n\nfrom gitmig import ops\n'
+MIDDLE = {
+    "runpython": HEAD + '''
+
+def fill(connection):
+    connection.execute(sa.text("INSERT INTO post (title) VALUES ('from python')"))
+
+
+parents = ["0001_initial"]
+operations = [ops.RunPython(fill, ops.RunPython.noop)]
+''',
+    "runsql": HEAD + '''
+parents = ["0001_initial"]
+operations = [ops.RunSQL("INSERT INTO post (title) VALUES ('from sql')")]
+''',
+    "non-atomic": HEAD + '''
+atomic = False
+
+parents = ["0001_initial"]
+operations = [ops.RunSQL("CREATE INDEX ix_title ON post (title)")]
+''',
+    "project-code": HEAD + '''
+from blog import sizes
+
+parents = ["0001_initial"]
+operations = [ops.AddColumn("post", sa.Column("code", sa.String(sizes.CODE)))]
+''',
+    "environment": HEAD + '''
+import os
+
+parents = ["0001_initial"]
+operations = [ops.AddColumn("post", sa.Column("code", sa.String(
+    int(os.environ.get("CODE_LENGTH", "10")))))]
+''',
+    "enum": HEAD + '''
+parents = ["0001_initial"]
+operations = [ops.AddColumn("post", sa.Column(
+    "mood", sa.Enum("ok", "meh", name="mood"), server_default="ok"))]
+''',
+}
+
+
+def with_middle(tmp_path: Path, url: str, middle: str) -> Project:
+    """0001 post, 0002 `middle` (by hand), 0003 post's slug."""
+    project = project_on(tmp_path, url, [POST])
+    project.write("blog/sizes.py", "CODE = 10\n")
+    project.write("blog/migrations/0002_middle.py", MIDDLE[middle])
+    models(project, POST_WITH_SLUG)
+    make(project)
+    assert len(project.migrations("blog")) == 3
+    return project
+
+
+@pytest.mark.parametrize("middle", sorted(MIDDLE))
+def test_a_migration_not_replayable_hands_over_at_its_place(tmp_path: Path,
+                                                            postgres_url: str,
+                                                            middle: str) -> None:
+    """Each migration printed once, in order; the database as a cold run leaves it."""
+    project = with_middle(tmp_path, postgres_url, middle)
+    cold_out, cold_code, cold_state = cold(project, postgres_url)
+    assert cold_code == 0 and cold_out.count("Applying") == 3
+    recorded(project, postgres_url)
+
+    r, _ = cli(project, "migrate", "--database", postgres_url)
+
+    assert (no_ms(r.stdout), r.returncode, r.stderr) == (cold_out, 0, "")
+    assert state(postgres_url) == cold_state
+
+
+@pytest.mark.parametrize("change", ["project-code", "environment", "edited", "added"])
+def test_what_changed_since_the_recording_is_not_replayed(tmp_path: Path, postgres_url: str,
+                                                          change: str) -> None:
+    """After recording: the project code a migration imports, an environment variable it
+    reads, the migration itself (same name), or a migration added. The warm run ends as a
+    cold run of the project as it is now."""
+    project = with_middle(tmp_path, postgres_url,
+                          "environment" if change == "environment" else "project-code")
+    recorded(project, postgres_url)
+    env = dict(os.environ)
+    if change == "project-code":
+        project.write("blog/sizes.py", "CODE = 77\n")
+    elif change == "environment":
+        os.environ["CODE_LENGTH"] = "77"
+    elif change == "edited":
+        path = project.root / "blog/migrations/0001_initial.py"
+        path.write_text(path.read_text().replace("length=200", "length=300"))
+    else:
+        models(project, POST_WITH_SLUG + "    extra: Mapped[int | None]\n")
+        make(project)
+    try:
+        cold_out, _, cold_state = cold(project, postgres_url)
+        r, _ = cli(project, "migrate", "--database", postgres_url)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+
+    assert (no_ms(r.stdout), r.returncode) == (cold_out, 0), r.stderr
+    assert state(postgres_url) == cold_state
