@@ -228,3 +228,74 @@ def test_what_changed_since_the_recording_is_not_replayed(tmp_path: Path, postgr
 
     assert (no_ms(r.stdout), r.returncode) == (cold_out, 0), r.stderr
     assert state(postgres_url) == cold_state
+
+
+# --- tampered entries, an unusable cache -----------------------------------------------
+
+def _steps_renamed(v: dict[str, Any]) -> None:
+    v["steps"][0]["migration"] = ["blog", "0009_other", *v["steps"][0]["migration"][2:]]
+
+
+def _steps_too_many(v: dict[str, Any]) -> None:
+    v["steps"] = v["steps"] + v["steps"]
+
+
+TAMPER = {
+    "garbage": lambda raw: b"\x80\x05not a pickle at all",
+    "empty-file": lambda raw: b"",
+    "list": lambda raw: pickle.dumps([1, 2, 3]),
+    "value-a-list": lambda raw: _rewrap(raw, lambda v: [v]),
+    "ddl-not-text": lambda raw: _rewrap(raw, lambda v: {**v, "history_ddl": 7}),
+    "steps-a-dict": lambda raw: _rewrap(raw, lambda v: {**v, "steps": {"a": 1}}),
+    "step-of-another-migration": lambda raw: _rewrap(raw, _mutating(_steps_renamed)),
+    "more-steps-than-plan": lambda raw: _rewrap(raw, _mutating(_steps_too_many)),
+    "plan-of-another-project": lambda raw: _rewrap(raw, lambda v: {**v, "plan": v["plan"][:1]}),
+    "destructive-not-bool": lambda raw: _rewrap(raw, _mutating(
+        lambda v: v["steps"][0].__setitem__("destructive", "no"))),
+}
+
+
+def _mutating(change: Any) -> Any:
+    def run(v: Any) -> Any:
+        change(v)
+        return v
+    return run
+
+
+def _rewrap(raw: bytes, change: Any) -> bytes:
+    data = pickle.loads(raw)
+    data["value"] = change(data["value"])
+    return pickle.dumps(data)
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPER))
+def test_a_tampered_entry_is_ignored(tmp_path: Path, postgres_url: str, kind: str) -> None:
+    project = project_on(tmp_path, postgres_url, THREE)
+    cold_out, _, cold_state = cold(project, postgres_url)
+    recorded(project, postgres_url)
+    [entry] = entries()
+    entry.write_bytes(TAMPER[kind](entry.read_bytes()))
+
+    r, imported = cli(project, "migrate", "--database", postgres_url)
+
+    assert (no_ms(r.stdout), r.returncode, r.stderr) == (cold_out, 0, "")
+    assert "sqlalchemy" in imported  # the full path ran
+    assert state(postgres_url) == cold_state
+
+
+def test_a_cache_that_cannot_be_written_costs_only_time(tmp_path: Path, postgres_url: str,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The cache folder's place is taken by a file: nothing recorded, nothing replayed,
+    every run as a cold one, no word about the cache."""
+    project = project_on(tmp_path, postgres_url, THREE)
+    cold_out, _, cold_state = cold(project, postgres_url)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("mine\n")
+    monkeypatch.setenv("GITMIG_CACHE_DIR", str(blocker))
+    for _ in range(2):
+        recreate(postgres_url)
+        r, _ = cli(project, "migrate", "--database", postgres_url)
+        assert (no_ms(r.stdout), r.returncode, r.stderr) == (cold_out, 0, "")
+        assert state(postgres_url) == cold_state
+    assert blocker.read_text() == "mine\n"
