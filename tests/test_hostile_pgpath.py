@@ -299,3 +299,82 @@ def test_a_cache_that_cannot_be_written_costs_only_time(tmp_path: Path, postgres
         assert (no_ms(r.stdout), r.returncode, r.stderr) == (cold_out, 0, "")
         assert state(postgres_url) == cold_state
     assert blocker.read_text() == "mine\n"
+
+
+# --- the connection killed, Ctrl-C early ------------------------------------------------
+
+def terminate_others(url: str) -> int:
+    """pg_terminate_backend on every other session of the database; how many."""
+    db = sa.engine.make_url(url).database
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return len(conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{db}' AND pid <> pg_backend_pid()").all())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("lines", [1, 3, 5])
+def test_the_connection_killed_mid_run(tmp_path: Path, postgres_url: str, lines: int) -> None:
+    """pg_terminate_backend on the replaying session after `lines` lines: no traceback;
+    the history a prefix of the plan, the schema a cold run's to its last migration;
+    every migration reported OK and not named lost is applied; nothing printed twice;
+    the next run applies the rest."""
+    from .test_migrate_pgpath import expected_catalog
+
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    proc, out = until(project, postgres_url, lines)
+    killed = terminate_others(postgres_url)
+    rest, err = proc.communicate(timeout=60)
+    out += rest
+
+    assert killed >= 1
+    assert "Traceback" not in err, err
+    applied = [r[1] for r in history(postgres_url)]
+    assert applied == names[: len(applied)]
+    assert dump_catalog(postgres_url) == expected_catalog(project, applied)
+    shown = reported(out)
+    assert len(shown) == len(set(shown)) and shown == names[: len(shown)], out
+    lost = [n for n in shown if n not in applied]
+    if proc.returncode == 0:
+        assert shown == applied == names, (out, err)
+    else:
+        assert all(n in err for n in lost), (lost, err)
+    r, _ = cli(project, "migrate", "--database", postgres_url)
+    assert r.returncode == 0, r.stderr
+    assert [row[1] for row in history(postgres_url)] == names
+
+
+def test_ctrl_c_before_the_first_line(tmp_path: Path, postgres_url: str) -> None:
+    """A Ctrl-C while the first migration replays: exit 130, 'gitmig: aborted', no
+    traceback; what is applied is whole and a prefix; the next run applies the rest."""
+    from .test_migrate_pgpath import expected_catalog
+
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    proc = spawn(project, postgres_url)
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    try:  # once the history table exists, the first migration is under way
+        for _ in range(600):
+            if sa.inspect(engine).has_table("gitmig_migrations"):
+                break
+            time.sleep(0.01)
+    finally:
+        engine.dispose()
+    proc.send_signal(2)
+    out, err = proc.communicate(timeout=60)
+    err = "".join(x + "\n" for x in err.splitlines() if not x.startswith("import time:"))
+
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
+    applied = [r[1] for r in history(postgres_url)]
+    assert applied == names[: len(applied)] and reported(out) == applied
+    assert dump_catalog(postgres_url) == expected_catalog(project, applied)
+    r, _ = cli(project, "migrate", "--database", postgres_url)
+    assert r.returncode == 0, r.stderr
+    assert [row[1] for row in history(postgres_url)] == names
