@@ -378,3 +378,58 @@ def test_ctrl_c_before_the_first_line(tmp_path: Path, postgres_url: str) -> None
     r, _ = cli(project, "migrate", "--database", postgres_url)
     assert r.returncode == 0, r.stderr
     assert [row[1] for row in history(postgres_url)] == names
+
+
+# --- URLs and settings that change the SQL or how it runs -------------------------------
+
+def _forms(url: str) -> dict[str, str]:
+    u = sa.engine.make_url(url)
+    db = u.database or ""
+    quoted = "".join(f"%{ord(c):02X}" if c.isalpha() else c for c in db)
+    base = f"postgresql://postgres@127.0.0.1:{u.port or 5432}"
+    return {
+        "localhost": f"postgresql://postgres@localhost:{u.port or 5432}/{db}",
+        "password": f"postgresql://postgres:s%40cret@127.0.0.1:{u.port or 5432}/{db}",
+        "sslmode": f"{base}/{db}?sslmode=disable",
+        "psycopg-driver": f"postgresql+psycopg://postgres@127.0.0.1:{u.port or 5432}/{db}",
+        "escaped-name": f"{base}/{quoted}",
+        "no-port": f"postgresql://postgres@127.0.0.1/{db}",
+    }
+
+
+@pytest.mark.parametrize("form", ["localhost", "password", "sslmode", "psycopg-driver",
+                                  "escaped-name", "no-port"])
+def test_the_same_database_by_another_url(tmp_path: Path, postgres_url: str,
+                                          form: str) -> None:
+    """Recorded under one URL, run under another naming the same database: a cold run's
+    output and end; and a replay under the second URL once it recorded there."""
+    other = _forms(postgres_url)[form]
+    project = project_on(tmp_path, postgres_url, THREE)
+    cold_out, _, cold_state = cold(project, postgres_url)
+    recorded(project, postgres_url)
+    for _ in range(3):  # under the other URL: records (if it can), then replays
+        r, _ = cli(project, "migrate", "--database", other)
+        assert (no_ms(r.stdout), r.returncode, r.stderr) == (cold_out, 0, "")
+        assert state(postgres_url) == cold_state
+        recreate(postgres_url)
+
+
+@pytest.mark.parametrize("setting", ['lock_timeout = 5', 'statement_timeout = 60',
+                                     'ignore_tables = ["post*"]', 'lock_retries = 2'])
+def test_a_setting_added_after_the_recording(tmp_path: Path, postgres_url: str,
+                                             setting: str) -> None:
+    """A setting that changes how the migrations run (timeouts, retries) or what gitmig
+    manages: the entry recorded without it is not replayed; a cold run's output and end."""
+    project = project_on(tmp_path, postgres_url, THREE)
+    recorded(project, postgres_url)
+    config = project.root / "pyproject.toml"
+    config.write_text(config.read_text().replace("[tool.gitmig]\n",
+                                                 f"[tool.gitmig]\n{setting}\n"))
+    cold_out, _, cold_state = cold(project, postgres_url)
+
+    r, imported = cli(project, "migrate", "--database", postgres_url)
+
+    assert (no_ms(r.stdout), r.returncode, r.stderr) == (cold_out, 0, "")
+    assert state(postgres_url) == cold_state
+    if "timeout" in setting:
+        assert "sqlalchemy" in imported  # not replayed without the timeout
