@@ -92,7 +92,8 @@ def test_runs_at_once_apply_each_migration_once(tmp_path: Path, postgres_url: st
 
 NOT_EMPTY = {
     "table-in-other-schema": "CREATE SCHEMA other; CREATE TABLE other.thing (id int)",
-    "schema-on-search-path": "CREATE SCHEMA blog; ALTER DATABASE {db} SET search_path = blog, public",
+    "schema-on-search-path": "CREATE SCHEMA blog; "
+                             "ALTER DATABASE {db} SET search_path = blog, public",
     "schema-named-like-role": "CREATE SCHEMA postgres",
     "view": "CREATE VIEW v AS SELECT 1 AS one",
     "sequence": "CREATE SEQUENCE s",
