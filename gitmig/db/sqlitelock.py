@@ -116,9 +116,12 @@ def _lock_file(path: str, waiter: _Waiter) -> Iterator[None]:
     import fcntl
 
     while True:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # not through a symbolic link: one planted there must not make us create
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
+            if os.path.islink(path):
+                raise GitmigError(f"cannot lock the database: {path} is a symbolic link, "
+                                  "not gitmig's lock file; remove it") from None
             raise GitmigError(f"cannot lock the database: cannot create {path}: "
                               f"{exc.strerror}") from None
         try:
