@@ -434,3 +434,27 @@ def test_a_setting_added_after_the_recording(tmp_path: Path, postgres_url: str,
     assert state(postgres_url) == cold_state
     if "timeout" in setting:
         assert "sqlalchemy" in imported  # not replayed without the timeout
+
+
+# --- the reader of the output goes away ----------------------------------------------
+
+@pytest.mark.parametrize("cache", [True, False], ids=["warm", "cold"])
+def test_output_piped_into_head(tmp_path: Path, postgres_url: str, cache: bool) -> None:
+    """`gitmig migrate | head -n 1`: the line the user saw names a migration that is
+    applied, whatever becomes of the rest; the history stays a prefix of the plan."""
+    from .test_migrate_pgpath import expected_catalog
+
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    env = dict(os.environ, **({} if cache else {"GITMIG_NO_CACHE": "1"}))
+    r = subprocess.run(f"{sys.executable} -m gitmig migrate --database {postgres_url}"
+                       " | head -n 1", shell=True, cwd=project.root, capture_output=True,
+                       text=True, env=env, timeout=120)
+    seen = reported(r.stdout)
+    applied = [row[1] for row in history(postgres_url)]
+
+    assert len(seen) == 1, (r.stdout, r.stderr)
+    assert seen[0] in applied, (r.stdout, r.stderr, applied)
+    assert applied == names[: len(applied)]
+    assert dump_catalog(postgres_url) == expected_catalog(project, applied)
