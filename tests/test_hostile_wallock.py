@@ -160,6 +160,44 @@ def test_a_folder_gitmig_may_not_write_in() -> None:
         shutil.rmtree(top)
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="runs gitmig as another user (needs root and setpriv)")
+def test_a_lock_file_left_by_another_user_in_a_sticky_folder() -> None:
+    """A killed run of another user's left the lock file in a shared (sticky) folder such
+    as /tmp, where only its owner may remove it: the migration applies; no traceback."""
+    import tempfile
+
+    from .conftest import blog_project
+
+    nobody = 65534
+    top = Path(tempfile.mkdtemp(prefix="gitmig-sticky-"))
+    try:
+        os.chmod(top, 0o755)
+        project = blog_project(top / "proj")
+        folder = top / "shared"
+        folder.mkdir()
+        db = folder / "db.sqlite3"
+        url = wal_project(project, db)
+        for path in [top, *top.rglob("*")]:
+            os.chown(path, nobody, nobody, follow_symlinks=False)
+        os.chmod(folder, 0o1777)
+        os.chown(folder, 0, 0)
+        left = folder / "db.sqlite3-gitmig-lock"
+        left.touch()  # root's, as a killed run of root's leaves it
+        r = subprocess.run(["setpriv", f"--reuid={nobody}", f"--regid={nobody}",
+                            "--clear-groups", sys.executable, "-m", "gitmig", "migrate",
+                            "--no-input", "--database", url],
+                           cwd=project.root, capture_output=True, text=True,
+                           timeout=SAFETY, env={**os.environ, "HOME": str(top),
+                                                "GITMIG_CACHE_DIR": str(top / "c")})
+        assert "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 0, r.stderr
+        assert APPLIED.findall(r.stdout) == ["blog.0002_second"]
+        assert len(history_names(db)) == 2
+    finally:
+        shutil.rmtree(top)
+
+
 @pytest.mark.parametrize("how", ["spaces-unicode", "linked-folder"])
 def test_a_second_run_waits_whatever_the_path(project: Project, tmp_path: Path,
                                               how: str) -> None:
