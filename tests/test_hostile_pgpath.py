@@ -458,3 +458,33 @@ def test_output_piped_into_head(tmp_path: Path, postgres_url: str, cache: bool) 
     assert seen[0] in applied, (r.stdout, r.stderr, applied)
     assert applied == names[: len(applied)]
     assert dump_catalog(postgres_url) == expected_catalog(project, applied)
+
+
+@pytest.mark.parametrize(("lines", "presses"), [(1, 1), (4, 1), (6, 1), (1, 2), (3, 3)])
+def test_ctrl_c_after_some_lines(tmp_path: Path, postgres_url: str, lines: int,
+                                 presses: int) -> None:
+    """Ctrl-C (once, or pressed again and again) after `lines` lines: exit 130,
+    'gitmig: aborted', no traceback; exactly the migrations reported are applied, each
+    whole; the next run applies the rest and prints only those."""
+    from .test_migrate_pgpath import expected_catalog
+
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    proc, out = until(project, postgres_url, lines)
+    for _ in range(presses):
+        proc.send_signal(2)
+        time.sleep(0.02)
+    rest, err = proc.communicate(timeout=60)
+    out += rest
+
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
+    applied = [r[1] for r in history(postgres_url)]
+    assert reported(out) == applied == names[: len(applied)]
+    assert len(applied) >= lines
+    assert dump_catalog(postgres_url) == expected_catalog(project, applied)
+    r, _ = cli(project, "migrate", "--database", postgres_url)
+    assert r.returncode == 0, r.stderr
+    assert reported(r.stdout) == names[len(applied):]
+    assert [row[1] for row in history(postgres_url)] == names
