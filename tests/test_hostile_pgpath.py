@@ -488,3 +488,33 @@ def test_ctrl_c_after_some_lines(tmp_path: Path, postgres_url: str, lines: int,
     assert r.returncode == 0, r.stderr
     assert reported(r.stdout) == names[len(applied):]
     assert [row[1] for row in history(postgres_url)] == names
+
+
+def test_sigkill_before_the_first_line(tmp_path: Path, postgres_url: str) -> None:
+    """Killed once the history table exists, before any line: a prefix applied (most
+    likely nothing), the next run applies the rest and prints only those, exit 0."""
+    from .test_migrate_pgpath import expected_catalog
+
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    proc = spawn(project, postgres_url)
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    try:
+        for _ in range(600):
+            if sa.inspect(engine).has_table("gitmig_migrations"):
+                break
+            time.sleep(0.01)
+    finally:
+        engine.dispose()
+    proc.kill()
+    out, _ = proc.communicate(timeout=60)
+
+    applied = [r[1] for r in history(postgres_url)]
+    assert applied == names[: len(applied)]
+    assert reported(out) == names[: len(reported(out))]
+    assert dump_catalog(postgres_url) == expected_catalog(project, applied)
+    r, _ = cli(project, "migrate", "--database", postgres_url)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert reported(r.stdout) == names[len(applied):]
+    assert [row[1] for row in history(postgres_url)] == names
