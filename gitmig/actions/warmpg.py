@@ -210,7 +210,11 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
             batch.pending.append(step.label)
             if time.perf_counter() - batch.since >= Batch.BATCH_SECONDS:
                 batch.commit()
-            show(step.label, (time.perf_counter() - started) * 1000)
+            try:
+                show(step.label, (time.perf_counter() - started) * 1000)
+            except BaseException:  # stdout gone (`| head`): the lines seen before it stay true
+                batch.commit()
+                raise
             if batch.interrupted:
                 batch.commit()
                 raise KeyboardInterrupt

@@ -10,7 +10,8 @@ In WAL mode that locking mode takes nothing until the connection's next write, a
 then on shuts out every other connection, an application's idle one too (a WAL reader keeps
 a shared lock on the file for as long as it is open): migrate held no lock, or failed on a
 database in use. There the lock is an flock on `NAME-gitmig-lock` beside the database,
-made by the run and removed at its end; the system releases it when the process dies,
+made by the run and removed at its end (never through a symbolic link; left in place when
+another user's in a sticky folder); the system releases it when the process dies,
 however it dies. Applications go on reading and writing between migrations, as WAL lets
 them. The journal mode stays the one the user set.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 from gitmig.errors import GitmigError
@@ -116,9 +117,12 @@ def _lock_file(path: str, waiter: _Waiter) -> Iterator[None]:
     import fcntl
 
     while True:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # not through a symbolic link: one planted there must not make us create
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
+            if os.path.islink(path):
+                raise GitmigError(f"cannot lock the database: {path} is a symbolic link, "
+                                  "not gitmig's lock file; remove it") from None
             raise GitmigError(f"cannot lock the database: cannot create {path}: "
                               f"{exc.strerror}") from None
         try:
@@ -138,7 +142,10 @@ def _lock_file(path: str, waiter: _Waiter) -> Iterator[None]:
     finally:
         try:
             if _same(fd, path):
-                os.unlink(path)
+                # Another user's file in a sticky folder (/tmp) is not ours to remove: it
+                # stays, and the next run locks the same file, which is all the lock needs.
+                with suppress(PermissionError):
+                    os.unlink(path)
         finally:
             os.close(fd)
 
