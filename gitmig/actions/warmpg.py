@@ -193,8 +193,10 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
             savepoint = f"sa_savepoint_{n}"
             row = ", ".join(_literal(v) for v in (
                 step.app, step.name, step.checksum, _now(), commit, step.digest))
-            sql = ";\n".join([f"SAVEPOINT {savepoint}", *(q for q, _ in step.statements),
-                              f"{_INSERT} VALUES ({row})", f"RELEASE SAVEPOINT {savepoint}"])
+            # A newline before each ";": a statement ending in a -- comment stays whole.
+            sql = "\n;\n".join([f"SAVEPOINT {savepoint}", *(q for q, _ in step.statements),
+                                f"{_INSERT} VALUES ({row})",
+                                f"RELEASE SAVEPOINT {savepoint}"])
             try:
                 session.execute(batch.begin() + sql)
             except (pgexec.PgError, KeyboardInterrupt) as exc:
