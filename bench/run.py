@@ -466,6 +466,9 @@ class Bench:
             db = p.gitmig / "db.sqlite3"
             self.add(t.measure(Measurement(item, "gitmig", n), [str(BIN / "gitmig"), "migrate"],
                                p.gitmig, setup=remove_db(db), after_first=describe("gitmig", db)))
+            # The full path: what a database at a new path (or a first run) costs.
+            self.add(t.measure(Measurement(item, NO_CACHE, n), [str(BIN / "gitmig"), "migrate"],
+                               p.gitmig, env={"GITMIG_NO_CACHE": "1"}, setup=remove_db(db)))
         else:
             self.add(skipped(item, "gitmig", n, f"{NOT_YET}: `gitmig migrate`", self.log))
         if has_django:
@@ -521,6 +524,10 @@ class Bench:
                                    [str(BIN / "gitmig"), "migrate"], p.gitmig,
                                    env={"GITMIG_DATABASE_URL": pg.sa_url(db)}, setup=fresh(db),
                                    after_first=describe("gitmig", db)))
+                self.add(t.measure(Measurement(item, NO_CACHE, n),
+                                   [str(BIN / "gitmig"), "migrate"], p.gitmig,
+                                   env={"GITMIG_DATABASE_URL": pg.sa_url(db),
+                                        "GITMIG_NO_CACHE": "1"}, setup=fresh(db)))
             else:
                 self.add(skipped(item, "gitmig", n, f"{NOT_YET}: `gitmig migrate`", self.log))
             if has_django:
@@ -832,6 +839,7 @@ ITEM_WORDS = {
     "showmigrations postgres": "list migrations, PostgreSQL",
     "migrate mariadb": "apply all to an empty MariaDB database",
 }
+NO_CACHE = "gitmig (no cache)"  # the full path, with nothing recorded to replay
 COMMANDS = {
     ("check", "gitmig"): "`gitmig makemigrations --check`, 2nd run onwards",
     ("check", "gitmig (1st run)"): "`gitmig makemigrations --check`, 1st run (no cache)",
@@ -840,11 +848,13 @@ COMMANDS = {
     ("hook, no python", "gitmig"): "`.git/hooks/pre-commit` (gitmig hooks)",
     ("hook, no model", "gitmig"): "`.git/hooks/pre-commit` (gitmig hooks)",
     ("hook, model", "gitmig"): "`.git/hooks/pre-commit` (gitmig hooks)",
-    ("migrate sqlite", "gitmig"): "`gitmig migrate`",
+    ("migrate sqlite", "gitmig"): "`gitmig migrate` (replays the SQL the warm-up run recorded)",
+    ("migrate sqlite", NO_CACHE): "`GITMIG_NO_CACHE=1 gitmig migrate` (the full path)",
+    ("migrate postgres", NO_CACHE): "`GITMIG_NO_CACHE=1 gitmig migrate` (the full path)",
     ("migrate sqlite", "django"): "`manage.py migrate`",
     ("migrate sqlite", "alembic"): "`alembic upgrade head`",
     ("migrate sqlite", "sqlite3 floor"): "the same DDL by `sqlite3`, one transaction",
-    ("migrate postgres", "gitmig"): "`gitmig migrate`",
+    ("migrate postgres", "gitmig"): "`gitmig migrate` (replays the SQL the warm-up run recorded)",
     ("migrate postgres", "django"): "`manage.py migrate`",
     ("migrate postgres", "alembic"): "`alembic upgrade head`",
     ("migrate postgres", "psql floor"): "the same DDL by `psql`, one transaction",
@@ -947,9 +957,13 @@ def summary_table(bench: Bench, n: int) -> list[str]:
         ("migrate an empty SQLite database", ("migrate sqlite", "gitmig"),
          ("migrate sqlite", "django"), ("migrate sqlite", "alembic"),
          ("migrate sqlite", "sqlite3 floor")),
+        ("… with no cache (`GITMIG_NO_CACHE=1`: the full path)", ("migrate sqlite", NO_CACHE),
+         None, None, None),
         ("migrate an empty PostgreSQL database", ("migrate postgres", "gitmig"),
          ("migrate postgres", "django"), ("migrate postgres", "alembic"),
          ("migrate postgres", "psql floor")),
+        ("… with no cache (`GITMIG_NO_CACHE=1`: the full path)", ("migrate postgres", NO_CACHE),
+         None, None, None),
         ("showmigrations / history", ("showmigrations", "gitmig"),
          ("showmigrations", "django"), ("showmigrations", "alembic history"), None),
         ("migrate an empty MariaDB database", ("migrate mariadb", "gitmig"),
@@ -1083,7 +1097,11 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
         "largest over its runs.",
         "- gitmig/peer: the gitmig median divided by the peer's, so 0.25 means 4x faster.",
         "- Migrations from empty: each run gets a new SQLite file or a new PostgreSQL / "
-        "MariaDB database, created before the clock starts.",
+        "MariaDB database, at the same path or name, created before the clock starts. "
+        "gitmig's warm-up run (the full path) records the SQL it sent; the timed runs replay "
+        "it (a test database built from the same migrations at every test run does the "
+        "same). The `GITMIG_NO_CACHE=1` rows are the full path: a database at a new path, "
+        "or changed migrations, costs that.",
         "- `migrate` with nothing to do: on the database the last from-empty run left at "
         "head. With one pending: before each run, a copy of a database migrated to the "
         "migration before the latest (gitmig and Django: `migrate shop NAME`; Alembic: "
@@ -1101,7 +1119,8 @@ def write_results(path: Path, bench: Bench, sizes: list[int], targets: list[Targ
         "pull.",
         "- The hook is the installed `.git/hooks/pre-commit`, run as git runs it, on three "
         "staged commits: README.md only; a new Python file that is no model; models.py "
-        "with its new migration.",
+        "with its new migration (after one `gitmig makemigrations --check` on that working "
+        "tree, standing in for the `makemigrations` that wrote it).",
         f"- The history: bench/history.py, seed {seed}; for each N the same kind of "
         "history with about 40 tables at the end. How each tool's files are written: "
         "bench/generate.py (Django's migrations are made by Django's own autodetector and "
