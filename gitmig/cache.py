@@ -169,13 +169,15 @@ def package_stamps(paths: Sequence[str]) -> list[tuple[str, int, int]] | None:
 
 
 def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
-                          packages: Sequence[str] = ()) -> None:
+                          packages: Sequence[str] = (), imported: Sequence[str] = ()) -> None:
     """`closure`: every project file the import of the models read; `packages`: the
     other modules' files then imported (installed packages, PYTHONPATH), whose types
-    shape the state as much."""
+    shape the state as much; `imported`: the top-level modules outside the project and
+    the standard library that the import itself loaded (gitmig.migrations.syncrecord)."""
     files = sorted(set(closure))
     found = files_digest([str(config_path), *files])
     stamps = package_stamps(sorted(set(packages)))
     if found is not None and stamps is not None:
         store("models", _models_scope(config_path),
-              {"closure": files, "digest": found, "packages": stamps, "state": state})
+              {"closure": files, "digest": found, "packages": stamps, "state": state,
+               "imported": sorted(set(imported))})

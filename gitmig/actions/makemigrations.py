@@ -141,6 +141,13 @@ def _make_migrations(config: Config, options: Options, questioner: Questioner) -
                               [((m.app, m.name), m.text) for m in outcome.migrations])
     if not options.check and not options.dry_run:
         _keep_locks(config, outcome)
+        if outcome.written and verified is not None and not options.staged \
+                and options.rev is None and set(selected) == set(config.apps) \
+                and verified.for_apps(selected) == after.for_apps(selected) \
+                and not apps_without_tables(config, after, selected):
+            from gitmig.migrations import syncrecord
+
+            syncrecord.refresh(config, [m.app for m in outcome.migrations])
     if outcome.migrations and not options.check and not options.empty:
         outcome.findings = _lint(config, before, outcome)
     if outcome.written and not options.staged and options.rev is None:

@@ -35,6 +35,10 @@ def unknown_asked(config: Config, apps: Sequence[str] = ()) -> None:
 
 
 def _nothing_pending(config: Config, apps: Sequence[str]) -> bool | None:
+    from gitmig.migrations import syncrecord
+
+    if syncrecord.in_sync(config):
+        return True  # a fresh clone, as makemigrations left it: nothing to import or replay
     graph = load_graph(config)
     labels = [a.label for a in config.select(list(apps))]
     for label in config.apps:

@@ -38,7 +38,7 @@ from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
 from gitmig.git.project import project_or_none
 from gitmig.git.projectlock import project_lock
-from gitmig.migrations import lockfile
+from gitmig.migrations import lockfile, syncrecord
 from gitmig.migrations.graph import MigrationFile, MigrationGraph
 from gitmig.resolve.context import context_of
 from gitmig.resolve.entries import OURS_SUFFIX, Entry, entries_of, graph_of
@@ -169,8 +169,8 @@ def _locks(config: Config, selected: list[str], final: MigrationGraph,
             current = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             current = None
-        if current != text or app in conflicts.locks:
-            out[app] = text
+        if current is None or syncrecord.strip(current) != text or app in conflicts.locks:
+            out[app] = text  # a record of the models in sync (syncrecord) is no difference
     return out
 
 

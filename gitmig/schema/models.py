@@ -104,6 +104,7 @@ class _Births:
 # The Tables created by the last import_models, and the modules it returned.
 _LAST_BIRTHS: dict[int, _Birth] = {}
 _LAST_MODULES: list[ModuleType] = []
+_LAST_IMPORTED: list[str] = []  # the names of the modules it loaded
 
 
 def import_models(config: Config) -> dict[str, ModuleType]:
@@ -116,6 +117,7 @@ def import_models(config: Config) -> dict[str, ModuleType]:
     _forget_project_modules(config)
     births = _Births(project_paths(config))
     modules = {}
+    before = set(sys.modules)
     with births.listening():
         for app in config.apps.values():
             births.app = app.label
@@ -123,6 +125,7 @@ def import_models(config: Config) -> dict[str, ModuleType]:
     _LAST_BIRTHS.clear()
     _LAST_BIRTHS.update(births.tables)
     _LAST_MODULES[:] = modules.values()
+    _LAST_IMPORTED[:] = [name for name in sys.modules if name not in before]
     return modules
 
 
@@ -250,8 +253,19 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
         return cached
     state = _declared_state(config, import_models(config))
     project = _project_files(config)
-    cache.remember_models_state(config.path, project, state, _package_files(project))
+    cache.remember_models_state(config.path, project, state, _package_files(project),
+                                _imported_packages(project))
     return state
+
+
+def _imported_packages(project: list[str]) -> list[str]:
+    """The top-level modules the last import loaded, but the project's and the standard
+    library's: the installed packages the models use beyond SQLAlchemy."""
+    mine = set(project)
+    files = {name: getattr(sys.modules.get(name), "__file__", None) for name in _LAST_IMPORTED}
+    own = {name.partition(".")[0] for name, file in files.items() if file in mine}
+    tops = {name.partition(".")[0] for name in files}
+    return sorted(tops - own - set(sys.stdlib_module_names) - {"gitmig", "__main__"})
 
 
 def _project_files(config: Config) -> list[str]:

@@ -1,0 +1,266 @@
+"""The models found in sync with the migrations, recorded in the lock file for a fresh clone.
+
+`makemigrations --check` in CI runs on a fresh clone, with no state cache: importing
+SQLAlchemy and the models alone costs more than the whole answer should. When a plain
+`gitmig makemigrations` ends with every app in sync, it writes three comment lines into a
+lock file (older readers skip comments): a key, the project files the models' import read,
+and the installed distributions the process had imported. The key is a digest of
+everything the comparison depended on: pyproject.toml, each file read and its bytes, the
+names in every folder the import searched (a new module could shadow one), each migration
+file's bytes, each app's lock, the distributions' names and versions, Python's and gitmig's
+versions, and GITMIG_DATABASE_URL. A later check recomputes the key from the files as they
+are now; only an exact match answers "no changes", so any edit, upgrade or new file means
+the full comparison, as before. Distributions are trusted by version: a package installed
+in editable mode, or a module found outside a distribution, is not recorded at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitmig import __version__
+from gitmig.config import DATABASE_ENV, Config
+
+FORMAT = 1
+_KEY = "# models in sync, key: "
+_READS = "# models read: "
+_PACKAGES = "# models imported: "
+_SHADOWING = (".py", ".pyc", ".so", ".pyd")
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str
+    reads: tuple[str, ...]  # project files, relative to pyproject.toml's folder, "/"-separated
+    packages: tuple[tuple[str, str], ...]  # (top-level module, "name-version" of its dist-info
+
+
+def parse(data: bytes) -> Record | None:
+    """The record a lock file's bytes hold, or None."""
+    fields: dict[str, str] = {}
+    try:
+        for line in data.decode("utf-8").splitlines():
+            for prefix in (_KEY, _READS, _PACKAGES):
+                if line.startswith(prefix):
+                    fields[prefix] = line[len(prefix):]
+        reads = json.loads(fields[_READS])
+        packages = json.loads(fields[_PACKAGES])
+        key = fields[_KEY].split()[0]
+    except (UnicodeDecodeError, KeyError, IndexError, ValueError):
+        return None
+    if not (isinstance(reads, list) and all(isinstance(r, str) for r in reads)
+            and isinstance(packages, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in packages.items())):
+        return None
+    return Record(key, tuple(reads), tuple(sorted(packages.items())))
+
+
+def lines(record: Record) -> str:
+    return (f"{_KEY}{record.key} (written by makemigrations: a fresh clone's "
+            "`makemigrations --check` trusts it while nothing below, nor any migration, changed)\n"
+            f"{_READS}{json.dumps(list(record.reads))}\n"
+            f"{_PACKAGES}{json.dumps(dict(record.packages), sort_keys=True)}\n")
+
+
+def strip(text: str) -> str:
+    """A lock file's text without its record."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith((_KEY, _READS, _PACKAGES)))
+
+
+def in_sync(config: Config) -> bool:
+    """True when a lock file's record matches the project exactly as it is now."""
+    from gitmig import cache
+
+    if not config.lockfile or not config.apps or not cache.enabled():
+        return False
+    locks = []
+    for app in config.apps.values():
+        try:
+            locks.append((app.migrations / "gitmig.lock").read_bytes())
+        except OSError:
+            return False  # an app without a lock: the full comparison writes it
+    tried: set[Record] = set()
+    for data in locks:
+        record = parse(data)
+        if record is None or record in tried:
+            continue
+        tried.add(record)
+        if key(config, locks, record.reads, record.packages) == record.key:
+            return True
+    return False
+
+
+def key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
+        packages: Iterable[tuple[str, str]]) -> str | None:
+    """The digest of everything a comparison of the models with the migrations read; None
+    when one of its inputs is gone or cannot be read."""
+    from gitmig.migrations import lockfile
+
+    root = config.root
+    h = hashlib.sha256()
+
+    def add(*parts: str) -> None:
+        h.update("\0".join(parts).encode() + b"\n")
+
+    add("format", str(FORMAT), __version__, ".".join(map(str, sys.version_info[:3])),
+        os.environ.get(DATABASE_ENV, ""))
+    try:
+        add("pyproject", _file_digest(str(config.path)))
+        for app, data in zip(config.apps.values(), locks, strict=True):
+            lock = lockfile.parse(data)
+            if lock is None:
+                return None
+            add("app", app.label, lock.leaf, lock.chain)
+            folder = str(app.migrations)
+            for name in sorted(os.listdir(folder)):
+                if name.endswith(".py"):
+                    add("migration", name, _file_digest(os.path.join(folder, name)))
+        folders = {str(root), *(str(p) for p in config.pythonpath)}
+        for rel in sorted(reads):
+            if rel.startswith("/") or ".." in rel.split("/"):
+                return None
+            path = os.path.join(root, rel)
+            add("read", rel, _file_digest(path))
+            folder = os.path.dirname(path)
+            while folder.startswith(str(root)) and folder not in folders:
+                folders.add(folder)
+                folder = os.path.dirname(folder)
+        for folder in sorted(folders):
+            add("folder", os.path.relpath(folder, root), *_importable_names(folder))
+    except OSError:
+        return None
+    for top, dist in sorted(packages):
+        if _installed(top, dist) != dist:
+            return None
+        add("package", top, dist)
+    return h.hexdigest()
+
+
+def _file_digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _importable_names(folder: str) -> list[str]:
+    """The names in a folder that an import could take for a module or package."""
+    return sorted(n for n in os.listdir(folder)
+                  if n != "__pycache__" and ("." not in n or n.endswith(_SHADOWING)))
+
+
+_LISTINGS: dict[str, list[str]] = {}
+
+
+def _listing(folder: str) -> list[str]:
+    if folder not in _LISTINGS:
+        try:
+            _LISTINGS[folder] = os.listdir(folder)
+        except OSError:
+            _LISTINGS[folder] = []
+    return _LISTINGS[folder]
+
+
+def _installed(top: str, recorded: str | None = None) -> str | None:
+    """"name-version" of the distribution holding `top` in the first sys.path entry that
+    has it, or None (not found; found outside any distribution's folder; claimed by
+    several). Given the recorded one, only that one is looked at: a check reads one RECORD
+    file per module, not every installed distribution's."""
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry):
+            continue
+        names = _listing(entry)
+        if not any(n == top or n == f"{top}.py" or (n.startswith(f"{top}.")
+                                                    and n.endswith((".so", ".pyd")))
+                   for n in names):
+            continue
+        infos = [d for d in map(_dist_name, names) if d is not None
+                 and (recorded is None or d[0] == recorded)]
+        owners = [d for d in infos if _owns(entry, d, top)]
+        return owners[0][0] if len(owners) == 1 else None
+    return None
+
+
+def _dist_name(folder_name: str) -> tuple[str, str] | None:
+    """("name-version" normalized, the folder's own name) of a dist-info folder."""
+    if not folder_name.endswith(".dist-info"):
+        return None
+    stem = folder_name[: -len(".dist-info")]
+    name, sep, version = stem.partition("-")
+    if not sep or not name or not version:
+        return None
+    return f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}", folder_name
+
+
+def _owns(entry: str, dist: tuple[str, str], top: str) -> bool:
+    """The dist-info's RECORD lists a file of `top`, and no .pth (an editable install)."""
+    try:
+        with open(os.path.join(entry, dist[1], "RECORD"), encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return False
+    return any(line.startswith((f"{top}/", f"{top}.")) for line in text.splitlines())
+
+
+def make(config: Config) -> Record | None:
+    """The record for the project as it is now, from the state cache's models entry (the
+    files the last import read, the modules it had imported); None when one of them cannot
+    be recorded so that another machine can check it."""
+    from gitmig import cache
+
+    entry = cache.models_entry(config.path)
+    if entry is None or cache.models_state(config.path) is None:
+        return None  # no import of these very files to vouch for
+    root = str(config.root).rstrip("/") + "/"
+    reads = []
+    for path in entry["closure"]:
+        if not isinstance(path, str) or not path.startswith(root):
+            return None
+        reads.append(path[len(root):].replace(os.sep, "/"))
+    imported = entry.get("imported")
+    if not isinstance(imported, list):
+        return None  # an entry from before this was kept
+    tops = {"sqlalchemy", *imported}
+    if "typing_extensions" in sys.modules:  # SQLAlchemy's own dependency
+        tops.add("typing_extensions")
+    packages = []
+    for top in sorted(tops):
+        dist = _installed(top)
+        if dist is None:
+            return None
+        packages.append((top, dist))
+    locks = []
+    for app in config.apps.values():
+        try:
+            locks.append((app.migrations / "gitmig.lock").read_bytes())
+        except OSError:
+            return None
+    found = key(config, locks, reads, packages)
+    return Record(found, tuple(sorted(reads)), tuple(packages)) if found else None
+
+
+def refresh(config: Config, written: Sequence[str] = ()) -> Path | None:
+    """After a makemigrations that left every app in sync: put the record in the lock
+    file of an app just written (else the first app's), unless one already matches.
+    Returns the lock file written, if one was."""
+    from gitmig.atomic import write_file
+
+    if not config.lockfile or in_sync(config):
+        return None
+    record = make(config)
+    if record is None:
+        return None
+    label = next((a for a in config.apps if a in written), next(iter(config.apps)))
+    path = config.apps[label].migrations / "gitmig.lock"
+    try:
+        text = path.read_text(encoding="utf-8")
+        write_file(path, strip(text) + lines(record))
+    except (OSError, UnicodeDecodeError):
+        return None  # best effort: without a record, the next check only costs time
+    return path
