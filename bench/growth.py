@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-STYLE = {"gitmig": "#1f77b4", "gitmig (1st run)": "#6baed6", "django": "#2ca02c",
+STYLE = {"gitmig": "#1f77b4", "gitmig (1st run)": "#6baed6", "gitmig (no record)": "#9ecae1",
+         "django": "#2ca02c",
          "alembic": "#d62728", "alembic history": "#d62728", "alembic heads": "#ff9896",
          "sqlite3 floor": "#555555", "psql floor": "#555555", "mariadb floor": "#555555"}
 
