@@ -5,6 +5,7 @@ tampered record) sends the check the full way, with the same answer as with no r
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +172,16 @@ def test_resolve_and_squash_leave_a_lock_the_loader_reads(repo: Repo, tmp_path: 
     result = repo.gitmig("resolve")
     assert result.stdout == "No conflicting migrations; nothing to resolve.\n"
     assert "# models in sync" in repo.read(LOCK)  # nothing to resolve: the lock is kept
+
+
+def test_a_record_naming_a_device_or_a_fifo_is_refused_without_reading_it(
+        repo: Repo, tmp_path: Path) -> None:
+    copy = clone(repo, tmp_path)
+    copy.write("blog/models.py", copy.read("blog/models.py") + SLUG)
+    (copy.root / "blog" / "zero.py").symlink_to("/dev/zero")
+    os.mkfifo(copy.root / "blog" / "fifo.py")
+    text = copy.read(LOCK).replace('"blog/models.py"]', '"blog/models.py", "blog/zero.py", '
+                                   '"blog/fifo.py"]')
+    (copy.root / LOCK).write_text(text)
+    code, output, imported = check(copy, tmp_path)  # neither blocks nor fills the memory
+    assert (code, imported) == (1, True)

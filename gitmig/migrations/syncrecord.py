@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -145,6 +146,10 @@ def key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
 
 
 def _file_digest(path: str) -> str:
+    """The SHA-256 of a regular file: a record naming a FIFO or a device (through a
+    symbolic link in a crafted repository) must not block or exhaust the check."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"not a regular file: {path}")
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
