@@ -152,7 +152,15 @@ def models_state(config_path: Path) -> Any:
         return None
     if package_stamps([p for p, _, _ in entry["packages"]]) != entry["packages"]:
         return None  # a package the models import was upgraded, or is gone
+    if not environ_unchanged(entry):
+        return None
     return entry["state"]
+
+
+def environ_unchanged(entry: dict[str, Any]) -> bool:
+    """The variables the models read hold what they held then."""
+    environ = entry.get("environ")
+    return isinstance(environ, dict) and environ_digests(list(environ)) == environ
 
 
 def package_stamps(paths: Sequence[str]) -> list[tuple[str, int, int]] | None:
@@ -168,16 +176,27 @@ def package_stamps(paths: Sequence[str]) -> list[tuple[str, int, int]] | None:
     return stamps
 
 
+def environ_digests(names: Sequence[str]) -> dict[str, str]:
+    """name -> a digest of its value (or of its absence), never the value: a secret read
+    by the models stays out of the cache."""
+    return {name: digest((("=" + os.environ[name]) if name in os.environ else "unset")
+                         .encode(errors="surrogateescape"))
+            for name in names if name != "*"}
+
+
 def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
-                          packages: Sequence[str] = (), imported: Sequence[str] = ()) -> None:
+                          packages: Sequence[str] = (), imported: Sequence[str] = (),
+                          environ: Sequence[str] = ()) -> None:
     """`closure`: every project file the import of the models read; `packages`: the
     other modules' files then imported (installed packages, PYTHONPATH), whose types
     shape the state as much; `imported`: the top-level modules outside the project and
-    the standard library that the import itself loaded (gitmig.migrations.syncrecord)."""
+    the standard library that the import itself loaded (gitmig.migrations.syncrecord);
+    `environ`: the variables it read ("*": all of them; gitmig.schema.importwatch)."""
     files = sorted(set(closure))
     found = files_digest([str(config_path), *files])
     stamps = package_stamps(sorted(set(packages)))
     if found is not None and stamps is not None:
         store("models", _models_scope(config_path),
               {"closure": files, "digest": found, "packages": stamps, "state": state,
-               "imported": sorted(set(imported))})
+               "imported": sorted(set(imported)), "environ": environ_digests(environ),
+               "whole_environ": "*" in environ})

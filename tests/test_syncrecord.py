@@ -185,3 +185,81 @@ def test_a_record_naming_a_device_or_a_fifo_is_refused_without_reading_it(
     (copy.root / LOCK).write_text(text)
     code, output, imported = check(copy, tmp_path)  # neither blocks nor fills the memory
     assert (code, imported) == (1, True)
+
+
+READING = """
+import json
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+LENGTHS = json.loads((Path(__file__).parent / "lengths.json").read_text())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Post(Base):
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(LENGTHS["title"]))
+    body: Mapped[str] = mapped_column(sa.String(int(os.environ.get("BODY_LENGTH", "500"))))
+"""
+
+
+@pytest.fixture
+def reading(tmp_path: Path) -> Repo:
+    """Models whose columns follow a JSON file and an environment variable."""
+    repo = Repo(tmp_path / "proj", tmp_path / "home")
+    repo.write("pyproject.toml", '[tool.gitmig]\ndatabase = "sqlite:///db.sqlite3"\n'
+               '[tool.gitmig.apps]\nblog = "blog.models"\n')
+    repo.write("blog/__init__.py", "")
+    repo.write("blog/models.py", READING)
+    repo.write("blog/lengths.json", '{"title": 200}')
+    repo.git("init", "-q", "-b", "main")
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    repo.commit(message="initial")
+    return repo
+
+
+def test_the_record_keys_the_files_and_variables_the_models_read(reading: Repo,
+                                                                 tmp_path: Path) -> None:
+    lock = reading.read(LOCK)
+    assert '# models read: ["blog/__init__.py", "blog/lengths.json", "blog/models.py"]' in lock
+    assert '# models environment: ["BODY_LENGTH"]' in lock
+    copy = clone(reading, tmp_path)
+    assert check(copy, tmp_path) == (0, "No changes detected.\n", False)
+    code, output, imported = check(copy, tmp_path, BODY_LENGTH="80")
+    assert (code, imported) == (1, True)
+    assert (code, output) == full(copy, tmp_path, BODY_LENGTH="80")
+    copy.write("blog/lengths.json", '{"title": 120}')
+    code, output, imported = check(copy, tmp_path)
+    assert (code, imported) == (1, True)
+    assert (code, output) == full(copy, tmp_path)
+
+
+def test_the_state_cache_sees_a_variable_or_a_data_file_change(reading: Repo,
+                                                              tmp_path: Path) -> None:
+    cache = {"GITMIG_CACHE_DIR": str(tmp_path / "warm")}
+    reading.write("blog/models.py", READING + "# the lock's record no longer answers\n")
+    assert reading.gitmig("makemigrations", "--check", env=cache).exit_code == 0
+    assert reading.gitmig("makemigrations", "--check",
+                          env={**cache, "BODY_LENGTH": "80"}).exit_code == 1
+    reading.write("blog/lengths.json", '{"title": 120}')
+    assert reading.gitmig("makemigrations", "--check", env=cache).exit_code == 1
+
+
+def test_models_reading_the_whole_environment_get_no_record(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "proj", tmp_path / "home")
+    repo.write("pyproject.toml", '[tool.gitmig]\ndatabase = "sqlite:///db.sqlite3"\n'
+               '[tool.gitmig.apps]\nblog = "blog.models"\n')
+    repo.write("blog/__init__.py", "")
+    repo.write("blog/models.py", "import os\nSETTINGS = dict(os.environ)\n"
+               + READING.replace("Path(__file__).parent / \"lengths.json\"", "Path('x')")
+               .replace('json.loads((Path(\'x\')).read_text())', '{"title": 200}'))
+    repo.git("init", "-q", "-b", "main")
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    assert "# models" not in repo.read(LOCK)

@@ -64,6 +64,8 @@ def staged_states(
     packages = entry["packages"]
     if cache.package_stamps([p[0] for p in packages]) != packages:
         return None  # a package the models import was upgraded, or is gone
+    if not cache.environ_unchanged(entry):
+        return None  # a variable the models read holds something else now
     replayed = _replayed(index, graph, config)
     if replayed is None:
         return None

@@ -33,6 +33,7 @@ FORMAT = 1
 _KEY = "# models in sync, key: "
 _READS = "# models read: "
 _PACKAGES = "# models imported: "
+_ENVIRON = "# models environment: "
 _SHADOWING = (".py", ".pyc", ".so", ".pyd")
 
 
@@ -41,6 +42,7 @@ class Record:
     key: str
     reads: tuple[str, ...]  # project files, relative to pyproject.toml's folder, "/"-separated
     packages: tuple[tuple[str, str], ...]  # (top-level module, "name-version" of its dist-info
+    environ: tuple[str, ...]  # the variables the import read (their values are not kept)
 
 
 def parse(data: bytes) -> Record | None:
@@ -48,32 +50,35 @@ def parse(data: bytes) -> Record | None:
     fields: dict[str, str] = {}
     try:
         for line in data.decode("utf-8").splitlines():
-            for prefix in (_KEY, _READS, _PACKAGES):
+            for prefix in (_KEY, _READS, _PACKAGES, _ENVIRON):
                 if line.startswith(prefix):
                     fields[prefix] = line[len(prefix):]
         reads = json.loads(fields[_READS])
         packages = json.loads(fields[_PACKAGES])
+        environ = json.loads(fields[_ENVIRON])
         key = fields[_KEY].split()[0]
     except (UnicodeDecodeError, KeyError, IndexError, ValueError):
         return None
     if not (isinstance(reads, list) and all(isinstance(r, str) for r in reads)
             and isinstance(packages, dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in packages.items())):
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in packages.items())
+            and isinstance(environ, list) and all(isinstance(e, str) for e in environ)):
         return None
-    return Record(key, tuple(reads), tuple(sorted(packages.items())))
+    return Record(key, tuple(reads), tuple(sorted(packages.items())), tuple(environ))
 
 
 def lines(record: Record) -> str:
     return (f"{_KEY}{record.key} (written by makemigrations: a fresh clone's "
             "`makemigrations --check` trusts it while nothing below, nor any migration, changed)\n"
             f"{_READS}{json.dumps(list(record.reads))}\n"
-            f"{_PACKAGES}{json.dumps(dict(record.packages), sort_keys=True)}\n")
+            f"{_PACKAGES}{json.dumps(dict(record.packages), sort_keys=True)}\n"
+            f"{_ENVIRON}{json.dumps(list(record.environ))}\n")
 
 
 def strip(text: str) -> str:
     """A lock file's text without its record."""
     return "".join(line for line in text.splitlines(keepends=True)
-                   if not line.startswith((_KEY, _READS, _PACKAGES)))
+                   if not line.startswith((_KEY, _READS, _PACKAGES, _ENVIRON)))
 
 
 def in_sync(config: Config) -> bool:
@@ -94,13 +99,13 @@ def in_sync(config: Config) -> bool:
         if record is None or record in tried:
             continue
         tried.add(record)
-        if key(config, locks, record.reads, record.packages) == record.key:
+        if key(config, locks, record.reads, record.packages, record.environ) == record.key:
             return True
     return False
 
 
 def key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
-        packages: Iterable[tuple[str, str]]) -> str | None:
+        packages: Iterable[tuple[str, str]], environ: Iterable[str]) -> str | None:
     """The digest of everything a comparison of the models with the migrations read; None
     when one of its inputs is gone or cannot be read."""
     from gitmig.migrations import lockfile
@@ -111,8 +116,12 @@ def key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
     def add(*parts: str) -> None:
         h.update("\0".join(parts).encode() + b"\n")
 
+    from gitmig.cache import environ_digests
+
     add("format", str(FORMAT), __version__, ".".join(map(str, sys.version_info[:3])),
         os.environ.get(DATABASE_ENV, ""))
+    for name, value in sorted(environ_digests(sorted(set(environ))).items()):
+        add("environ", name, value)
     try:
         add("pyproject", _file_digest(str(config.path)))
         for app, data in zip(config.apps.values(), locks, strict=True):
@@ -228,9 +237,10 @@ def make(config: Config) -> Record | None:
         if not isinstance(path, str) or not path.startswith(root):
             return None
         reads.append(path[len(root):].replace(os.sep, "/"))
-    imported = entry.get("imported")
-    if not isinstance(imported, list):
-        return None  # an entry from before this was kept
+    imported, environ = entry.get("imported"), entry.get("environ")
+    if not isinstance(imported, list) or not isinstance(environ, dict) \
+            or entry.get("whole_environ") is not False:
+        return None  # an entry from before these were kept, or the whole environment read
     tops = {"sqlalchemy", *imported}
     if "typing_extensions" in sys.modules:  # SQLAlchemy's own dependency
         tops.add("typing_extensions")
@@ -246,8 +256,9 @@ def make(config: Config) -> Record | None:
             locks.append((app.migrations / "gitmig.lock").read_bytes())
         except OSError:
             return None
-    found = key(config, locks, reads, packages)
-    return Record(found, tuple(sorted(reads)), tuple(packages)) if found else None
+    names = tuple(sorted(environ))
+    found = key(config, locks, reads, packages, names)
+    return Record(found, tuple(sorted(reads)), tuple(packages), names) if found else None
 
 
 def refresh(config: Config, written: Sequence[str] = ()) -> Path | None:

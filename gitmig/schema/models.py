@@ -30,7 +30,7 @@ from sqlalchemy import orm
 from gitmig import cache
 from gitmig.config import DATABASE_ENV, AppConfig, Config
 from gitmig.errors import GitmigError
-from gitmig.schema import typehooks
+from gitmig.schema import importwatch, typehooks
 from gitmig.schema.canonical import name_limit, table_state
 from gitmig.schema.state import SchemaState
 
@@ -105,6 +105,7 @@ class _Births:
 _LAST_BIRTHS: dict[int, _Birth] = {}
 _LAST_MODULES: list[ModuleType] = []
 _LAST_IMPORTED: list[str] = []  # the names of the modules it loaded
+_LAST_READS: list[importwatch.Reads] = []  # the variables and files it read
 
 
 def import_models(config: Config) -> dict[str, ModuleType]:
@@ -118,10 +119,11 @@ def import_models(config: Config) -> dict[str, ModuleType]:
     births = _Births(project_paths(config))
     modules = {}
     before = set(sys.modules)
-    with births.listening():
+    with births.listening(), importwatch.watching() as reads:
         for app in config.apps.values():
             births.app = app.label
             modules[app.label] = _import_app(app, births.roots)
+    _LAST_READS[:] = [reads]
     _LAST_BIRTHS.clear()
     _LAST_BIRTHS.update(births.tables)
     _LAST_MODULES[:] = modules.values()
@@ -253,9 +255,24 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
         return cached
     state = _declared_state(config, import_models(config))
     project = _project_files(config)
-    cache.remember_models_state(config.path, project, state, _package_files(project),
-                                _imported_packages(project))
+    reads = _LAST_READS[0] if _LAST_READS else importwatch.Reads()
+    cache.remember_models_state(config.path, project + _opened_files(config, reads), state,
+                                _package_files(project), _imported_packages(project),
+                                sorted(reads.environ))
     return state
+
+
+def _opened_files(config: Config, reads: importwatch.Reads) -> list[str]:
+    """Files the import opened, but those of installed packages and the standard library
+    (their versions key them): a project's own data file is read like its modules."""
+    import sysconfig
+
+    ours = [os.path.join(p, "") for p in project_paths(config)]
+    elsewhere = [os.path.join(p, "") for p in sys.path
+                 if p and os.path.isabs(p) and os.path.join(p, "") not in ours]
+    elsewhere.append(os.path.join(sysconfig.get_paths()["stdlib"], ""))
+    return sorted(f for f in reads.files if os.path.isfile(f)
+                  and (f.startswith(tuple(ours)) or not f.startswith(tuple(elsewhere))))
 
 
 def _imported_packages(project: list[str]) -> list[str]:
