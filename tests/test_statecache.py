@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gitmig.config import load_config
-from gitmig.migrations import insync, statecache
+from gitmig.migrations import insync, statecache, syncrecord
 
 from .conftest import BASE, Project
 
@@ -29,6 +29,8 @@ def synced(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GITMIG_CACHE_DIR", str(tmp_path / "cache"))
     project.write("blog/models.py", POST)
     assert project.gitmig("makemigrations").exit_code == 0
+    lock = project.root / "blog" / "migrations" / "gitmig.lock"
+    lock.write_text(syncrecord.strip(lock.read_text()))  # these tests are about the cache
     assert project.gitmig("makemigrations", "--check").exit_code == 0
     return project
 

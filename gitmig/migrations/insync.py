@@ -37,10 +37,10 @@ def unknown_asked(config: Config, apps: Sequence[str] = ()) -> None:
 def _nothing_pending(config: Config, apps: Sequence[str]) -> bool | None:
     from gitmig.migrations import syncrecord
 
+    labels = [a.label for a in config.select(list(apps))]  # refuses an unknown app
     if syncrecord.in_sync(config):
         return True  # a fresh clone, as makemigrations left it: nothing to import or replay
     graph = load_graph(config)
-    labels = [a.label for a in config.select(list(apps))]
     for label in config.apps:
         if len(graph.leaves(label)) > 1:
             return None  # the full run reports the conflict
