@@ -29,18 +29,15 @@ the history as the committed migrations left it, and reports and refuses as usua
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from contextlib import closing
 from typing import Any
-from urllib.parse import quote
 
 from gitmig.actions.uptodate import settled_graph
 from gitmig.config import Config
 from gitmig.db import sqlitebatch, sqlrecord
 from gitmig.db.history import sqlitereader
 from gitmig.db.history.rows import Applied
-from gitmig.db.sqlitelock import HandOver, locked
+from gitmig.db.sqlitelock import HandOver, locked_file
 from gitmig.errors import GitmigError
 from gitmig.migrations import plan
 from gitmig.migrations.graph import Key, MigrationGraph
@@ -81,18 +78,12 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
     if steps is None:
         return False
     try:
-        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=rw", uri=True,
-                               isolation_level=None, timeout=0, check_same_thread=False)
-    except sqlite3.Error:
+        with locked_file(path, create=False) as conn:
+            return _run(config, shown, conn, steps, show)
+    except sqlitebatch.Lost:
+        raise  # printed OK and not applied: said, never run again unseen
+    except (HandOver, sqlitebatch.Failed, sqlite3.Error, GitmigError):
         return False
-    with closing(conn):
-        try:
-            with locked(conn):
-                return _run(config, shown, conn, steps, show)
-        except sqlitebatch.Lost:
-            raise  # printed OK and not applied: said, never run again unseen
-        except (HandOver, sqlitebatch.Failed, sqlite3.Error, GitmigError):
-            return False
 
 
 def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
