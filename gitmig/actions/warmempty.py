@@ -64,15 +64,9 @@ def _recorded(config: Config, url: str, graph: MigrationGraph | None, ask: bool
         graph = settled_graph(config, {})
         if graph is None:
             return None
-    todo = plan.to_target(graph, set())
-    if not todo or any(s.backwards for s in todo):
+    items = sqlrecord.plan_items(graph, plan.to_target(graph, set()))
+    if items is None:
         return None
-    items = []
-    for s in todo:
-        f = graph.nodes[s.key]
-        if not f.digest:
-            return None
-        items.append([f.app, f.name, f.checksum, f.digest])
     found = sqlrecord.from_empty(config, url, items)
     if found is None or (ask and any(s.destructive for s in found.steps)):
         return None

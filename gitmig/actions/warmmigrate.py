@@ -54,11 +54,8 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
     """Apply the plan from recorded SQL; True when all of it ran, False when the full
     path must run (the migrations committed here stay, and were reported). `seen`: the
     settled history and its graph, as gitmig.actions.uptodate just read them."""
-    if not sqlrecord.enabled():
-        return False
-    try:
-        url = config.database_url(database)
-    except GitmigError:
+    url = sqlrecord.warm_url(config, database)
+    if url is None:
         return False
     found = sqlitereader.plain_file(url)
     if found is None:
@@ -95,7 +92,8 @@ def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
     if not applied or graph is None:
         return None
     todo = plan.to_target(graph, set(applied))
-    if not todo or any(s.backwards for s in todo):
+    migrations = sqlrecord.plan_items(graph, todo)
+    if migrations is None:
         return None
     keys = applied_keys(graph, applied)
     if keys is None:
@@ -107,12 +105,8 @@ def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
     if remembered is None:
         return None
     steps = []
-    for s in todo:
-        f = graph.nodes[s.key]
-        if not f.digest:
-            return None
-        step = sqlrecord.step(config, url, items,
-                              [f.app, f.name, f.checksum, f.digest])
+    for s, migration in zip(todo, migrations, strict=True):
+        step = sqlrecord.step(config, url, items, migration)
         if step is None or (ask and step.destructive):
             return None
         steps.append(step)

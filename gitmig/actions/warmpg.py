@@ -44,25 +44,18 @@ from gitmig.config import Config
 from gitmig.db import pgexec, pgrecord, sqlrecord
 from gitmig.db.batch import BaseBatch, commit_failed, lost_before_commit
 from gitmig.db.history import pgreader
-from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+from gitmig.db.history.rows import INSERT_HEAD
 from gitmig.errors import GitmigError
 
 Show = Callable[[str, float], None]  # (label, milliseconds): the "Applying" line
-_INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
-           f"{CONTENT_COLUMN})")
 _LOCK = pgreader.LOCK_KEY  # gitmig.db.backends.postgresql.lock_key(None)
 
 
 def warm_migrate_pg(config: Config, database: str | None, ask: bool, show: Show) -> bool:
     """Apply the whole plan from recorded SQL into an empty database; True when all of it
     ran, False when the full path must run (what was committed here stays, reported)."""
-    if not sqlrecord.enabled():
-        return False
-    try:
-        url = config.database_url(database)
-    except GitmigError:
-        return False
-    if pgreader._target(url, config.timeouts) is None:
+    url = sqlrecord.warm_url(config, database)
+    if url is None or pgreader._target(url, config.timeouts) is None:
         return False
     session = pgexec.connect(url, config.timeouts)
     if session is None:
@@ -84,14 +77,7 @@ def _plan(config: Config) -> list[list[str]] | None:
     graph = settled_graph(config, {})
     if graph is None:
         return None
-    todo = plan.to_target(graph, set())
-    items = []
-    for s in todo:
-        f = graph.nodes[s.key]
-        if s.backwards or not f.digest:
-            return None
-        items.append([f.app, f.name, f.checksum, f.digest])
-    return items or None
+    return sqlrecord.plan_items(graph, plan.to_target(graph, set()))
 
 
 def _warm(config: Config, url: str, session: pgexec.Session, ask: bool, show: Show) -> bool:
@@ -191,7 +177,7 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
                 step.app, step.name, step.checksum, _now(), commit, step.digest))
             # A newline before each ";": a statement ending in a -- comment stays whole.
             sql = "\n;\n".join([f"SAVEPOINT {savepoint}", *(q for q, _ in step.statements),
-                                f"{_INSERT} VALUES ({row})",
+                                f"{INSERT_HEAD} VALUES ({row})",
                                 f"RELEASE SAVEPOINT {savepoint}"])
             try:
                 session.execute(batch.begin() + sql)

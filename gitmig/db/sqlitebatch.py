@@ -26,13 +26,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from gitmig.db.batch import BaseBatch, commit_failed
-from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+from gitmig.db.history.rows import INSERT_HEAD
 from gitmig.db.sqlrecord import Step
 from gitmig.errors import GitmigError
 
 Show = Callable[[str, float], None]  # (label, milliseconds): the "Applying" line
-INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
-          f"{CONTENT_COLUMN}) VALUES (?, ?, ?, ?, ?, ?)")
+INSERT = f"{INSERT_HEAD} VALUES (?, ?, ?, ?, ?, ?)"
 _SAVEPOINT = "gitmig_step"
 
 
