@@ -5,7 +5,7 @@ schemas, extensions and at most an empty history table) on a URL the libpq path 
 with no fleet schema, records: the history table's DDL as SQLAlchemy compiles it for this
 connection (what Recorder.ensure_table sends), and the statements of the longest prefix of
 the plan whose migrations ran in the batch's savepoints and import nothing the key does
-not cover (gitmig.actions.sqlrecording.self_contained).
+not cover (gitmig.actions.sqlrecording.replayable).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def from_empty(config: Config, conn: Connection, url: str) -> Recording | None:
 
 def record(config: Config, url: str, prepared: list[Prepared], rec: Recording) -> None:
     """Store the plan's entry: the recorded prefix of its migrations."""
-    from gitmig.actions.sqlrecording import self_contained
+    from gitmig.actions.sqlrecording import replayable
 
     plan: list[list[str]] = []
     steps: list[sqlrecord.Step] = []
@@ -75,13 +75,11 @@ def record(config: Config, url: str, prepared: list[Prepared], rec: Recording) -
         if p.step.backwards or not f.digest:
             return
         plan.append([f.app, f.name, f.checksum, f.digest])
-        statements = rec.capture.statements(p.actions) if recording else None
-        if (statements is None or not rec.capture.batched.get(p.step.key)
-                or not self_contained(f.path)):
+        step = replayable(p, rec.capture) if recording else None
+        if step is None:
             recording = False
             continue
-        steps.append(sqlrecord.Step(f.app, f.name, f.checksum, f.digest, statements,
-                                    bool(p.destructive)))
+        steps.append(step)
     if steps:
         pgrecord.remember(config, url, rec.env,
                           pgrecord.Bundle(plan, rec.history_ddl, tuple(steps)))

@@ -86,6 +86,19 @@ def applied_keys(graph: MigrationGraph, applied: dict[Key, Any]) -> list[Key] | 
     return keys
 
 
+def replayable(p: Prepared, capture: sqlrecord.Capture) -> sqlrecord.Step | None:
+    """`p` as a warm path replays it (its statements and history row) when it ran forwards
+    in the batch's savepoint, every statement captured, from a file read whole (its
+    SHA-256) that imports only what the entry's key covers; else None."""
+    statements = capture.statements(p.actions)
+    f = p.file
+    if (p.step.backwards or statements is None or not capture.batched.get(p.step.key)
+            or not f.digest or not self_contained(f.path)):
+        return None
+    return sqlrecord.Step(f.app, f.name, f.checksum, f.digest, statements,
+                          bool(p.destructive))
+
+
 def record(config: Config, graph: MigrationGraph, applied: dict[Key, Applied], url: str,
            prepared: list[Prepared], capture: sqlrecord.Capture, before: dict[str, Any],
            after: dict[str, Any]) -> None:
@@ -102,12 +115,9 @@ def record(config: Config, graph: MigrationGraph, applied: dict[Key, Applied], u
     for p in prepared:
         if p.step.backwards:
             return
-        statements = capture.statements(p.actions)
-        f = p.file
-        if (statements is not None and capture.batched.get(p.step.key) and f.digest
-                and self_contained(f.path)):
-            sqlrecord.remember_step(config, url, items, sqlrecord.Step(
-                f.app, f.name, f.checksum, f.digest, statements, bool(p.destructive)))
+        step = replayable(p, capture)
+        if step is not None:
+            sqlrecord.remember_step(config, url, items, step)
         done.append(p.step.key)
         items = sqlrecord.applied_items(graph, done)
         if items is None:
@@ -128,13 +138,10 @@ def record_from_empty(config: Config, graph: MigrationGraph, conn: Connection, u
         return  # a history table made before: perhaps by an older gitmig, as it was
     steps = []
     for p in prepared:
-        statements = capture.statements(p.actions)
-        f = p.file
-        if (p.step.backwards or statements is None or not capture.batched.get(p.step.key)
-                or not f.digest or not self_contained(f.path)):
+        step = replayable(p, capture)
+        if step is None:
             return
-        steps.append(sqlrecord.Step(f.app, f.name, f.checksum, f.digest, statements,
-                                    bool(p.destructive)))
+        steps.append(step)
     rows = conn.exec_driver_sql(
         "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name = ? "
         "ORDER BY rowid", (TABLE_NAME,)).fetchall()

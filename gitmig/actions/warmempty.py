@@ -24,15 +24,12 @@ with the migrations before it committed.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from contextlib import closing
-from urllib.parse import quote
 
 from gitmig.config import Config
 from gitmig.db import sqlitebatch, sqlrecord
 from gitmig.db.history.rows import TABLE_NAME
-from gitmig.db.sqlitelock import HandOver, locked
+from gitmig.db.sqlitelock import HandOver, locked_file
 from gitmig.migrations import plan
 from gitmig.migrations.graph import MigrationGraph
 
@@ -46,22 +43,16 @@ def warm_from_empty(config: Config, url: str, path: str, graph: MigrationGraph |
     if found is None:
         return False
     try:  # creates the file if it is missing, as the full path's connection does
-        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=rwc", uri=True,
-                               isolation_level=None, timeout=0, check_same_thread=False)
-    except sqlite3.Error:
-        return False
-    with closing(conn):
-        try:
-            with locked(conn):
-                first = _history_ddl(conn, found)
-                from gitmig.db.githead import git_head
+        with locked_file(path, create=True) as conn:
+            first = _history_ddl(conn, found)
+            from gitmig.db.githead import git_head
 
-                sqlitebatch.replay(conn, found.steps, git_head(config.root), show, first)
-                return True
-        except sqlitebatch.Lost:
-            raise  # printed OK and not applied: said, never run again unseen
-        except (HandOver, sqlitebatch.Failed, sqlite3.Error):
-            return False
+            sqlitebatch.replay(conn, found.steps, git_head(config.root), show, first)
+            return True
+    except sqlitebatch.Lost:
+        raise  # printed OK and not applied: said, never run again unseen
+    except (HandOver, sqlitebatch.Failed, sqlite3.Error):
+        return False
 
 
 def _recorded(config: Config, url: str, graph: MigrationGraph | None, ask: bool
@@ -73,15 +64,9 @@ def _recorded(config: Config, url: str, graph: MigrationGraph | None, ask: bool
         graph = settled_graph(config, {})
         if graph is None:
             return None
-    todo = plan.to_target(graph, set())
-    if not todo or any(s.backwards for s in todo):
+    items = sqlrecord.plan_items(graph, plan.to_target(graph, set()))
+    if items is None:
         return None
-    items = []
-    for s in todo:
-        f = graph.nodes[s.key]
-        if not f.digest:
-            return None
-        items.append([f.app, f.name, f.checksum, f.digest])
     found = sqlrecord.from_empty(config, url, items)
     if found is None or (ask and any(s.destructive for s in found.steps)):
         return None

@@ -29,18 +29,15 @@ the history as the committed migrations left it, and reports and refuses as usua
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from contextlib import closing
 from typing import Any
-from urllib.parse import quote
 
 from gitmig.actions.uptodate import settled_graph
 from gitmig.config import Config
 from gitmig.db import sqlitebatch, sqlrecord
 from gitmig.db.history import sqlitereader
 from gitmig.db.history.rows import Applied
-from gitmig.db.sqlitelock import HandOver, locked
+from gitmig.db.sqlitelock import HandOver, locked_file
 from gitmig.errors import GitmigError
 from gitmig.migrations import plan
 from gitmig.migrations.graph import Key, MigrationGraph
@@ -57,11 +54,8 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
     """Apply the plan from recorded SQL; True when all of it ran, False when the full
     path must run (the migrations committed here stay, and were reported). `seen`: the
     settled history and its graph, as gitmig.actions.uptodate just read them."""
-    if not sqlrecord.enabled():
-        return False
-    try:
-        url = config.database_url(database)
-    except GitmigError:
+    url = sqlrecord.warm_url(config, database)
+    if url is None:
         return False
     found = sqlitereader.plain_file(url)
     if found is None:
@@ -81,18 +75,12 @@ def warm_migrate(config: Config, database: str | None, ask: bool, show: Show,
     if steps is None:
         return False
     try:
-        conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=rw", uri=True,
-                               isolation_level=None, timeout=0, check_same_thread=False)
-    except sqlite3.Error:
+        with locked_file(path, create=False) as conn:
+            return _run(config, shown, conn, steps, show)
+    except sqlitebatch.Lost:
+        raise  # printed OK and not applied: said, never run again unseen
+    except (HandOver, sqlitebatch.Failed, sqlite3.Error, GitmigError):
         return False
-    with closing(conn):
-        try:
-            with locked(conn):
-                return _run(config, shown, conn, steps, show)
-        except sqlitebatch.Lost:
-            raise  # printed OK and not applied: said, never run again unseen
-        except (HandOver, sqlitebatch.Failed, sqlite3.Error, GitmigError):
-            return False
 
 
 def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
@@ -104,7 +92,8 @@ def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
     if not applied or graph is None:
         return None
     todo = plan.to_target(graph, set(applied))
-    if not todo or any(s.backwards for s in todo):
+    migrations = sqlrecord.plan_items(graph, todo)
+    if migrations is None:
         return None
     keys = applied_keys(graph, applied)
     if keys is None:
@@ -116,12 +105,8 @@ def _steps(config: Config, url: str, applied: dict[Key, Applied] | None,
     if remembered is None:
         return None
     steps = []
-    for s in todo:
-        f = graph.nodes[s.key]
-        if not f.digest:
-            return None
-        step = sqlrecord.step(config, url, items,
-                              [f.app, f.name, f.checksum, f.digest])
+    for s, migration in zip(todo, migrations, strict=True):
+        step = sqlrecord.step(config, url, items, migration)
         if step is None or (ask and step.destructive):
             return None
         steps.append(step)

@@ -36,36 +36,26 @@ signal over mid-call), that migration rolled back and the reported ones committe
 from __future__ import annotations
 
 import datetime as dt
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from types import FrameType
+from collections.abc import Callable
+from contextlib import suppress
 
 from gitmig.config import Config
 from gitmig.db import pgexec, pgrecord, sqlrecord
+from gitmig.db.batch import BaseBatch, commit_failed, lost_before_commit
 from gitmig.db.history import pgreader
-from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+from gitmig.db.history.rows import INSERT_HEAD
 from gitmig.errors import GitmigError
 
 Show = Callable[[str, float], None]  # (label, milliseconds): the "Applying" line
-_INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
-           f"{CONTENT_COLUMN})")
 _LOCK = pgreader.LOCK_KEY  # gitmig.db.backends.postgresql.lock_key(None)
 
 
 def warm_migrate_pg(config: Config, database: str | None, ask: bool, show: Show) -> bool:
     """Apply the whole plan from recorded SQL into an empty database; True when all of it
     ran, False when the full path must run (what was committed here stays, reported)."""
-    if not sqlrecord.enabled():
-        return False
-    try:
-        url = config.database_url(database)
-    except GitmigError:
-        return False
-    if pgreader._target(url, config.timeouts) is None:
+    url = sqlrecord.warm_url(config, database)
+    if url is None or pgreader._target(url, config.timeouts) is None:
         return False
     session = pgexec.connect(url, config.timeouts)
     if session is None:
@@ -87,14 +77,7 @@ def _plan(config: Config) -> list[list[str]] | None:
     graph = settled_graph(config, {})
     if graph is None:
         return None
-    todo = plan.to_target(graph, set())
-    items = []
-    for s in todo:
-        f = graph.nodes[s.key]
-        if s.backwards or not f.digest:
-            return None
-        items.append([f.app, f.name, f.checksum, f.digest])
-    return items or None
+    return sqlrecord.plan_items(graph, plan.to_target(graph, set()))
 
 
 def _warm(config: Config, url: str, session: pgexec.Session, ask: bool, show: Show) -> bool:
@@ -128,16 +111,25 @@ def _warm(config: Config, url: str, session: pgexec.Session, ask: bool, show: Sh
             session.execute(f"SELECT pg_advisory_unlock({_LOCK})")
 
 
-@dataclass
-class _Batch:
+class _Batch(BaseBatch):
     """gitmig.db.batch.Batch's transaction, on a libpq session."""
 
-    session: pgexec.Session
-    open: bool = False
-    since: float = 0.0
-    pending: list[str] = field(default_factory=list)  # reported OK, not committed yet
-    interrupted: bool = False  # a Ctrl-C waits for the pending ones' commit
-    abort: bool = False  # stop after the statement under way
+    def __init__(self, session: pgexec.Session) -> None:
+        super().__init__()
+        self.session = session
+        self.open = False
+        self.abort = False  # stop after the statement under way
+
+    def is_open(self) -> bool:
+        return self.open
+
+    def defer_sigint(self) -> bool:
+        """Every Ctrl-C waits for the statement under way (libpq is not stopped mid-call):
+        the first one while migrations await their commit as the full path's does; else
+        the run stops before the next migration."""
+        if not super().defer_sigint():
+            self.abort = True
+        return True
 
     def begin(self) -> str:
         """What to send first: BEGIN when no batch is open (one opens)."""
@@ -146,7 +138,7 @@ class _Batch:
         self.open, self.since = True, time.perf_counter()
         return "BEGIN;\n"
 
-    def commit(self) -> None:
+    def finish(self) -> None:
         """Commit the batch; say plainly, as gitmig.db.batch does, when migrations
         reported OK were lost with it."""
         if not self.open:
@@ -160,16 +152,8 @@ class _Batch:
             if not pending:
                 raise
             if self.session.status() not in (pgexec.IDLE, pgexec.INTRANS, pgexec.INERROR):
-                raise GitmigError(
-                    f"the connection to the database was lost before the commit of the "
-                    f"{len(pending)} migration(s) reported OK since the last one: none of "
-                    f"{', '.join(pending)} is applied. Run gitmig migrate again once the "
-                    "database answers.") from None
-            raise GitmigError(
-                f"the commit of the {len(pending)} migration(s) reported OK since the "
-                f"last one failed ({_text(exc)}): {', '.join(pending)} may not be applied; "
-                "`gitmig showmigrations` says which are, and gitmig migrate applies the "
-                "rest.") from None
+                raise GitmigError(lost_before_commit(pending)) from None
+            raise GitmigError(commit_failed(pending, _text(exc))) from None
 
 
 def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str | None,
@@ -181,13 +165,11 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
     row and release; libpq's simple protocol runs them in order in the open transaction
     and stops at the first error): one round trip instead of one per statement, which on
     a busy machine is most of the wall time."""
-    from gitmig.db.batch import Batch
-
     batch = _Batch(session)
-    with _interrupts(batch):
+    with batch.interrupts():
         for n, step in enumerate(steps, 1):
             if batch.abort:
-                batch.commit()
+                batch.finish()
                 raise KeyboardInterrupt
             started = time.perf_counter()
             savepoint = f"sa_savepoint_{n}"
@@ -195,7 +177,7 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
                 step.app, step.name, step.checksum, _now(), commit, step.digest))
             # A newline before each ";": a statement ending in a -- comment stays whole.
             sql = "\n;\n".join([f"SAVEPOINT {savepoint}", *(q for q, _ in step.statements),
-                                f"{_INSERT} VALUES ({row})",
+                                f"{INSERT_HEAD} VALUES ({row})",
                                 f"RELEASE SAVEPOINT {savepoint}"])
             try:
                 session.execute(batch.begin() + sql)
@@ -205,22 +187,18 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
                 except pgexec.PgError:
                     with suppress(pgexec.PgError):
                         session.execute("ROLLBACK")
-                batch.commit()  # the ones reported OK stay
+                batch.finish()  # the ones reported OK stay
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 return False
-            batch.pending.append(step.label)
-            if time.perf_counter() - batch.since >= Batch.BATCH_SECONDS:
-                batch.commit()
+            batch.tick(step.label)
             try:
                 show(step.label, (time.perf_counter() - started) * 1000)
             except BaseException:  # stdout gone (`| head`): the lines seen before it stay true
-                batch.commit()
+                batch.finish()
                 raise
-            if batch.interrupted:
-                batch.commit()
-                raise KeyboardInterrupt
-        batch.commit()
+            batch.stop_if_asked()
+        batch.finish()
     return True
 
 
@@ -231,27 +209,6 @@ def _literal(value: str | None) -> str:
     if "\0" in value:
         raise pgexec.PgError("a NUL character in a history value")
     return "'" + value.replace("'", "''") + "'"
-
-
-@contextmanager
-def _interrupts(batch: _Batch) -> Iterator[None]:
-    """Ctrl-C as gitmig.db.batch.Batch.interrupts takes it, at the statements' edges."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
-
-    def on_sigint(signum: int, frame: FrameType | None) -> None:
-        if batch.pending and batch.open and not batch.interrupted:
-            batch.interrupted = True
-        else:
-            batch.abort = True
-
-    signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _now() -> str:

@@ -10,36 +10,112 @@ history row, and the next run applies them again.
 A Ctrl-C in the middle of a statement makes SQLAlchemy drop the connection, and with it
 the open batch, whose migrations were already reported OK: while some are, a first
 Ctrl-C only stops the run once the migration under way ends and the batch is committed
-(Batch.interrupts); a second one stops at once. A batch lost all the same (the
+(BaseBatch.interrupts); a second one stops at once. A batch lost all the same (the
 connection dropped) is said plainly, never reported as applied.
+
+BaseBatch is what the warm paths' batches (gitmig.db.sqlitebatch on sqlite3,
+gitmig.actions.warmpg on libpq) share with this one, in the same words: this module
+imports SQLAlchemy only for its types.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
+from gitmig.db.sigint import deferring_sigint
 from gitmig.errors import GitmigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, RootTransaction
 
 
-class Batch:
+class BaseBatch(ABC):
+    """Migrations reported OK and not yet committed, when to commit them, and a Ctrl-C
+    that waits for their commit: alike on every connection a batch runs on."""
+
     BATCH_SECONDS = 0.5
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.outer: RootTransaction | None = None
-        self.since = 0.0
+    def __init__(self) -> None:
+        self.since = 0.0  # when the open batch began
         self.pending: list[str] = []  # labels of the migrations not yet committed
         self.interrupted = False  # a Ctrl-C waits for the pending ones' commit
+
+    @abstractmethod
+    def is_open(self) -> bool:
+        """Whether a batch's transaction is open."""
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Commit the batch; say plainly (GitmigError) when migrations reported OK were
+        lost with it."""
+
+    def tick(self, label: str) -> None:
+        """`label` ran in its savepoint; commit when the batch is old enough."""
+        self.pending.append(label)
+        if time.perf_counter() - self.since >= self.BATCH_SECONDS:
+            self.finish()
+
+    def finish_quietly(self) -> None:
+        """On an interrupt: commit what ran if the connection still can; else say what
+        was lost."""
+        try:
+            self.finish()
+        except GitmigError as exc:
+            print(f"gitmig: {exc}", file=sys.stderr)
+        except Exception:
+            pass
+
+    def interrupts(self) -> AbstractContextManager[None]:
+        """While the run lasts, a Ctrl-C with migrations reported OK and not yet committed
+        sets `interrupted` (the run stops after the migration under way, see stop_if_asked)
+        instead of raising mid-statement; a second one, or one with nothing pending,
+        raises as usual (gitmig.db.sigint says where Ctrl-C is left alone)."""
+        return deferring_sigint(self.defer_sigint)
+
+    def defer_sigint(self) -> bool:
+        """Whether this Ctrl-C waits: the first one while migrations await their commit."""
+        if self.pending and self.is_open() and not self.interrupted:
+            self.interrupted = True
+            return True
+        return False
+
+    def stop_if_asked(self) -> None:
+        """Between migrations: after a deferred Ctrl-C, commit and stop."""
+        if self.interrupted:
+            self.finish()
+            raise KeyboardInterrupt
+
+
+def commit_failed(pending: Sequence[str], reason: str) -> str:
+    """The commit of migrations reported OK failed (`reason`): they may be lost."""
+    return (f"the commit of the {len(pending)} migration(s) reported OK since the last one "
+            f"failed ({reason}): {', '.join(pending)} may not be applied; `gitmig "
+            "showmigrations` says which are, and gitmig migrate applies the rest.")
+
+
+def lost_before_commit(pending: Sequence[str]) -> str:
+    """The connection went before the commit of migrations reported OK: they are lost."""
+    return (f"the connection to the database was lost before the commit of the "
+            f"{len(pending)} migration(s) reported OK since the last one: none of "
+            f"{', '.join(pending)} is applied. Run gitmig migrate again once the "
+            "database answers.")
+
+
+class Batch(BaseBatch):
+    """The full path's batch, on a SQLAlchemy connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self.conn = conn
+        self.outer: RootTransaction | None = None
+
+    def is_open(self) -> bool:
+        return self.outer is not None
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -50,12 +126,6 @@ class Batch:
             self.since = time.perf_counter()
         with self.conn.begin_nested():
             yield
-
-    def tick(self, label: str) -> None:
-        """`label` ran in its savepoint; commit when the batch is old enough."""
-        self.pending.append(label)
-        if time.perf_counter() - self.since >= self.BATCH_SECONDS:
-            self.finish()
 
     def finish(self) -> None:
         """Commit the batch. Raises GitmigError when its transaction was lost (the
@@ -74,31 +144,13 @@ class Batch:
                     raise
                 from gitmig.db.connection import db_error_text
 
-                raise GitmigError(
-                    f"the commit of the {len(pending)} migration(s) reported OK since the "
-                    f"last one failed ({db_error_text(exc)}): {', '.join(pending)} may not "
-                    "be applied; `gitmig showmigrations` says which are, and gitmig "
-                    "migrate applies the rest.") from None
+                raise GitmigError(commit_failed(pending, db_error_text(exc))) from None
             except BaseException:
                 _close(outer)
                 raise
         _close(outer)  # else the connection refuses every statement after (the lock's too)
         if pending:
-            raise GitmigError(
-                f"the connection to the database was lost before the commit of the "
-                f"{len(pending)} migration(s) reported OK since the last one: none of "
-                f"{', '.join(pending)} is applied. Run gitmig migrate again once the "
-                "database answers.")
-
-    def finish_quietly(self) -> None:
-        """On an interrupt: commit what ran if the connection still can; else say what
-        was lost."""
-        try:
-            self.finish()
-        except GitmigError as exc:
-            print(f"gitmig: {exc}", file=sys.stderr)
-        except Exception:
-            pass
+            raise GitmigError(lost_before_commit(pending))
 
     def finish_after_failure(self, label: str, exc: BaseException) -> None:
         """Keep the migrations before a failed one, or say plainly that they are lost."""
@@ -115,36 +167,6 @@ class Batch:
                 f"{len(pending)} migration(s) applied before it failed too: none of "
                 f"{', '.join(pending)} is applied. Run gitmig migrate again once the "
                 "database answers.") from None
-
-    @contextmanager
-    def interrupts(self) -> Iterator[None]:
-        """While the run lasts, a Ctrl-C with migrations reported OK and not yet committed
-        sets `interrupted` (the run stops after the migration under way, see stop_if_asked)
-        instead of raising mid-statement; a second one, or one with nothing pending,
-        raises as usual. Only where Ctrl-C has Python's own handler (not in a fleet's
-        workers, which ignore it, nor off the main thread)."""
-        if (threading.current_thread() is not threading.main_thread()
-                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-            yield
-            return
-
-        def on_sigint(signum: int, frame: FrameType | None) -> None:
-            if self.pending and self.outer is not None and not self.interrupted:
-                self.interrupted = True
-                return
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGINT, on_sigint)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def stop_if_asked(self) -> None:
-        """Between migrations: after a deferred Ctrl-C, commit and stop."""
-        if self.interrupted:
-            self.finish()
-            raise KeyboardInterrupt
 
 
 def _close(outer: RootTransaction) -> None:

@@ -21,23 +21,17 @@ Free of SQLAlchemy: the warm path runs here.
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sqlite3
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Callable, Sequence
 
-from gitmig.db.batch import Batch
-from gitmig.db.history.rows import CONTENT_COLUMN, TABLE_NAME
+from gitmig.db.batch import BaseBatch, commit_failed
+from gitmig.db.history.rows import INSERT_HEAD
 from gitmig.db.sqlrecord import Step
 from gitmig.errors import GitmigError
 
 Show = Callable[[str, float], None]  # (label, milliseconds): the "Applying" line
-INSERT = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
-          f"{CONTENT_COLUMN}) VALUES (?, ?, ?, ?, ?, ?)")
+INSERT = f"{INSERT_HEAD} VALUES (?, ?, ?, ?, ?, ?)"
 _SAVEPOINT = "gitmig_step"
 
 
@@ -79,14 +73,15 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class _Batch:
+class _Batch(BaseBatch):
     def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
         self.conn = conn
         self.open = False
         self.in_step = False  # a savepoint may be open: never commit it half done
-        self.since = 0.0
-        self.pending: list[str] = []
-        self.interrupted = False
+
+    def is_open(self) -> bool:
+        return self.open
 
     def begin(self) -> None:
         if not self.open:
@@ -108,11 +103,6 @@ class _Batch:
         self.conn.execute(f"RELEASE {_SAVEPOINT}")
         self.in_step = False
 
-    def tick(self, label: str) -> None:
-        self.pending.append(label)
-        if time.perf_counter() - self.since >= Batch.BATCH_SECONDS:
-            self.finish()
-
     def finish(self) -> None:
         """Commit the batch, without the migration under way if one was stopped."""
         if not self.open:
@@ -124,11 +114,7 @@ class _Batch:
         except sqlite3.Error as exc:
             self._rollback()
             if pending:
-                raise Lost(
-                    f"the commit of the {len(pending)} migration(s) reported OK since the "
-                    f"last one failed ({exc}): {', '.join(pending)} may not be applied; "
-                    "`gitmig showmigrations` says which are, and gitmig migrate applies "
-                    "the rest.") from None
+                raise Lost(commit_failed(pending, str(exc))) from None
             raise
         finally:
             self.open = False
@@ -156,38 +142,3 @@ class _Batch:
     def finish_after_failure(self) -> None:
         """A statement failed: keep the migrations before it (a failing commit is said)."""
         self.finish()
-
-    def finish_quietly(self) -> None:
-        """On an interrupt: commit what was printed OK, or say what was lost."""
-        try:
-            self.finish()
-        except GitmigError as exc:
-            print(f"gitmig: {exc}", file=sys.stderr)
-        except Exception:
-            pass
-
-    @contextmanager
-    def interrupts(self) -> Iterator[None]:
-        """A first Ctrl-C with migrations printed OK and not yet committed waits for the
-        migration under way (gitmig.db.batch.Batch.interrupts)."""
-        if (threading.current_thread() is not threading.main_thread()
-                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-            yield
-            return
-
-        def on_sigint(signum: int, frame: FrameType | None) -> None:
-            if self.pending and self.open and not self.interrupted:
-                self.interrupted = True
-                return
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGINT, on_sigint)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def stop_if_asked(self) -> None:
-        if self.interrupted:
-            self.finish()
-            raise KeyboardInterrupt

@@ -21,8 +21,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from typing import TypeVar
+from urllib.parse import quote
 
 from gitmig.errors import GitmigError
 
@@ -178,11 +179,20 @@ class HandOver(Exception):
 
 
 @contextmanager
-def locked(conn: sqlite3.Connection) -> Iterator[None]:
-    """held() for the warm paths (gitmig.actions.warmmigrate, warmempty), without waiting:
-    a run that would wait leaves it to the full path, which says so."""
+def locked_file(path: str, *, create: bool) -> Iterator[sqlite3.Connection]:
+    """The SQLite file at `path` for the warm paths (gitmig.actions.warmmigrate,
+    warmempty): opened in autocommit mode (`create`: made if missing, as the full path's
+    connection makes it) and held() without waiting, closed at the end. HandOver when it
+    cannot be opened or a run would wait: the full path takes over, and says why."""
+    uri = f"file:{quote(os.path.abspath(path))}?mode={'rwc' if create else 'rw'}"
     try:
-        with held(conn, on_wait=None):
-            yield
-    except Busy:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0,
+                               check_same_thread=False)
+    except sqlite3.Error:
         raise HandOver from None
+    with closing(conn):
+        try:
+            with held(conn, on_wait=None):
+                yield conn
+        except Busy:
+            raise HandOver from None

@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitmig import cache
+from gitmig.errors import GitmigError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from gitmig.config import Config
     from gitmig.migrations.graph import Key, MigrationGraph
+    from gitmig.migrations.plan import Step as PlanStep
 
 FORMAT = 1
 Statement = tuple[str, tuple[Any, ...]]
@@ -63,6 +65,17 @@ class Step:
 def enabled() -> bool:
     """GITMIG_NO_CACHE turns the warm path off with the rest of the cache."""
     return cache.enabled()
+
+
+def warm_url(config: Config, database: str | None) -> str | None:
+    """The URL a warm path would replay into; None when the cache is off or the URL is
+    not to be had (the full path says why)."""
+    if not enabled():
+        return None
+    try:
+        return config.database_url(database)
+    except GitmigError:
+        return None
 
 
 def _stamp(module: str) -> str:
@@ -102,6 +115,20 @@ def applied_items(graph: MigrationGraph, keys: Iterable[Key]) -> list[list[str]]
         if not f.digest:
             return None
         items.append([k[0], k[1], f.checksum, f.digest])
+    return items
+
+
+def plan_items(graph: MigrationGraph, todo: Sequence[PlanStep]) -> list[list[str]] | None:
+    """The migrations a plan applies, as entries key them (app, name, checksum, SHA-256
+    each); None when there are none, one is undone, or a file has no SHA-256."""
+    if not todo or any(s.backwards for s in todo):
+        return None
+    items = []
+    for s in todo:
+        f = graph.nodes[s.key]
+        if not f.digest:
+            return None
+        items.append([f.app, f.name, f.checksum, f.digest])
     return items
 
 

@@ -20,6 +20,10 @@ CONTENT_COLUMN = "file_sha256"
 # Connection.info key: the tenant schema a fleet target points the connection at (the
 # backend's use_schema); the history table is that schema's.
 SCHEMA_INFO = "gitmig_schema"
+# The head of the warm paths' history row (gitmig.db.sqlitebatch, gitmig.actions.warmpg):
+# the columns the recorder writes, in the order they give the values.
+INSERT_HEAD = (f"INSERT INTO {TABLE_NAME} (app, name, checksum, applied_at, git_commit, "
+               f"{CONTENT_COLUMN})")
 
 
 @dataclass(frozen=True)
