@@ -1,7 +1,7 @@
 """The `gitmig` entry point: the everyday `gitmig makemigrations --check` answered before
-click is imported, when the state cache can answer it, the pre-commit hook's
-`gitmig hooks run pre-commit` and the everyday `gitmig showmigrations [APP]... [--plan]
-[--json]` run without click (gitmig.hooks.precommitrun, gitmig.commands.showview);
+click is imported, when the state cache can answer it; the pre-commit hook's
+`gitmig hooks run pre-commit` (gitmig.hooks.precommitrun) and the everyday
+`gitmig showmigrations` command lines (gitmig.commands.showview) run without click;
 everything else goes to gitmig.cli.
 
 `makemigrations --check` runs on every CI build and often in editors; when the models and

@@ -1,10 +1,10 @@
 """What `gitmig showmigrations` prints (per app, `--plan`, `--json`), without click.
 
 The click command (gitmig.commands.showmigrations) and gitmig.entry's shortcut for the
-everyday command lines (`showmigrations [APP]... [--plan] [--json]`) both print through
-`show`, so the two cannot differ. The shortcut skips importing click and the command
-table, about a third of the command's time at N=200; any other option, `--help`, or an
-interrupted change to finish is left to the full command.
+everyday command lines (`showmigrations [APP]... [--plan] [--json] [--database URL]`)
+both print through `show`, so the two cannot differ. The shortcut skips importing click
+and the command table, about a third of the command's time at N=200; any other option,
+`--help`, or an interrupted change to finish is left to the full command.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Line = tuple[str, str | None]  # text, rich style (colours on a terminal only)
 
-FLAGS = ("--plan", "--json")  # the options the shortcut takes; any other goes to click
+FLAGS = ("--plan", "--json")  # with --database URL, the options the shortcut takes
 
 
 def show(config: Config, apps: tuple[str, ...] | list[str], as_plan: bool, as_json: bool,
@@ -55,10 +55,12 @@ def show(config: Config, apps: tuple[str, ...] | list[str], as_plan: bool, as_js
 
 def main(args: list[str]) -> int | None:
     """`gitmig showmigrations ARGS` as gitmig.cli would run it, with its exit code; None
-    when the full command must run instead (an option other than FLAGS, or a change a
-    killed command left half-done, which the full command finishes and reports)."""
-    if any(a.startswith("-") and a not in FLAGS for a in args):
+    when the full command must run instead (another option, or a change a killed command
+    left half-done, which the full command finishes and reports)."""
+    parsed = _parse(args)
+    if parsed is None:
         return None
+    apps, database = parsed
     from gitmig.config import load_config
     from gitmig.errors import GitmigError
     from gitmig.git.projectlock import journal_path, sweep_leftovers
@@ -72,9 +74,7 @@ def main(args: list[str]) -> int | None:
                 return None
             sweep_leftovers(config.root, [app.migrations for app in config.apps.values()],
                             [cache_dir()])
-            show(config, [a for a in args if a not in FLAGS], "--plan" in args,
-                 "--json" in args, None)
-            sys.stdout.flush()
+            show(config, apps, "--plan" in args, "--json" in args, database)
         except GitmigError as exc:  # as gitmig.cli.run prints it
             prefix = "gitmig: error: " if exc.exit_code == 2 else "gitmig: "
             sys.stderr.write(f"{prefix}{exc.headline()}\n")
@@ -85,11 +85,33 @@ def main(args: list[str]) -> int | None:
         sys.stderr.write("\ngitmig: aborted\n")
         return 130
     except OSError as exc:  # a reader that closed the pipe: exit 1 quietly, as click does
+        # (what is still buffered meets the closed pipe at exit, as after click)
         if exc.errno != errno.EPIPE:
             raise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
+
+
+def _parse(args: list[str]) -> tuple[list[str], str | None] | None:
+    """(the apps, the --database URL) as click reads them; None for anything else (an
+    option click would refuse, or whose reading is less plain), left to click."""
+    apps: list[str] = []
+    database = None
+    rest = iter(args)
+    for arg in rest:
+        if arg in FLAGS:
+            continue
+        if arg == "--database" or arg.startswith("--database="):
+            value = arg.partition("=")[2] if "=" in arg else next(rest, "")
+            if not value or value.startswith("-"):
+                return None
+            database = value  # the last one, as click takes it
+        elif arg.startswith("-"):
+            return None
+        else:
+            apps.append(arg)
+    return apps, database
 
 
 def _box(e: Entry) -> str:
