@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 1
+# The database URL that overrides the configured one: gitmig.config.DATABASE_ENV, defined
+# here because gitmig.config reads pyproject.toml through this module.
+DATABASE_ENV = "GITMIG_DATABASE_URL"
 
 
 def enabled() -> bool:
@@ -124,8 +127,6 @@ def files_digest(paths: Iterable[str]) -> str | None:
 def _models_scope(config_path: Path) -> str:
     """The models' state depends on the database too (the longest name it takes): the
     configured one is in pyproject.toml, digested with the models; an override is not."""
-    from gitmig.config import DATABASE_ENV
-
     return f"{config_path}\0{os.environ.get(DATABASE_ENV, '')}"
 
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gitmig import hints
+from gitmig import cache, hints
+from gitmig.cache import DATABASE_ENV  # defined there, which this module reads through
 from gitmig.errors import GitmigError
 
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-DATABASE_ENV = "GITMIG_DATABASE_URL"
 TIMEOUT_ENV = {"connect_timeout": "GITMIG_CONNECT_TIMEOUT", "read_timeout": "GITMIG_READ_TIMEOUT"}
 
 
@@ -224,9 +223,28 @@ def sqlite_relative_to(url: str, root: Path) -> str:
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
+    """The document of a pyproject.toml, parsed once per content (gitmig.cache): every
+    command reads it, and importing tomllib costs more than the rest of the reading."""
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GitmigError(f"cannot read {path}: {exc.strerror}") from None
+    scope, digest = str(path), cache.digest(data)
+    known = cache.load("pyproject", scope)
+    if isinstance(known, dict) and known.get("digest") == digest:
+        document = known.get("document")
+        if isinstance(document, dict):
+            return document
+    document = _parsed(path, data)
+    cache.store("pyproject", scope, {"digest": digest, "document": document})
+    return document
+
+
+def _parsed(path: Path, data: bytes) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(data.decode())
     except tomllib.TOMLDecodeError as exc:
         raise GitmigError(f"{path} is not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:  # TOML is UTF-8 text, always
@@ -234,8 +252,6 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             f"{path} is not valid TOML: it is not UTF-8 text (byte "
             f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
         ) from None
-    except OSError as exc:
-        raise GitmigError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def find_pyproject(start: Path) -> Path | None:

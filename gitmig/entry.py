@@ -1,7 +1,8 @@
 """The `gitmig` entry point: the everyday `gitmig makemigrations --check` answered before
-click is imported, when the state cache can answer it, and the pre-commit hook's
-`gitmig hooks run pre-commit` run without click (gitmig.hooks.precommitrun); everything
-else goes to gitmig.cli.
+click is imported, when the state cache can answer it; the pre-commit hook's
+`gitmig hooks run pre-commit` (gitmig.hooks.precommitrun) and the everyday
+`gitmig showmigrations` command lines (gitmig.commands.showview) run without click;
+everything else goes to gitmig.cli.
 
 `makemigrations --check` runs on every CI build and often in editors; when the models and
 migrations are as a run that compared them left them (gitmig.migrations.insync), the
@@ -21,6 +22,12 @@ def main() -> None:
     if sys.argv[1:] == ["makemigrations", "--check"] and _nothing_pending():
         print("No changes detected.")
         sys.exit(0)
+    if sys.argv[1:2] == ["showmigrations"]:
+        from gitmig.commands.showview import main as show
+
+        code = show(sys.argv[2:])
+        if code is not None:
+            sys.exit(code)
     if sys.argv[1:] == ["hooks", "run", "pre-commit"]:  # exactly what the hook script runs
         from gitmig.hooks.precommitrun import main as pre_commit
 

@@ -1,17 +1,12 @@
-"""gitmig showmigrations"""
+"""gitmig showmigrations: its options; what it prints is gitmig.commands.showview's."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from gitmig.commands.common import config_option, load
-
-if TYPE_CHECKING:
-    from gitmig.actions.showmigrations import Entry
-
-Line = tuple[str, str | None]  # text, rich style (colours on a terminal only)
 
 
 @click.command("showmigrations")
@@ -42,7 +37,7 @@ def command(
     Migrations the database has but whose files are missing (applied on another
     branch) are listed too, as are applied migrations edited since.
     """
-    from gitmig.actions.showmigrations import read_history
+    from gitmig.commands.showview import show
 
     config = load(config_path)
     labels = [a.label for a in config.select(apps)]
@@ -54,70 +49,7 @@ def command(
 
         raise GitmigError("--drift adds a column to the fleet's matrix; it needs --fleet NAME",
                           hint="`gitmig drift` compares one database")
-    history = read_history(config, database)
-    if as_plan:
-        entries = history.plan(labels)
-        if as_json:
-            _print_json({"database": history.url, "plan": [e.as_json() for e in entries]})
-        else:
-            _print_plan(entries)
-        return
-    by_app = history.by_app(labels)
-    if as_json:
-        _print_json({
-            "database": history.url,
-            "apps": {app: [e.as_json() for e in entries] for app, entries in by_app.items()},
-        })
-        return
-    lines: list[Line] = []
-    for app, entries in by_app.items():
-        lines.append((app, "bold"))
-        if not entries:
-            lines.append((" (no migrations)", None))
-        lines += [_line(f" {_box(e)} {e.name}", e) for e in entries]
-    _say(lines)
-
-
-def _box(e: Entry) -> str:
-    return "[X]" if e.applied else "[ ]"
-
-
-def _notes(e: Entry) -> str:
-    notes = []
-    if e.missing:
-        notes.append("applied, but its file is missing")
-        if e.in_git:
-            notes.append(e.in_git)
-        if e.unapply:
-            notes.append(f"unapply it with `{e.unapply}`")
-    if e.edited:
-        notes.append("edited after it was applied")
-    return f"  ({'; '.join(notes)})" if notes else ""
-
-
-def _line(text: str, e: Entry) -> Line:
-    style = "yellow" if e.missing or e.edited else ("green" if e.applied else None)
-    return (text + _notes(e), style)
-
-
-def _print_plan(entries: list[Entry]) -> None:
-    lines: list[Line] = [] if entries else [("(no migrations)", None)]
-    for e in entries:
-        after = f"  (after {', '.join(e.parents)})" if e.parents else ""
-        lines.append(_line(f"{_box(e)}  {e.label}{after}", e))
-    _say(lines)
-
-
-def _say(lines: list[Line]) -> None:
-    from gitmig import console
-
-    console.say_lines(lines)
-
-
-def _print_json(data: object) -> None:
-    import json
-
-    click.echo(json.dumps(data, indent=2))
+    show(config, apps, as_plan, as_json, database)
 
 
 def _fleet(config: Any, name: str, labels: list[str], shard: str | None, as_json: bool,
