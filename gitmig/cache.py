@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import os
 import pickle
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -113,15 +114,24 @@ def store(kind: str, scope: str, value: Any) -> None:
 
 
 def files_digest(paths: Iterable[str]) -> str | None:
-    """One digest over the contents of files; None if one cannot be read."""
+    """One digest over the contents of files, and of the names in folders (a path ending
+    with "/": a file added there may change what listed it); None if one cannot be read."""
     h = hashlib.sha256()
     for path in paths:
         try:
-            data = Path(path).read_bytes()
+            if path.endswith("/"):
+                data = "\0".join(folder_names(path)).encode(errors="surrogateescape")
+            else:
+                data = Path(path).read_bytes()
         except OSError:
             return None
         h.update(path.encode() + b"\0" + digest(data).encode() + b"\n")
     return h.hexdigest()
+
+
+def folder_names(path: str) -> list[str]:
+    """The names in a folder, as code listing it may see them (bytecode caches aside)."""
+    return sorted(n for n in os.listdir(path) if n != "__pycache__")
 
 
 def _models_scope(config_path: Path) -> str:
@@ -155,7 +165,41 @@ def models_state(config_path: Path) -> Any:
         return None  # a package the models import was upgraded, or is gone
     if not environ_unchanged(entry):
         return None
+    if entry.get("cwd") not in (None, os.getcwd()):
+        return None  # the models opened a path relative to another folder
+    if not still_missing(entry.get("missing", [])):
+        return None  # a module the import looked for in vain is there now
+    probed = entry.get("probed", {})
+    if not isinstance(probed, dict) or path_kinds(list(probed)) != probed:
+        return None  # a path the models asked about appeared, or went
     return entry["state"]
+
+
+def path_kinds(paths: Sequence[str]) -> dict[str, str]:
+    """path -> what is there: "file", "folder", "other" or "absent" (as os.path.exists
+    and its kin see it, through symbolic links)."""
+    kinds = {}
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            kinds[path] = "absent"
+            continue
+        kinds[path] = "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) \
+            else "other"
+    return kinds
+
+
+def still_missing(names: Iterable[str]) -> bool:
+    """No finder finds any of these top-level modules (an optional dependency installed
+    since, or a module put on the path, would change what the import does)."""
+    for name in names:
+        try:
+            if not isinstance(name, str) or importlib.util.find_spec(name) is not None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
 
 
 def environ_unchanged(entry: dict[str, Any]) -> bool:
@@ -187,12 +231,17 @@ def environ_digests(names: Sequence[str]) -> dict[str, str]:
 
 def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
                           packages: Sequence[str] = (), imported: Sequence[str] = (),
-                          environ: Sequence[str] = ()) -> None:
-    """`closure`: every project file the import of the models read; `packages`: the
-    other modules' files then imported (installed packages, PYTHONPATH), whose types
-    shape the state as much; `imported`: the top-level modules outside the project and
-    the standard library that the import itself loaded (gitmig.migrations.syncrecord);
-    `environ`: the variables it read ("*": all of them; gitmig.schema.importwatch)."""
+                          environ: Sequence[str] = (), missing: Sequence[str] = (),
+                          probed: Sequence[str] = (), relative: bool = False,
+                          quiet: bool = True) -> None:
+    """`closure`: every project file the import of the models read (and folder it listed,
+    ending with "/"); `packages`: the other modules' files then imported (installed
+    packages, PYTHONPATH), whose types shape the state as much; `imported`: the top-level
+    modules outside the project and the standard library that the import itself loaded
+    (gitmig.migrations.syncrecord); `environ`: the variables it read ("*": all of them;
+    gitmig.schema.importwatch); `missing`: the top-level modules it looked for in vain;
+    `probed`: the paths it asked about (os.path.exists...); `relative`: whether it used a
+    path relative to the current folder; `quiet`: whether it printed nothing."""
     files = sorted(set(closure))
     found = files_digest([str(config_path), *files])
     stamps = package_stamps(sorted(set(packages)))
@@ -200,4 +249,6 @@ def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
         store("models", _models_scope(config_path),
               {"closure": files, "digest": found, "packages": stamps, "state": state,
                "imported": sorted(set(imported)), "environ": environ_digests(environ),
-               "whole_environ": "*" in environ})
+               "whole_environ": "*" in environ, "missing": sorted(set(missing)),
+               "probed": path_kinds(sorted(set(probed))),
+               "cwd": os.getcwd() if relative else None, "quiet": quiet})

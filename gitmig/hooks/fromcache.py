@@ -45,8 +45,10 @@ def staged_states(
                 or app.models != config.apps[label].models:
             return None
     entry = cache.models_entry(config.path)
-    if entry is None or not isinstance(entry.get("state"), SchemaState):
-        return None
+    if entry is None or not isinstance(entry.get("state"), SchemaState) \
+            or entry.get("cwd") is not None or entry.get("probed") \
+            or not cache.still_missing(entry.get("missing", [])):
+        return None  # a relative path, a path asked about, an absent module now there
     files = [str(config.path), *entry["closure"]]
     if not all(isinstance(f, str) and f.startswith(workdir) for f in files):
         return None  # read outside the repository: git cannot say whether it is staged

@@ -12,10 +12,20 @@ versions, and GITMIG_DATABASE_URL. A later check recomputes the key from the fil
 are now; only an exact match answers "no changes", so any edit, upgrade or new file means
 the full comparison, as before. Distributions are trusted by version: a package installed
 in editable mode, or a module found outside a distribution, is not recorded at all.
+
+Besides files, the key covers what else the import was seen to depend on
+(gitmig.schema.importwatch): the names in each folder the project's code listed or probed
+(a read entry ending with "/"), the modules it looked for in vain (an "imported" entry with
+no distribution: still absent), and Python's warning options. Models that print or warn,
+or read a path relative to the current folder, get no record; nor do migrations that import
+a module the record does not key (replaying them runs it). A record is only ever read:
+its paths stay inside the project (symbolic links are followed only there), each file is
+hashed once, and a malformed one is a mismatch, never an error.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -29,11 +39,12 @@ from pathlib import Path
 from gitmig import __version__
 from gitmig.config import DATABASE_ENV, Config
 
-FORMAT = 1
+FORMAT = 2
 _KEY = "# models in sync, key: "
 _READS = "# models read: "
 _PACKAGES = "# models imported: "
 _ENVIRON = "# models environment: "
+_PROBED = "# models probed: "
 _SHADOWING = (".py", ".pyc", ".so", ".pyd")
 
 
@@ -43,6 +54,7 @@ class Record:
     reads: tuple[str, ...]  # project files, relative to pyproject.toml's folder, "/"-separated
     packages: tuple[tuple[str, str], ...]  # (top-level module, "name-version" of its dist-info
     environ: tuple[str, ...]  # the variables the import read (their values are not kept)
+    probed: tuple[str, ...] = ()  # project paths it asked about (what is there is keyed)
 
 
 def parse(data: bytes) -> Record | None:
@@ -50,21 +62,24 @@ def parse(data: bytes) -> Record | None:
     fields: dict[str, str] = {}
     try:
         for line in data.decode("utf-8").splitlines():
-            for prefix in (_KEY, _READS, _PACKAGES, _ENVIRON):
+            for prefix in (_KEY, _READS, _PACKAGES, _ENVIRON, _PROBED):
                 if line.startswith(prefix):
                     fields[prefix] = line[len(prefix):]
         reads = json.loads(fields[_READS])
         packages = json.loads(fields[_PACKAGES])
         environ = json.loads(fields[_ENVIRON])
+        probed = json.loads(fields[_PROBED])
         key = fields[_KEY].split()[0]
-    except (UnicodeDecodeError, KeyError, IndexError, ValueError):
+    except (UnicodeDecodeError, KeyError, IndexError, ValueError, RecursionError):
         return None
     if not (isinstance(reads, list) and all(isinstance(r, str) for r in reads)
             and isinstance(packages, dict)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in packages.items())
-            and isinstance(environ, list) and all(isinstance(e, str) for e in environ)):
+            and isinstance(environ, list) and all(isinstance(e, str) for e in environ)
+            and isinstance(probed, list) and all(isinstance(p, str) for p in probed)):
         return None
-    return Record(key, tuple(reads), tuple(sorted(packages.items())), tuple(environ))
+    return Record(key, tuple(reads), tuple(sorted(packages.items())), tuple(environ),
+                  tuple(probed))
 
 
 def lines(record: Record) -> str:
@@ -72,13 +87,14 @@ def lines(record: Record) -> str:
             "`makemigrations --check` trusts it while nothing below, nor any migration, changed)\n"
             f"{_READS}{json.dumps(list(record.reads))}\n"
             f"{_PACKAGES}{json.dumps(dict(record.packages), sort_keys=True)}\n"
-            f"{_ENVIRON}{json.dumps(list(record.environ))}\n")
+            f"{_ENVIRON}{json.dumps(list(record.environ))}\n"
+            f"{_PROBED}{json.dumps(list(record.probed))}\n")
 
 
 def strip(text: str) -> str:
     """A lock file's text without its record."""
     return "".join(line for line in text.splitlines(keepends=True)
-                   if not line.startswith((_KEY, _READS, _PACKAGES, _ENVIRON)))
+                   if not line.startswith((_KEY, _READS, _PACKAGES, _ENVIRON, _PROBED)))
 
 
 def in_sync(config: Config) -> bool:
@@ -99,15 +115,28 @@ def in_sync(config: Config) -> bool:
         if record is None or record in tried:
             continue
         tried.add(record)
-        if key(config, locks, record.reads, record.packages, record.environ) == record.key:
+        if key(config, locks, record.reads, record.packages, record.environ,
+               record.probed) == record.key:
             return True
     return False
 
 
 def key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
-        packages: Iterable[tuple[str, str]], environ: Iterable[str]) -> str | None:
+        packages: Iterable[tuple[str, str]], environ: Iterable[str],
+        probed: Iterable[str] = ()) -> str | None:
     """The digest of everything a comparison of the models with the migrations read; None
-    when one of its inputs is gone or cannot be read."""
+    when one of its inputs is gone or cannot be read, or the record names what no
+    makemigrations writes (a NUL, a lone surrogate, a path out of the project)."""
+    try:
+        return _key(config, locks, reads, packages, environ, probed)
+    except (OSError, ValueError):
+        return None
+
+
+def _key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
+         packages: Iterable[tuple[str, str]], environ: Iterable[str],
+         probed: Iterable[str]) -> str | None:
+    from gitmig.cache import environ_digests, folder_names, path_kinds, still_missing
     from gitmig.migrations import lockfile
 
     root = config.root
@@ -116,42 +145,57 @@ def key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
     def add(*parts: str) -> None:
         h.update("\0".join(parts).encode() + b"\n")
 
-    from gitmig.cache import environ_digests
-
-    add("format", str(FORMAT), __version__, ".".join(map(str, sys.version_info[:3])),
-        os.environ.get(DATABASE_ENV, ""))
+    add("format", str(FORMAT), __version__, sys.implementation.name,
+        ".".join(map(str, sys.version_info[:3])), os.environ.get(DATABASE_ENV, ""),
+        str(sys.flags.dev_mode), *sys.warnoptions)  # -W error makes a warning an error
     for name, value in sorted(environ_digests(sorted(set(environ))).items()):
         add("environ", name, value)
-    try:
-        add("pyproject", _file_digest(str(config.path)))
-        for app, data in zip(config.apps.values(), locks, strict=True):
-            lock = lockfile.parse(data)
-            if lock is None:
-                return None
-            add("app", app.label, lock.leaf, lock.chain)
-            folder = str(app.migrations)
-            for name in sorted(os.listdir(folder)):
-                if name.endswith(".py"):
-                    add("migration", name, _file_digest(os.path.join(folder, name)))
-        folders = {str(root), *(str(p) for p in config.pythonpath)}
-        for rel in sorted(reads):
-            if rel.startswith("/") or ".." in rel.split("/"):
-                return None
-            path = os.path.join(root, rel)
-            add("read", rel, _file_digest(path))
-            folder = os.path.dirname(path)
-            while folder.startswith(str(root)) and folder not in folders:
-                folders.add(folder)
-                folder = os.path.dirname(folder)
-        for folder in sorted(folders):
-            add("folder", os.path.relpath(folder, root), *_importable_names(folder))
-    except OSError:
-        return None
+    add("pyproject", _file_digest(str(config.path)))
+    for app, data in zip(config.apps.values(), locks, strict=True):
+        lock = lockfile.parse(data)
+        if lock is None:
+            return None
+        add("app", app.label, lock.leaf, lock.chain)
+        folder = str(app.migrations)
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py"):
+                add("migration", name, _file_digest(os.path.join(folder, name)))
+    for rel in sorted(set(probed)):
+        add("probe", rel, *path_kinds([_inside(root, rel)]).values())
+    folders = {str(root), *(str(p) for p in config.pythonpath)}
+    for rel in sorted(set(reads)):
+        path = _inside(root, rel)
+        if rel.endswith("/"):
+            add("listing", rel, *folder_names(path))
+            continue
+        add("read", rel, _file_digest(path))
+        folder = os.path.dirname(path)
+        while folder.startswith(str(root)) and folder not in folders:
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    for folder in sorted(folders):
+        add("folder", os.path.relpath(folder, root), *_importable_names(folder))
     for top, dist in sorted(packages):
-        if _installed(top, dist) != dist:
+        if not top.isidentifier():
+            return None
+        if dist == "" and not still_missing([top]):
+            return None  # looked for in vain then, found now
+        if dist != "" and _installed(top, dist) != dist:
             return None
         add("package", top, dist)
     return h.hexdigest()
+
+
+def _inside(root: Path, rel: str) -> str:
+    """The path of a record's entry, which must lead into the project (through no
+    symbolic link out of it): a record is not a way to read anything else."""
+    if rel.startswith("/") or ".." in rel.split("/"):
+        raise ValueError(f"not a path in the project: {rel!r}")
+    path = os.path.join(root, rel)
+    real, inside = os.path.realpath(root), os.path.realpath(path)
+    if inside != real and not inside.startswith(os.path.join(real, "")):
+        raise ValueError(f"out of the project: {rel!r}")
+    return path
 
 
 def _file_digest(path: str) -> str:
@@ -160,7 +204,7 @@ def _file_digest(path: str) -> str:
     if not stat.S_ISREG(os.stat(path).st_mode):
         raise OSError(f"not a regular file: {path}")
     with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()  # in chunks: a big file fits
 
 
 def _importable_names(folder: str) -> list[str]:
@@ -194,8 +238,12 @@ def _installed(top: str, recorded: str | None = None) -> str | None:
                                                     and n.endswith((".so", ".pyd")))
                    for n in names):
             continue
-        infos = [d for d in map(_dist_name, names) if d is not None
-                 and (recorded is None or d[0] == recorded)]
+        infos = [d for d in map(_dist_name, names) if d is not None]
+        if recorded is not None:
+            name = recorded.partition("-")[0]
+            if any(d[0] != recorded and d[0].partition("-")[0] == name for d in infos):
+                return None  # another version beside it: which one's files are these?
+            infos = [d for d in infos if d[0] == recorded]
         owners = [d for d in infos if _owns(entry, d, top)]
         return owners[0][0] if len(owners) == 1 else None
     return None
@@ -231,25 +279,37 @@ def make(config: Config) -> Record | None:
     entry = cache.models_entry(config.path)
     if entry is None or cache.models_state(config.path) is None:
         return None  # no import of these very files to vouch for
+    if entry.get("cwd") is not None or entry.get("quiet") is not True:
+        return None  # a path relative to where gitmig ran; or output only the import gives
     root = str(config.root).rstrip("/") + "/"
-    reads = []
-    for path in entry["closure"]:
-        if not isinstance(path, str) or not path.startswith(root):
+    reads: list[str] = []
+    probed: list[str] = []
+    for paths, into in ((entry["closure"], reads), (entry.get("probed"), probed)):
+        if not isinstance(paths, (list, dict)):
             return None
-        reads.append(path[len(root):].replace(os.sep, "/"))
+        for path in paths:
+            if not isinstance(path, str) or not path.startswith(root):
+                return None  # outside the project: another machine has other files there
+            into.append(path[len(root):].replace(os.sep, "/") or "./")
     imported, environ = entry.get("imported"), entry.get("environ")
+    missing = entry.get("missing")
     if not isinstance(imported, list) or not isinstance(environ, dict) \
-            or entry.get("whole_environ") is not False:
+            or not isinstance(missing, list) or entry.get("whole_environ") is not False:
         return None  # an entry from before these were kept, or the whole environment read
     tops = {"sqlalchemy", *imported}
     if "typing_extensions" in sys.modules:  # SQLAlchemy's own dependency
         tops.add("typing_extensions")
+    if tops & set(missing):
+        return None
     packages = []
     for top in sorted(tops):
         dist = _installed(top)
         if dist is None:
             return None
         packages.append((top, dist))
+    packages += [(name, "") for name in sorted(missing)]
+    if not _migrations_import_keyed(config, set(reads), tops):
+        return None
     locks = []
     for app in config.apps.values():
         try:
@@ -257,8 +317,65 @@ def make(config: Config) -> Record | None:
         except OSError:
             return None
     names = tuple(sorted(environ))
-    found = key(config, locks, reads, packages, names)
-    return Record(found, tuple(sorted(reads)), tuple(packages), names) if found else None
+    found = key(config, locks, reads, packages, names, probed)
+    return Record(found, tuple(sorted(reads)), tuple(packages), names,
+                  tuple(sorted(probed))) if found else None
+
+
+# The imports makemigrations writes into a migration: nothing for the record to key.
+_PLAIN_IMPORT = re.compile(rb"(?:import sqlalchemy as sa|from gitmig import ops|"
+                           rb"from sqlalchemy\.dialects import \w+|"
+                           rb"from __future__ import annotations)")
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:import|from)[ \t].*?[ \t]*\r?$", re.M)
+
+
+def _migrations_import_keyed(config: Config, reads: set[str], tops: set[str]) -> bool:
+    """Replaying the migrations runs them: each module they import is one the record keys
+    (a project module it reads, or the standard library, gitmig, or a distribution it
+    records), and none imports by name at run time."""
+    for app in config.apps.values():
+        try:
+            names = sorted(n for n in os.listdir(app.migrations) if n.endswith(".py"))
+            sources = [(app.migrations / n).read_bytes() for n in names]
+        except OSError:
+            return False
+        for data in sources:
+            if b"__import__" in data or b"import_module" in data:
+                return False
+            lines = _IMPORT_LINE.findall(data)
+            if all(_PLAIN_IMPORT.fullmatch(line.strip()) for line in lines):
+                continue
+            try:
+                tree = ast.parse(data)
+            except (SyntaxError, ValueError):
+                return False
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    modules = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    if node.level or not node.module:
+                        return False
+                    modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                else:
+                    continue
+                if not all(_module_keyed(config, m, reads, tops) for m in modules):
+                    return False
+    return True
+
+
+def _module_keyed(config: Config, module: str, reads: set[str], tops: set[str]) -> bool:
+    parts = module.split(".")
+    found = False
+    for base in (config.root, *config.pythonpath):
+        for depth in range(1, len(parts) + 1):
+            stem = os.path.join(base, *parts[:depth])
+            for candidate in (f"{stem}.py", os.path.join(stem, "__init__.py")):
+                if os.path.isfile(candidate):
+                    found = True
+                    rel = os.path.relpath(candidate, config.root).replace(os.sep, "/")
+                    if rel not in reads:
+                        return False  # a project module the models do not read
+    return found or parts[0] in sys.stdlib_module_names or parts[0] in {"gitmig", *tops}
 
 
 def refresh(config: Config, written: Sequence[str] = ()) -> Path | None:

@@ -1,49 +1,67 @@
-"""What the models' import reads besides modules: environment variables and files.
+"""What the models' import reads besides modules: environment variables, files, folders,
+and the modules it looked for in vain.
 
 A remembered models' state (gitmig.cache) and the lock file's record of the models in sync
 (gitmig.migrations.syncrecord) are keyed by what the import read. Modules are found in
-sys.modules afterwards; a variable read with os.environ / os.getenv, or a file opened with
-open() (a JSON list of an Enum's values, say), leaves no such trace, so both are watched
-while the import runs. A read of the whole environment (iterating it, copying it) is noted
-as such: nothing can then be keyed by it.
+sys.modules afterwards; the rest leaves no such trace, so it is watched while the import
+runs:
+- a variable read through os.environ, os.environb, os.getenv (a read of the whole
+  environment, iterating or copying it, is noted as such: nothing can then be keyed by it);
+- a file opened for reading, however (open, pathlib, io.FileIO, os.open, pkgutil.get_data):
+  Python's audit hook "open" sees them all, the import system's own reads included;
+- a folder the project's code lists (os.listdir, os.scandir: glob, pathlib, os.walk), and
+  a path it asks about (os.stat, os.lstat: os.path.exists, Path.is_file): a file added
+  may change the models though no file read changed;
+- a top-level module no finder found (an optional dependency, `try: import x`): installing
+  it later changes what the import does;
+- a path relative to the current folder (the models then depend on where gitmig runs).
+Output (a print, a warning shown) is noted by noting_output(): what the models say, a run
+that does not import them cannot say.
 """
 
 from __future__ import annotations
 
-import builtins
-import io
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 ALL = "*"  # the whole environment was read
+_WRITING = os.O_WRONLY | os.O_RDWR
 
 
 @dataclass
 class Reads:
     environ: set[str] = field(default_factory=set)  # names, or ALL
     files: set[str] = field(default_factory=set)  # absolute paths opened for reading
+    folders: set[str] = field(default_factory=set)  # absolute paths of folders listed
+    probes: set[str] = field(default_factory=set)  # absolute paths asked about (stat)
+    missing: set[str] = field(default_factory=set)  # top-level modules not found
+    relative: bool = False  # a path relative to the current folder was used
 
 
 class _Watched(os._Environ):
-    """os.environ, noting the names asked for."""
+    """os.environ (or os.environb), noting the names asked for."""
 
     def __init__(self, real: Any, reads: Reads) -> None:
         super().__init__(real._data, real.encodekey, real.decodekey, real.encodevalue,
                          real.decodevalue)
         self._reads = reads
 
-    def __getitem__(self, key: str) -> str:
-        self._reads.environ.add(str(key))
-        return str(super().__getitem__(key))
+    def _note(self, key: object) -> None:
+        self._reads.environ.add(os.fsdecode(key) if isinstance(key, bytes) else str(key))
+
+    def __getitem__(self, key: Any) -> Any:
+        self._note(key)
+        return super().__getitem__(key)
 
     def __contains__(self, key: object) -> bool:
-        self._reads.environ.add(str(key))
+        self._note(key)
         return bool(super().__contains__(key))
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[Any]:
         self._reads.environ.add(ALL)
         return iter(super().__iter__())
 
@@ -52,20 +70,119 @@ class _Watched(os._Environ):
         return int(super().__len__())
 
 
+class _Missing:
+    """The last finder on sys.meta_path: asked only about a module no other finder found."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if path is None:
+            self._reads.missing.add(name.partition(".")[0])
+
+
+_ACTIVE: list[Reads] = []
+_HOOKED: list[bool] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """Python's audit hook (added once, for the process's life; idle outside a watch)."""
+    if event != "open" or not _ACTIVE:
+        return
+    try:
+        path, _, flags = args
+        if isinstance(path, (str, bytes)) and not (flags or 0) & _WRITING:
+            _note_path(_ACTIVE[-1], os.fsdecode(path), _ACTIVE[-1].files)
+    except Exception:  # noqa: S110 (an audit hook must never fail the call it watches)
+        pass
+
+
+def _note_path(reads: Reads, path: str, into: set[str]) -> None:
+    if not os.path.isabs(path):
+        reads.relative = True
+    into.add(os.path.abspath(path))
+
+
+def _by_project(roots: tuple[str, ...]) -> bool:
+    """Whether the project's code asked (not a library's import-time code, nor the import
+    system): the nearest module-level frame, or any frame before it, is the project's."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if file.startswith(roots) and "site-packages" not in file:
+            return True
+        if frame.f_code.co_name == "<module>" or file.startswith("<frozen importlib"):
+            return False
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 @contextmanager
-def watching() -> Iterator[Reads]:
+def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
+    """Watch what runs inside; `roots`: the project's folders (each ending with "/"),
+    whose code's listings and probes are noted."""
     reads = Reads()
-    real_environ, real_open = os.environ, builtins.open
+    ours = tuple(roots)
+    saved = {name: getattr(os, name) for name in ("environ", "environb", "listdir", "scandir",
+                                                  "stat", "lstat")}
 
-    def open_watched(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if isinstance(file, (str, bytes, os.PathLike)) and not any(c in mode for c in "wax+"):
-            reads.files.add(os.path.abspath(os.fsdecode(file)))
-        return real_open(file, mode, *args, **kwargs)
+    def noting(call: Any, into: set[str]) -> Any:
+        def watched(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
+            if isinstance(path, (str, bytes, os.PathLike)) and _by_project(ours):
+                _note_path(reads, os.fsdecode(path), into)
+            return call(path, *args, **kwargs)
+        return watched
 
-    os.environ = _Watched(real_environ, reads)  # noqa: B003 (rebound, not cleared)
-    builtins.open = io.open = open_watched
+    if not _HOOKED:
+        sys.addaudithook(_audit)
+        _HOOKED.append(True)
+    missing = _Missing(reads)
+    os.environ = _Watched(saved["environ"], reads)  # noqa: B003 (rebound, not cleared)
+    os.environb = _Watched(saved["environb"], reads)
+    os.listdir = noting(saved["listdir"], reads.folders)
+    os.scandir = noting(saved["scandir"], reads.folders)
+    os.stat = noting(saved["stat"], reads.probes)
+    os.lstat = noting(saved["lstat"], reads.probes)
+    sys.meta_path.append(missing)
+    _ACTIVE.append(reads)
     try:
         yield reads
     finally:
-        os.environ = real_environ  # noqa: B003
-        builtins.open = io.open = real_open
+        _ACTIVE.remove(reads)
+        if missing in sys.meta_path:
+            sys.meta_path.remove(missing)
+        for name, value in saved.items():
+            setattr(os, name, value)
+
+
+@dataclass
+class Heard:
+    said: bool = False
+
+
+class _Listening:
+    """A stream that notes being written to."""
+
+    def __init__(self, stream: Any, heard: Heard) -> None:
+        self._stream = stream
+        self._heard = heard
+
+    def write(self, text: str) -> int:
+        if text:
+            self._heard.said = True
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def noting_output() -> Iterator[Heard]:
+    """Whether anything was printed or a warning shown (to sys.stdout or sys.stderr)."""
+    heard = Heard()
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Listening(out, heard), _Listening(err, heard)
+    try:
+        yield heard
+    finally:
+        sys.stdout, sys.stderr = out, err

@@ -119,7 +119,7 @@ def import_models(config: Config) -> dict[str, ModuleType]:
     births = _Births(project_paths(config))
     modules = {}
     before = set(sys.modules)
-    with births.listening(), importwatch.watching() as reads:
+    with births.listening(), importwatch.watching(births.roots) as reads:
         for app in config.apps.values():
             births.app = app.label
             modules[app.label] = _import_app(app, births.roots)
@@ -253,26 +253,42 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
     cached = cache.models_state(config.path)
     if isinstance(cached, SchemaState):
         return cached
-    state = _declared_state(config, import_models(config))
+    with importwatch.noting_output() as heard:  # what the models say, a record cannot
+        state = _declared_state(config, import_models(config))
     project = _project_files(config)
     reads = _LAST_READS[0] if _LAST_READS else importwatch.Reads()
     cache.remember_models_state(config.path, project + _opened_files(config, reads), state,
                                 _package_files(project), _imported_packages(project),
-                                sorted(reads.environ))
+                                sorted(reads.environ), sorted(reads.missing),
+                                _kept(config, reads.probes), relative=reads.relative,
+                                quiet=not heard.said)
     return state
 
 
 def _opened_files(config: Config, reads: importwatch.Reads) -> list[str]:
-    """Files the import opened, but those of installed packages and the standard library
-    (their versions key them): a project's own data file is read like its modules."""
+    """Files the import opened and folders the project's code listed (ending with "/"),
+    but those of installed packages and the standard library (their versions key them),
+    and compiled bytecode: a project's own data file is read like its modules."""
+    files = [f for f in _kept(config, reads.files) if os.path.isfile(f)]
+    return files + _kept(config, [os.path.join(d, "") for d in reads.folders])
+
+
+def _kept(config: Config, paths: Iterable[str]) -> list[str]:
+    """The paths in the project, or in no folder of sys.path nor the standard library:
+    the deeper folder decides (a virtual environment inside the project is not ours)."""
     import sysconfig
 
     ours = [os.path.join(p, "") for p in project_paths(config)]
     elsewhere = [os.path.join(p, "") for p in sys.path
                  if p and os.path.isabs(p) and os.path.join(p, "") not in ours]
     elsewhere.append(os.path.join(sysconfig.get_paths()["stdlib"], ""))
-    return sorted(f for f in reads.files if os.path.isfile(f)
-                  and (f.startswith(tuple(ours)) or not f.startswith(tuple(elsewhere))))
+
+    def kept(path: str) -> bool:
+        mine = max((len(p) for p in ours if path.startswith(p)), default=-1)
+        theirs = max((len(p) for p in elsewhere if path.startswith(p)), default=-1)
+        return mine >= theirs and f"{os.sep}__pycache__{os.sep}" not in path
+
+    return sorted(p for p in paths if kept(p))
 
 
 def _imported_packages(project: list[str]) -> list[str]:
