@@ -126,7 +126,20 @@ def group(ctx: click.Context, config_path: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    _WHOLE_PROCESS.append(True)
     sys.exit(run(argv))
+
+
+_WHOLE_PROCESS: list[bool] = []  # run() is this process's command, not a test's call
+
+
+def _stopping() -> None:
+    """Once "aborted" is said, another Ctrl-C (a user pressing again and again) must not
+    kill the process by the signal on its way out: the exit code stays 130."""
+    if _WHOLE_PROCESS:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -143,6 +156,7 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
+        _stopping()
         click.echo("gitmig: aborted", err=True)
         return 130
     except click.UsageError as exc:
@@ -155,6 +169,7 @@ def run(argv: list[str] | None = None) -> int:
         click.echo(f"gitmig: error: {exc.format_message()}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
+        _stopping()
         click.echo("gitmig: interrupted", err=True)
         return 130
     return result if isinstance(result, int) else 0
