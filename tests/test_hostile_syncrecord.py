@@ -679,3 +679,13 @@ def test_an_editable_install_gets_no_record(tmp_path: Path) -> None:
                    python=python)  # its files may change at any time: no record
     (src / "fancytypes" / "__init__.py").write_text("LENGTH = 100\n")
     assert agree(repo, tmp_path, python=python) == 1
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / "blog" / os.fsdecode(b"caf\xe9")).mkdir(parents=True)  # the folders' names are
+    (root / os.fsdecode(b"notes-\xff")).write_text("x\n")  # keyed, whatever their bytes
+    repo = project(tmp_path, post("200"))
+    in_sync_by_record(repo, tmp_path)
+    repo.write("blog/models.py", post("100"))
+    assert agree(repo, tmp_path) == 1

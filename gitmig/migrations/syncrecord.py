@@ -142,8 +142,8 @@ def _key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
     root = config.root
     h = hashlib.sha256()
 
-    def add(*parts: str) -> None:
-        h.update("\0".join(parts).encode() + b"\n")
+    def add(*parts: str) -> None:  # JSON: unambiguous, and any file name is ASCII in it
+        h.update(json.dumps(parts).encode() + b"\n")
 
     add("format", str(FORMAT), __version__, sys.implementation.name,
         ".".join(map(str, sys.version_info[:3])), os.environ.get(DATABASE_ENV, ""),
