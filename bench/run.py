@@ -286,10 +286,10 @@ RECORD_SCRIPT = """
 import sys
 from gitmig.config import load_config
 from gitmig.migrations import syncrecord
-from gitmig.schema.models import models_state
 config = load_config(None)
-if syncrecord.in_sync(config):
-    sys.exit(3)  # the committed record already matches
+if sys.argv[1:] == ["--answers"]:
+    sys.exit(0 if syncrecord.in_sync(config) else 1)
+from gitmig.schema.models import models_state
 models_state(config)
 sys.exit(0 if syncrecord.refresh(config, list(config.apps)) else 1)
 """
@@ -302,11 +302,15 @@ def add_sync_record(p: Projects, log: Callable[[str], None]) -> None:
     lock = p.gitmig / "shop" / "migrations" / "gitmig.lock"
     git(p.gitmig, "reset", "-q", "--hard", "HEAD")
     with tempfile.TemporaryDirectory() as cache:
+        answers = subprocess.run([str(BIN / "python"), "-c", RECORD_SCRIPT, "--answers"],
+                                 cwd=p.gitmig, env={**clean_env(), "GITMIG_CACHE_DIR": cache},
+                                 capture_output=True, text=True)
+    if answers.returncode == 0:
+        return  # a record this gitmig trusts (one of an older format is written again)
+    with tempfile.TemporaryDirectory() as cache:
         done = subprocess.run([str(BIN / "python"), "-c", RECORD_SCRIPT], cwd=p.gitmig,
                               env={**clean_env(), "GITMIG_CACHE_DIR": cache},
                               capture_output=True, text=True)
-    if done.returncode == 3:
-        return
     if done.returncode != 0:
         raise RuntimeError(f"cannot record the models in sync: {done.stderr.strip()}")
     git(p.gitmig, "add", str(lock))

@@ -233,7 +233,7 @@ def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
                           packages: Sequence[str] = (), imported: Sequence[str] = (),
                           environ: Sequence[str] = (), missing: Sequence[str] = (),
                           probed: Sequence[str] = (), relative: bool = False,
-                          quiet: bool = True) -> None:
+                          quiet: bool = True, talked: str = "") -> None:
     """`closure`: every project file the import of the models read (and folder it listed,
     ending with "/"); `packages`: the other modules' files then imported (installed
     packages, PYTHONPATH), whose types shape the state as much; `imported`: the top-level
@@ -241,7 +241,8 @@ def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
     (gitmig.migrations.syncrecord); `environ`: the variables it read ("*": all of them;
     gitmig.schema.importwatch); `missing`: the top-level modules it looked for in vain;
     `probed`: the paths it asked about (os.path.exists...); `relative`: whether it used a
-    path relative to the current folder; `quiet`: whether it printed nothing."""
+    path relative to the current folder; `quiet`: whether it printed nothing; `talked`:
+    the audit event of a process, socket or database it reached (importwatch)."""
     files = sorted(set(closure))
     found = files_digest([str(config_path), *files])
     stamps = package_stamps(sorted(set(packages)))
@@ -251,4 +252,5 @@ def remember_models_state(config_path: Path, closure: Sequence[str], state: Any,
                "imported": sorted(set(imported)), "environ": environ_digests(environ),
                "whole_environ": "*" in environ, "missing": sorted(set(missing)),
                "probed": path_kinds(sorted(set(probed))),
-               "cwd": os.getcwd() if relative else None, "quiet": quiet})
+               "cwd": os.getcwd() if relative else None, "quiet": quiet,
+               "talked": talked})

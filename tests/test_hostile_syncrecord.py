@@ -46,12 +46,14 @@ class Post(Base):
 
 
 def gitmig(repo: Repo, tmp_path: Path, *args: str, cwd: Path | None = None,
-           cache: str | None = None, **env: str) -> tuple[int, str, bool]:
-    """`gitmig ARGS` in a process of its own: (exit code, output, whether SQLAlchemy was
-    imported). Each run gets an empty state cache unless `cache` names one."""
+           cache: str | None = None, python: Path | None = None,
+           **env: str) -> tuple[int, str, bool]:
+    """`gitmig ARGS` in a process of its own (this Python, or `python`): (exit code,
+    output, whether SQLAlchemy was imported). Each run gets an empty state cache unless
+    `cache` names one."""
     folder = cache or str(tmp_path / f"cache-{len(list(tmp_path.glob('cache-*')))}")
     run = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "gitmig", *args],
+        [python or sys.executable, "-X", "importtime", "-m", "gitmig", *args],
         cwd=cwd or repo.root, env={**repo.env(), "GITMIG_CACHE_DIR": folder, **env},
         capture_output=True, text=True, timeout=120)
     imported = {line.rpartition("|")[2].strip() for line in run.stderr.splitlines()
@@ -61,28 +63,30 @@ def gitmig(repo: Repo, tmp_path: Path, *args: str, cwd: Path | None = None,
     return run.returncode, output, "sqlalchemy" in imported
 
 
-def both(repo: Repo, tmp_path: Path, cwd: Path | None = None,
+def both(repo: Repo, tmp_path: Path, cwd: Path | None = None, python: Path | None = None,
          **env: str) -> tuple[tuple[int, str, bool], tuple[int, str]]:
     """The check with a fresh cache (the record may answer), and the full comparison."""
-    fast = gitmig(repo, tmp_path, "makemigrations", "--check", cwd=cwd, **env)
-    slow = gitmig(repo, tmp_path, "makemigrations", "--check", cwd=cwd, GITMIG_NO_CACHE="1",
-                  **env)
+    fast = gitmig(repo, tmp_path, "makemigrations", "--check", cwd=cwd, python=python, **env)
+    slow = gitmig(repo, tmp_path, "makemigrations", "--check", cwd=cwd, python=python,
+                  GITMIG_NO_CACHE="1", **env)
     assert slow[2]
     assert "Traceback" not in fast[1] + slow[1]
     return fast, slow[:2]
 
 
-def agree(repo: Repo, tmp_path: Path, cwd: Path | None = None, **env: str) -> int:
+def agree(repo: Repo, tmp_path: Path, cwd: Path | None = None, python: Path | None = None,
+          **env: str) -> int:
     """The check and the full comparison say the same; returns the exit code."""
-    fast, slow = both(repo, tmp_path, cwd=cwd, **env)
+    fast, slow = both(repo, tmp_path, cwd=cwd, python=python, **env)
     assert fast[:2] == slow
     return slow[0]
 
 
 def project(tmp_path: Path, models: str, files: dict[str, str] | None = None,
-            pyproject: str = PYPROJECT, record: bool = True, **env: str) -> Repo:
+            pyproject: str = PYPROJECT, record: bool = True, python: Path | None = None,
+            **env: str) -> Repo:
     """A committed project whose makemigrations wrote the first migration and, when
-    `record`, the record; with `env`, in a process of its own with those variables."""
+    `record`, the record; with `env` or `python`, in a process of its own."""
     repo = Repo(tmp_path / "proj", tmp_path / "home")
     repo.write("pyproject.toml", pyproject)
     repo.write(".gitignore", "*.sqlite3\n__pycache__/\n")
@@ -91,9 +95,9 @@ def project(tmp_path: Path, models: str, files: dict[str, str] | None = None,
     for path, text in (files or {}).items():
         repo.write(path, text)
     repo.git("init", "-q", "-b", "main")
-    if env:  # a process of its own, as the developer's shell runs it
+    if env or python:  # a process of its own, as the developer's shell runs it
         code, output, _ = gitmig(repo, tmp_path, "makemigrations", "--no-input",
-                                 cache=str(tmp_path / "dev-cache"), **env)
+                                 cache=str(tmp_path / "dev-cache"), python=python, **env)
     else:  # in this process: faster
         result = repo.gitmig("makemigrations", "--no-input")
         code, output = result.exit_code, result.output
@@ -103,10 +107,11 @@ def project(tmp_path: Path, models: str, files: dict[str, str] | None = None,
     return repo
 
 
-def in_sync_by_record(repo: Repo, tmp_path: Path, cwd: Path | None = None, **env: str) -> None:
+def in_sync_by_record(repo: Repo, tmp_path: Path, cwd: Path | None = None,
+                      python: Path | None = None, **env: str) -> None:
     """The record answers as it stands (the premise of each trial)."""
-    assert gitmig(repo, tmp_path, "makemigrations", "--check", cwd=cwd, **env) == (
-        0, "No changes detected.\n", False)
+    assert gitmig(repo, tmp_path, "makemigrations", "--check", cwd=cwd, python=python,
+                  **env) == (0, "No changes detected.\n", False)
 
 
 # --- what the models read besides their modules -------------------------------------------
@@ -534,3 +539,153 @@ def test_a_record_naming_many_files(tmp_path: Path) -> None:
     tamper(repo, "read", '["blog/__init__.py", "blog/models.py", ' +
            ", ".join(f'"{n}"' for n in names) + "]")
     assert refused(repo, tmp_path) == 1
+
+
+# --- more of what the models and the migrations may reach -----------------------------------
+
+def test_a_migration_reading_a_variable(tmp_path: Path) -> None:
+    repo = project(tmp_path, post("200"))
+    path = "blog/migrations/0001_initial.py"
+    repo.write(path, "import os\n" + repo.read(path).replace(
+        "sa.String(length=200)", 'sa.String(length=int(os.environ.get("TITLE", "200")))'))
+    (repo.root / LOCK).unlink()  # written afresh over the hand-edited migration
+    repo.write("blog/models.py", post("200") + """
+class Tag(Base):
+    __tablename__ = "tag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+""")
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    assert "# models in sync" not in repo.read(LOCK)  # replaying reads a variable: no record
+    repo.commit(message="a hand-edited migration, and tags")
+    assert agree(repo, tmp_path, TITLE="100") == 1
+
+
+def test_models_asking_a_process(tmp_path: Path) -> None:
+    models = "import subprocess, sys\n" + post(
+        'int(subprocess.check_output([sys.executable, "-c", "print(200)"]))')
+    repo = project(tmp_path, models, record=False)
+    agree(repo, tmp_path)
+
+
+def test_models_reflecting_a_sqlite_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    models = HEAD + """
+from pathlib import Path
+
+_ENGINE = sa.create_engine(f"sqlite:///{Path(__file__).parent / 'legacy.db'}")
+legacy = sa.Table("legacy", Base.metadata, autoload_with=_ENGINE)
+"""
+    (tmp_path / "proj" / "blog").mkdir(parents=True)
+    with sqlite3.connect(tmp_path / "proj" / "blog" / "legacy.db") as db:
+        db.execute("CREATE TABLE legacy (id INTEGER PRIMARY KEY)")
+    repo = project(tmp_path, models, record=False)  # a database's answer: no record
+    with sqlite3.connect(repo.root / "blog" / "legacy.db") as db:
+        db.execute("ALTER TABLE legacy ADD COLUMN name TEXT")
+    assert agree(repo, tmp_path) == 1
+
+
+def test_a_project_module_as_bytecode_only(tmp_path: Path) -> None:
+    import py_compile
+
+    def compiled(length: int) -> None:
+        source = tmp_path / "kinds.py"
+        source.write_text(f"TITLE = {length}\n")
+        py_compile.compile(str(source), cfile=str(tmp_path / "proj" / "blog" / "kinds.pyc"))
+
+    (tmp_path / "proj" / "blog").mkdir(parents=True)
+    compiled(200)
+    repo = project(tmp_path, "from blog import kinds\n" + post("kinds.TITLE"))
+    assert '"blog/kinds.pyc"' in repo.read(LOCK)
+    in_sync_by_record(repo, tmp_path)
+    compiled(100)
+    assert agree(repo, tmp_path) == 1
+
+
+def test_a_merge_of_two_branches(tmp_path: Path) -> None:
+    repo = two_apps(tmp_path)
+    repo.git("checkout", "-q", "-b", "other")
+    repo.write("shop/models.py", repo.read("shop/models.py")
+               + "    name: Mapped[str | None]\n")
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    repo.commit(message="shop: item.name")
+    repo.git("checkout", "-q", "main")
+    repo.write("blog/models.py", post("100"))
+    assert repo.gitmig("makemigrations", "--no-input").exit_code == 0
+    repo.commit(message="blog: a shorter title")
+    repo.git("merge", "-q", "--no-edit", "other")
+    assert agree(repo, tmp_path) == 0  # each branch's record speaks for its branch only
+    repo.write("blog/models.py", post("50"))
+    assert agree(repo, tmp_path) == 1
+
+
+def test_a_namespace_package_shared_by_two_distributions(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for dist, module in (("ns_one", "one"), ("ns_two", "two")):
+        (site / "ns").mkdir(parents=True, exist_ok=True)
+        (site / "ns" / f"{module}.py").write_text("TITLE = 200\n")
+        info = site / f"{dist}-1.0.dist-info"
+        info.mkdir()
+        (info / "RECORD").write_text(f"ns/{module}.py,,\n")
+    repo = project(tmp_path, "from ns import one\n" + post("one.TITLE"), record=False,
+                   PYTHONPATH=str(site))  # which distribution's is ns? no record
+    (site / "ns" / "one.py").write_text("TITLE = 100\n")
+    assert agree(repo, tmp_path, PYTHONPATH=str(site)) == 1
+
+
+def venv(tmp_path: Path) -> Path:
+    """A virtual environment of its own, which sees this one's packages (gitmig, SQLAlchemy)
+    through a .pth file; its Python."""
+    import site
+    import venv as venvs
+
+    folder = tmp_path / "venv"
+    venvs.EnvBuilder(with_pip=False).create(folder)
+    python = folder / "bin" / "python"
+    packages = Path(subprocess.run([python, "-c", "import sysconfig; "
+                                    "print(sysconfig.get_paths()['purelib'])"],
+                                   capture_output=True, text=True, check=True).stdout.strip())
+    ours = [p for p in site.getsitepackages() if p.startswith(sys.prefix)]
+    (packages / "ours.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n"
+                                               for p in ours))
+    return python
+
+
+def test_a_pth_file_putting_a_folder_ahead_of_the_distribution(tmp_path: Path) -> None:
+    python = venv(tmp_path)
+    packages = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    install(packages, "fancytypes", "1.0", "LENGTH = 200\n")
+    repo = project(tmp_path, "import fancytypes\n" + post("fancytypes.LENGTH"), python=python)
+    assert '"fancytypes": "fancytypes-1.0"' in repo.read(LOCK)
+    in_sync_by_record(repo, tmp_path, python=python)
+    ahead = tmp_path / "ahead"
+    ahead.mkdir()
+    (ahead / "fancytypes.py").write_text("LENGTH = 100\n")
+    (packages / "zz_ahead.pth").write_text(f"import sys; sys.path.insert(0, {str(ahead)!r})\n")
+    assert agree(repo, tmp_path, python=python) == 1
+
+
+def test_an_editable_install_gets_no_record(tmp_path: Path) -> None:
+    python = venv(tmp_path)
+    packages = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    src = tmp_path / "src"
+    (src / "fancytypes").mkdir(parents=True)
+    (src / "fancytypes" / "__init__.py").write_text("LENGTH = 200\n")
+    info = packages / "fancytypes-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("__editable__.fancytypes-1.0.pth,,\n")
+    (packages / "__editable__.fancytypes-1.0.pth").write_text(f"{src}\n")
+    repo = project(tmp_path, "import fancytypes\n" + post("fancytypes.LENGTH"), record=False,
+                   python=python)  # its files may change at any time: no record
+    (src / "fancytypes" / "__init__.py").write_text("LENGTH = 100\n")
+    assert agree(repo, tmp_path, python=python) == 1
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    (root / "blog" / os.fsdecode(b"caf\xe9")).mkdir(parents=True)  # the folders' names are
+    (root / os.fsdecode(b"notes-\xff")).write_text("x\n")  # keyed, whatever their bytes
+    repo = project(tmp_path, post("200"))
+    in_sync_by_record(repo, tmp_path)
+    repo.write("blog/models.py", post("100"))
+    assert agree(repo, tmp_path) == 1

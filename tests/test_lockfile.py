@@ -36,9 +36,10 @@ def test_makemigrations_keeps_the_leaf_and_the_chain(project: Project) -> None:
     project.write("blog/models.py", BASE + POST)
     ok(project, "makemigrations", "--no-input")
     lines = project.read(LOCK).splitlines()
-    assert len(lines) == 7  # and the record of the models in sync (tests/test_syncrecord.py)
+    assert len(lines) == 8  # and the record of the models in sync (tests/test_syncrecord.py)
     assert [line.split(":")[0] for line in lines[3:]] == [
-        "# models in sync, key", "# models read", "# models imported", "# models environment"]
+        "# models in sync, key", "# models read", "# models imported", "# models environment",
+        "# models probed"]
     assert lines[0].startswith("# gitmig lock file of app 'blog', kept by makemigrations and "
                                "resolve; do not edit.")
     assert "link = sha256(previous link" in lines[0]  # the format, documented in the file

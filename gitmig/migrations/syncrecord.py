@@ -142,8 +142,8 @@ def _key(config: Config, locks: Sequence[bytes], reads: Iterable[str],
     root = config.root
     h = hashlib.sha256()
 
-    def add(*parts: str) -> None:
-        h.update("\0".join(parts).encode() + b"\n")
+    def add(*parts: str) -> None:  # JSON: unambiguous, and any file name is ASCII in it
+        h.update(json.dumps(parts).encode() + b"\n")
 
     add("format", str(FORMAT), __version__, sys.implementation.name,
         ".".join(map(str, sys.version_info[:3])), os.environ.get(DATABASE_ENV, ""),
@@ -279,8 +279,10 @@ def make(config: Config) -> Record | None:
     entry = cache.models_entry(config.path)
     if entry is None or cache.models_state(config.path) is None:
         return None  # no import of these very files to vouch for
-    if entry.get("cwd") is not None or entry.get("quiet") is not True:
-        return None  # a path relative to where gitmig ran; or output only the import gives
+    if entry.get("cwd") is not None or entry.get("quiet") is not True \
+            or entry.get("talked") != "":
+        return None  # a path relative to where gitmig ran; output only the import gives; a
+        # process, socket or database asked (reflected tables): nothing a file keys
     root = str(config.root).rstrip("/") + "/"
     reads: list[str] = []
     probed: list[str] = []
@@ -327,12 +329,21 @@ _PLAIN_IMPORT = re.compile(rb"(?:import sqlalchemy as sa|from gitmig import ops|
                            rb"from sqlalchemy\.dialects import \w+|"
                            rb"from __future__ import annotations)")
 _IMPORT_LINE = re.compile(rb"^[ \t]*(?:import|from)[ \t].*?[ \t]*\r?$", re.M)
+# What can reach files, variables or other modules without an import statement.
+_REACHING = frozenset({"open", "exec", "eval", "compile", "__import__", "import_module",
+                       "input", "breakpoint", "__builtins__", "globals", "locals", "vars",
+                       "getattr", "setattr", "environ", "environb", "getenv", "getenvb"})
+_REACHING_WORD = re.compile(rb"\b(?:" + b"|".join(n.encode() for n in _REACHING) + rb")\b")
+# The standard library a hand-written migration may import: none reads the outside world.
+_INERT = frozenset({"__future__", "collections", "copy", "dataclasses", "datetime",
+                    "decimal", "enum", "fractions", "functools", "itertools", "json", "math",
+                    "operator", "re", "string", "textwrap", "typing", "uuid"})
 
 
 def _migrations_import_keyed(config: Config, reads: set[str], tops: set[str]) -> bool:
-    """Replaying the migrations runs them: each module they import is one the record keys
-    (a project module it reads, or the standard library, gitmig, or a distribution it
-    records), and none imports by name at run time."""
+    """Replaying the migrations runs them: what they import is a module the record keys (a
+    project module it reads, gitmig, a distribution it records, an inert part of the
+    standard library), and nothing in them reads a file or a variable."""
     for app in config.apps.values():
         try:
             names = sorted(n for n in os.listdir(app.migrations) if n.endswith(".py"))
@@ -340,26 +351,31 @@ def _migrations_import_keyed(config: Config, reads: set[str], tops: set[str]) ->
         except OSError:
             return False
         for data in sources:
-            if b"__import__" in data or b"import_module" in data:
-                return False
             lines = _IMPORT_LINE.findall(data)
-            if all(_PLAIN_IMPORT.fullmatch(line.strip()) for line in lines):
-                continue
+            if all(_PLAIN_IMPORT.fullmatch(line.strip()) for line in lines) \
+                    and not _REACHING_WORD.search(data):
+                continue  # as makemigrations writes them (the quick way)
             try:
                 tree = ast.parse(data)
             except (SyntaxError, ValueError):
                 return False
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    modules = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom):
-                    if node.level or not node.module:
-                        return False
-                    modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-                else:
-                    continue
-                if not all(_module_keyed(config, m, reads, tops) for m in modules):
-                    return False
+            if not all(_inert(config, node, reads, tops) for node in ast.walk(tree)):
+                return False
+    return True
+
+
+def _inert(config: Config, node: ast.AST, reads: set[str], tops: set[str]) -> bool:
+    if isinstance(node, ast.Name) and node.id in _REACHING:
+        return False
+    if isinstance(node, ast.Attribute) and node.attr in _REACHING:
+        return False
+    if isinstance(node, ast.Import):
+        return all(_module_keyed(config, a.name, reads, tops) for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        if node.level or not node.module:
+            return False
+        modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        return all(_module_keyed(config, m, reads, tops) for m in modules)
     return True
 
 
@@ -375,7 +391,7 @@ def _module_keyed(config: Config, module: str, reads: set[str], tops: set[str]) 
                     rel = os.path.relpath(candidate, config.root).replace(os.sep, "/")
                     if rel not in reads:
                         return False  # a project module the models do not read
-    return found or parts[0] in sys.stdlib_module_names or parts[0] in {"gitmig", *tops}
+    return found or parts[0] in _INERT or parts[0] in {"gitmig", *tops}
 
 
 def refresh(config: Config, written: Sequence[str] = ()) -> Path | None:

@@ -14,7 +14,9 @@ runs:
   may change the models though no file read changed;
 - a top-level module no finder found (an optional dependency, `try: import x`): installing
   it later changes what the import does;
-- a path relative to the current folder (the models then depend on where gitmig runs).
+- a path relative to the current folder (the models then depend on where gitmig runs);
+- a process started, a socket or a SQLite database opened (tables reflected from a
+  database): what these answer, no file can key.
 Output (a print, a warning shown) is noted by noting_output(): what the models say, a run
 that does not import them cannot say.
 """
@@ -40,6 +42,7 @@ class Reads:
     probes: set[str] = field(default_factory=set)  # absolute paths asked about (stat)
     missing: set[str] = field(default_factory=set)  # top-level modules not found
     relative: bool = False  # a path relative to the current folder was used
+    talked: str = ""  # the first audit event that reached outside (a process, a socket...)
 
 
 class _Watched(os._Environ):
@@ -83,16 +86,23 @@ class _Missing:
 
 _ACTIVE: list[Reads] = []
 _HOOKED: list[bool] = []
+# Audit events of a reach outside the files: a process, a socket, a database.
+_TALKING = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
+                      "os.spawn", "socket.connect", "sqlite3.connect"})
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     """Python's audit hook (added once, for the process's life; idle outside a watch)."""
-    if event != "open" or not _ACTIVE:
+    if not _ACTIVE or (event != "open" and event not in _TALKING):
         return
     try:
-        path, _, flags = args
-        if isinstance(path, (str, bytes)) and not (flags or 0) & _WRITING:
-            _note_path(_ACTIVE[-1], os.fsdecode(path), _ACTIVE[-1].files)
+        reads = _ACTIVE[-1]
+        if event == "open":
+            path, _, flags = args
+            if isinstance(path, (str, bytes)) and not (flags or 0) & _WRITING:
+                _note_path(reads, os.fsdecode(path), reads.files)
+        elif not (event == "sqlite3.connect" and args and args[0] in (":memory:", "")):
+            reads.talked = reads.talked or event
     except Exception:  # noqa: S110 (an audit hook must never fail the call it watches)
         pass
 

@@ -261,7 +261,7 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
                                 _package_files(project), _imported_packages(project),
                                 sorted(reads.environ), sorted(reads.missing),
                                 _kept(config, reads.probes), relative=reads.relative,
-                                quiet=not heard.said)
+                                quiet=not heard.said, talked=reads.talked)
     return state
 
 
@@ -307,8 +307,8 @@ def _project_files(config: Config) -> list[str]:
     files = []
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None) or ""
-        if file.startswith(roots) and "site-packages" not in file and file.endswith(".py"):
-            files.append(file)
+        if file.startswith(roots) and "site-packages" not in file and os.path.isfile(file):
+            files.append(file)  # a module's source, or its only file (bytecode, extension)
     return files
 
 
