@@ -143,6 +143,33 @@ def test_a_relative_path_opened_from_another_folder(tmp_path: Path) -> None:
     assert agree(repo, tmp_path, cwd=repo.root / "docs") == 1
 
 
+@pytest.mark.parametrize("where", ["os.getcwd()", "str(Path.cwd())", "os.path.abspath('.')"])
+def test_models_asking_where_they_run(tmp_path: Path, where: str) -> None:
+    models = "import os\nfrom pathlib import Path\n" + post(
+        f"200 if {where}.endswith('proj') else 100")
+    (tmp_path / "proj" / "docs").mkdir(parents=True)
+    repo = project(tmp_path, models, record=False)  # where gitmig runs: no record
+    assert agree(repo, tmp_path) == 0
+    assert agree(repo, tmp_path, cwd=repo.root / "docs") == 1
+
+
+@pytest.mark.parametrize("machine", [
+    "socket.gethostname()", "platform.node()", "os.uname().nodename"])
+def test_models_asking_the_machine_name(tmp_path: Path, machine: str) -> None:
+    models = "import os, platform, socket\n" + post(f"200 if {machine} else 100")
+    repo = project(tmp_path, models, record=False)  # another machine has another name
+    assert agree(repo, tmp_path) == 0
+
+
+def test_models_finding_their_own_folder_keep_the_record(tmp_path: Path) -> None:
+    models = "import json\nfrom pathlib import Path\n" + post(
+        'json.loads((Path(__file__).resolve().parent / "lengths.json").read_text())["title"]')
+    repo = project(tmp_path, models, {"blog/lengths.json": '{"title": 200}'})
+    in_sync_by_record(repo, tmp_path)
+    repo.write("blog/lengths.json", '{"title": 100}')
+    assert agree(repo, tmp_path) == 1
+
+
 def test_a_data_file_read_with_pkgutil(tmp_path: Path) -> None:
     models = "import json, pkgutil\n" + post(
         'json.loads(pkgutil.get_data("blog", "lengths.json"))["title"]')

@@ -14,9 +14,11 @@ runs:
   may change the models though no file read changed;
 - a top-level module no finder found (an optional dependency, `try: import x`): installing
   it later changes what the import does;
-- a path relative to the current folder (the models then depend on where gitmig runs);
+- a path relative to the current folder, or the current folder asked for (os.getcwd,
+  Path.cwd): the models then depend on where gitmig runs;
 - a process started, a socket or a SQLite database opened (tables reflected from a
-  database): what these answer, no file can key.
+  database), the machine's name asked (socket.gethostname, os.uname, platform.node): what
+  these answer, no file can key.
 Output (a print, a warning shown) is noted by noting_output(): what the models say, a run
 that does not import them cannot say.
 """
@@ -88,7 +90,8 @@ _ACTIVE: list[Reads] = []
 _HOOKED: list[bool] = []
 # Audit events of a reach outside the files: a process, a socket, a database.
 _TALKING = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
-                      "os.spawn", "socket.connect", "sqlite3.connect"})
+                      "os.spawn", "socket.connect", "sqlite3.connect",
+                      "socket.gethostname"})
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
@@ -113,6 +116,15 @@ def _note_path(reads: Reads, path: str, into: set[str]) -> None:
     into.add(os.path.abspath(path))
 
 
+def _above(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether `path` is a project folder or one it lies in: Path.resolve() asks about each
+    (os.lstat), and they are there wherever the project is."""
+    if not os.path.isabs(path):
+        return False
+    folder = os.path.join(os.path.normpath(path), "")
+    return any(root.startswith(folder) for root in roots)
+
+
 def _by_project(roots: tuple[str, ...]) -> bool:
     """Whether the project's code asked (not a library's import-time code, nor the import
     system): the nearest module-level frame, or any frame before it, is the project's."""
@@ -134,15 +146,42 @@ def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
     reads = Reads()
     ours = tuple(roots)
     saved = {name: getattr(os, name) for name in ("environ", "environb", "listdir", "scandir",
-                                                  "stat", "lstat")}
+                                                  "stat", "lstat", "getcwd", "getcwdb",
+                                                  "uname")}
 
     def noting(call: Any, into: set[str]) -> Any:
         def watched(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
-            if isinstance(path, (str, bytes, os.PathLike)) and _by_project(ours):
-                _note_path(reads, os.fsdecode(path), into)
+            try:
+                if isinstance(path, (str, bytes, os.PathLike)) and _by_project(ours):
+                    name = os.fsdecode(path)
+                    if into is not reads.probes or not _above(name, ours):
+                        _note_path(reads, name, into)
+            except Exception:  # the folder gone, say: the call itself must still answer
+                reads.relative = True
             return call(path, *args, **kwargs)
         return watched
 
+    def asking(call: Any, note: Any) -> Any:
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            try:
+                if _by_project(ours):
+                    note()
+            except Exception:
+                reads.relative = True
+            return call(*args, **kwargs)
+        return watched
+
+    def where() -> None:
+        reads.relative = True
+
+    def machine() -> None:
+        reads.talked = reads.talked or "os.uname"
+
+    platform = sys.modules.get("platform")  # its uname() may be remembered from before
+    if platform is not None:
+        saved_platform = {name: getattr(platform, name) for name in ("uname", "node")}
+        platform.uname = asking(saved_platform["uname"], machine)  # type: ignore[attr-defined]
+        platform.node = asking(saved_platform["node"], machine)  # type: ignore[attr-defined]
     if not _HOOKED:
         sys.addaudithook(_audit)
         _HOOKED.append(True)
@@ -153,6 +192,9 @@ def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
     os.scandir = noting(saved["scandir"], reads.folders)
     os.stat = noting(saved["stat"], reads.probes)
     os.lstat = noting(saved["lstat"], reads.probes)
+    os.getcwd = asking(saved["getcwd"], where)
+    os.getcwdb = asking(saved["getcwdb"], where)
+    os.uname = asking(saved["uname"], machine)
     sys.meta_path.append(missing)
     _ACTIVE.append(reads)
     try:
@@ -163,6 +205,9 @@ def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
             sys.meta_path.remove(missing)
         for name, value in saved.items():
             setattr(os, name, value)
+        if platform is not None:
+            for name, value in saved_platform.items():
+                setattr(platform, name, value)
 
 
 @dataclass
