@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,11 @@ from .catalog import fresh_database
 if TYPE_CHECKING:
     from .gitrepo import Repo
 
+# A shell that starts pytest in the background (`pytest &` in a script) leaves Ctrl-C
+# ignored, and the gitmig processes the tests interrupt would inherit that: Ctrl-C is given
+# back its usual meaning, so the interruption tests test gitmig, not how pytest was started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # Files are rewritten within the same second in tests; stale bytecode would hide edits.
 sys.dont_write_bytecode = True
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
