@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gitmig import cache, hints
+from gitmig import cache, hints, regular
 from gitmig.cache import DATABASE_ENV  # defined there, which this module reads through
 from gitmig.errors import GitmigError
 
@@ -226,7 +226,7 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     """The document of a pyproject.toml, parsed once per content (gitmig.cache): every
     command reads it, and importing tomllib costs more than the rest of the reading."""
     try:
-        data = path.read_bytes()
+        data = regular.read_bytes(path)
     except OSError as exc:
         raise GitmigError(f"cannot read {path}: {exc.strerror}") from None
     scope, digest = str(path), cache.digest(data)
@@ -258,7 +258,8 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.gitmig] section, walking up from start."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        tool = read_pyproject(candidate).get("tool") if candidate.is_file() else None
+        odd = candidate.exists() and not candidate.is_file() and not candidate.is_dir()
+        tool = read_pyproject(candidate).get("tool") if candidate.is_file() or odd else None
         if isinstance(tool, dict) and "gitmig" in tool:
             return candidate
     return None
@@ -269,8 +270,10 @@ def load_config(explicit: str | Path | None = None, cwd: Path | None = None) -> 
         path = Path(explicit)
         if path.is_dir():
             path = path / "pyproject.toml"
-        if not path.is_file():
+        if not path.exists():
             raise GitmigError(f"config file {explicit} does not exist")
+        if not path.is_file():
+            raise GitmigError(f"cannot read {path.absolute()}: {regular.NOT_REGULAR}")
         path = path.resolve()
     else:
         start = (cwd or Path.cwd()).resolve()

@@ -20,7 +20,7 @@ PACKAGE = Path(gitmig.__file__).resolve().parent
 # Bottom to top. A module may import from its own layer and the layers below it.
 LAYERS: list[set[str]] = [
     # core: every layer uses
-    {"errors", "config", "console", "atomic", "hints", "cache", "processes", "__init__"},
+    {"errors", "config", "console", "atomic", "regular", "hints", "cache", "processes", "__init__"},
     {"schema"},
     {"ops"},
     {"migrations"},

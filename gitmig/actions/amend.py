@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig import regular
 from gitmig.actions.makemigrations import NewMigration, Options, _read_back, make_migrations
 from gitmig.atomic import Change
 from gitmig.config import Config
@@ -168,7 +169,7 @@ def _lock_changes(config: Config, graph: MigrationGraph, amended: list[Amended],
             continue
         text = lockfile.render(app, wanted).encode()
         try:
-            current = path.read_bytes()
+            current = regular.read_bytes(path)
         except OSError:
             current = None
         if current != text:

@@ -176,7 +176,7 @@ def now(config: Config, snapshot: Snapshot | None = None) -> list[Problem]:
         if snapshot is None:
             path = lockfile.path_of(config, app)
             shown = shown_path(path)
-            data = path.read_bytes() if path.is_file() else None
+            data = lockfile.read_worktree(path)
             folder = None
         else:
             folder = _folder(snapshot, config, app)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pygit2
 
+from gitmig import regular
 from gitmig.atomic import temp_dir_prefix
 from gitmig.config import Config, parse_section
 from gitmig.errors import GitmigError
@@ -302,9 +303,12 @@ class Snapshot:
         """A file's bytes, or None when the snapshot has no such file."""
         if self.tree is None:
             try:
-                return (self.project.workdir / path).read_bytes()
+                return regular.read_bytes(self.project.workdir / path)
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 return None
+            except OSError as exc:  # a FIFO or a device: refused, never waited on
+                raise GitmigError(f"cannot read this file: {exc.strerror}",
+                                  path=str(self.project.workdir / path)) from None
         obj = self._entry(path)
         try:
             return obj.data if isinstance(obj, pygit2.Blob) else None

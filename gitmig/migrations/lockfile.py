@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig import regular
 from gitmig.atomic import write_file
 from gitmig.errors import GitmigError
 from gitmig.migrations.graph import MigrationFile
@@ -143,21 +144,26 @@ def path_of(config: Config, app: str) -> Path:
 
 
 def verify_worktree(config: Config, graph: MigrationGraph, app: str) -> Verdict:
-    path = path_of(config, app)
+    data = read_worktree(path_of(config, app))
+    return verify(graph.app_nodes(app), [n for _, n in graph.leaves(app)], data)
+
+
+def read_worktree(path: Path) -> bytes | None:
+    """The lock file's bytes, None when there is none; refused when it cannot be read or
+    is no regular file (a FIFO would block the read)."""
     try:
-        data: bytes | None = path.read_bytes()
+        return regular.read_bytes(path)
     except FileNotFoundError:
-        data = None
+        return None
     except OSError as exc:
         raise GitmigError(f"cannot read the lock file: {exc.strerror}", path=str(path)) from None
-    return verify(graph.app_nodes(app), [n for _, n in graph.leaves(app)], data)
 
 
 def write(path: Path, text: str) -> bool:
     """Put `text` in the lock file (atomically: a reader sees the old or the new one).
     False when it already holds exactly that."""
     try:
-        if path.read_text(encoding="utf-8") == text:
+        if regular.read_text(path) == text:
             return False
     except (OSError, UnicodeDecodeError):
         pass

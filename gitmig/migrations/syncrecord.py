@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitmig import __version__
+from gitmig import __version__, regular
 from gitmig.config import DATABASE_ENV, Config
 
 FORMAT = 2
@@ -106,7 +106,7 @@ def in_sync(config: Config) -> bool:
     locks = []
     for app in config.apps.values():
         try:
-            locks.append((app.migrations / "gitmig.lock").read_bytes())
+            locks.append(regular.read_bytes(app.migrations / "gitmig.lock"))
         except OSError:
             return False  # an app without a lock: the full comparison writes it
     tried: set[Record] = set()
@@ -315,7 +315,7 @@ def make(config: Config) -> Record | None:
     locks = []
     for app in config.apps.values():
         try:
-            locks.append((app.migrations / "gitmig.lock").read_bytes())
+            locks.append(regular.read_bytes(app.migrations / "gitmig.lock"))
         except OSError:
             return None
     names = tuple(sorted(environ))
@@ -408,7 +408,7 @@ def refresh(config: Config, written: Sequence[str] = ()) -> Path | None:
     label = next((a for a in config.apps if a in written), next(iter(config.apps)))
     path = config.apps[label].migrations / "gitmig.lock"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = regular.read_text(path)
         write_file(path, strip(text) + lines(record))
     except (OSError, UnicodeDecodeError):
         return None  # best effort: without a record, the next check only costs time

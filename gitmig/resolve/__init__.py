@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitmig import regular
 from gitmig.atomic import scratch_prefix
 from gitmig.config import Config
 from gitmig.errors import CheckFailed, GitmigError
@@ -166,7 +167,7 @@ def _locks(config: Config, selected: list[str], final: MigrationGraph,
             continue
         text = lockfile.render(app, wanted)
         try:
-            current = path.read_text(encoding="utf-8")
+            current = regular.read_text(path)
         except (OSError, UnicodeDecodeError):
             current = None
         if current is None or syncrecord.strip(current) != text or app in conflicts.locks:
