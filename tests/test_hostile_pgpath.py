@@ -490,6 +490,35 @@ def test_ctrl_c_after_some_lines(tmp_path: Path, postgres_url: str, lines: int,
     assert [row[1] for row in history(postgres_url)] == names
 
 
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_during_the_last_migration(tmp_path: Path, postgres_url: str,
+                                          presses: int) -> None:
+    """Ctrl-C while the last migration runs (it sleeps a second; the one before sleeps long
+    enough that its batch commits, so nothing awaits a commit): the migration is applied
+    and reported, and the run still ends as interrupted (exit 130, 'gitmig: aborted').
+    Before, such a Ctrl-C was lost there and the run ended with exit 0."""
+    from .test_migrate_pgpath import edit_entry, expected_catalog
+
+    project, names, entry, slow = slowed(tmp_path, postgres_url)
+    recreate(postgres_url)
+    entry.write_bytes(slow)
+    edit_entry(lambda v: [v["steps"][-2]["statements"].append("SELECT pg_sleep(0.6)"),
+                          v["steps"][-1]["statements"].append("SELECT pg_sleep(1)")])
+    proc, out = until(project, postgres_url, len(names) - 1)
+    time.sleep(0.3)  # the last migration's sleep is under way
+    for _ in range(presses):
+        proc.send_signal(2)
+        time.sleep(0.02)
+    rest, err = proc.communicate(timeout=60)
+    out += rest
+
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
+    applied = [r[1] for r in history(postgres_url)]
+    assert reported(out) == applied == names
+    assert dump_catalog(postgres_url) == expected_catalog(project, applied)
+
+
 def test_sigkill_before_the_first_line(tmp_path: Path, postgres_url: str) -> None:
     """Killed once the history table exists, before any line: a prefix applied (most
     likely nothing), the next run applies the rest and prints only those, exit 0."""

@@ -124,9 +124,10 @@ class _Batch(BaseBatch):
         return self.open
 
     def defer_sigint(self) -> bool:
-        """Every Ctrl-C waits for the statement under way (libpq is not stopped mid-call):
+        """Every Ctrl-C waits for the migration under way (libpq is not stopped mid-call):
         the first one while migrations await their commit as the full path's does; else
-        the run stops before the next migration."""
+        the run commits the migration under way once it ends and stops there (exit 130),
+        the last one included."""
         if not super().defer_sigint():
             self.abort = True
         return True
@@ -199,6 +200,8 @@ def _run(session: pgexec.Session, steps: tuple[sqlrecord.Step, ...], commit: str
                 raise
             batch.stop_if_asked()
         batch.finish()
+        if batch.abort:  # a Ctrl-C during the last migration: it is applied, and said so
+            raise KeyboardInterrupt
     return True
 
 
