@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,13 +44,26 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITMIG_CACHE_DIR", str(tmp_path / "cache"))
 
 
+# The app folder (models and migrations) made for each list of bodies in this process:
+# the migrations do not depend on which PostgreSQL database the project names, so a later
+# test copies them instead of running makemigrations once per body again.
+_MADE: dict[tuple[str, ...], Path] = {}
+
+
 def project_on(tmp_path: Path, url: str, bodies: list[str]) -> Project:
     """A project against `url` with one migration per models body, in order."""
     project = blog_project(tmp_path / "proj", url)
+    made = _MADE.get(tuple(bodies))
+    if made is not None:
+        shutil.copytree(made, project.root / "blog", dirs_exist_ok=True)
+        return project
     for body in bodies:
         models(project, body)
         make(project)
     assert len(project.migrations("blog")) == len(bodies)
+    keep = Path(tempfile.mkdtemp(prefix="gitmig-test-made-")) / "blog"
+    shutil.copytree(project.root / "blog", keep)
+    _MADE[tuple(bodies)] = keep
     return project
 
 
