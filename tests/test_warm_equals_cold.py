@@ -395,6 +395,50 @@ class Post(Base):
     assert gitmig("makemigrations", "--check") == cold
 
 
+def test_a_distribution_s_version_the_models_ask_for_is_part_of_the_key(
+        tmp_path: Path) -> None:
+    """Models that size a column by an installed distribution's version
+    (importlib.metadata), without importing it: upgrading that distribution renames its
+    .dist-info folder, and the remembered models' state must not answer for the new
+    version. (It did: only the modules imported were keyed.)"""
+    from .conftest import blog_project
+
+    lib = tmp_path / "lib"
+    meta = lib / "shopkit-1.0.dist-info"
+    meta.mkdir(parents=True)
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: shopkit\nVersion: 1.0\n")
+    project = blog_project(tmp_path / "proj")
+    project.write("blog/models.py", BASE + """
+import importlib.metadata
+
+LENGTH = 20 if importlib.metadata.version("shopkit") == "1.0" else 300
+
+
+class Post(Base):
+    __tablename__ = "post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(LENGTH))
+""")
+    env = {**os.environ, "PYTHONPATH": str(lib), "GITMIG_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("GITMIG_NO_CACHE", None)
+
+    def gitmig(*args: str, cold: bool = False) -> tuple[int, str, str]:
+        done = subprocess.run([sys.executable, "-m", "gitmig", *args], cwd=project.root,
+                              env={**env, "GITMIG_NO_CACHE": "1"} if cold else env,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout, done.stderr
+
+    assert gitmig("makemigrations", "--no-input")[0] == 0
+    assert gitmig("makemigrations", "--check") == (0, "No changes detected.\n", "")
+    upgraded = meta.rename(lib / "shopkit-2.0.dist-info")  # as pip leaves an upgrade
+    (upgraded / "METADATA").write_text("Metadata-Version: 2.1\nName: shopkit\nVersion: 2.0\n")
+
+    cold = gitmig("makemigrations", "--check", cold=True)
+
+    assert cold[0] == 1, cold
+    assert gitmig("makemigrations", "--check") == cold
+
+
 @pytest.mark.slow
 def test_an_ignored_table_is_not_remembered_as_made_by_the_migrations(
         template: Repo, tmp_path: Path, database_url: str) -> None:

@@ -258,7 +258,8 @@ def models_state(config: Config, modules: dict[str, ModuleType] | None = None) -
     project = _project_files(config)
     reads = _LAST_READS[0] if _LAST_READS else importwatch.Reads()
     cache.remember_models_state(config.path, project + _opened_files(config, reads), state,
-                                _package_files(project), _imported_packages(project),
+                                _package_files(project) + _metadata_files(reads),
+                                _imported_packages(project),
                                 sorted(reads.environ), sorted(reads.missing),
                                 _kept(config, reads.probes), relative=reads.relative,
                                 quiet=not heard.said, talked=reads.talked)
@@ -310,6 +311,16 @@ def _project_files(config: Config) -> list[str]:
         if file.startswith(roots) and "site-packages" not in file and os.path.isfile(file):
             files.append(file)  # a module's source, or its only file (bytecode, extension)
     return files
+
+
+def _metadata_files(reads: importwatch.Reads) -> list[str]:
+    """The installed distributions' metadata files the import read (importlib.metadata:
+    a version, entry points), stamped like the packages' modules: an upgrade renames the
+    .dist-info folder, and models that ask a distribution they do not import for its
+    version must not be answered from before it."""
+    return sorted(f for f in reads.files
+                  if any(part.endswith((".dist-info", ".egg-info"))
+                         for part in f.split(os.sep)[:-1]))
 
 
 def _package_files(project: list[str]) -> list[str]:
