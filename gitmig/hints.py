@@ -47,6 +47,13 @@ FLEET_RERUN = ("fix what each failed target reports, then run the same command a
 
 
 # `gitmig migrate` gave up waiting for a lock on every attempt (lock_timeout, lock_retries).
+NOT_IN_TRANSACTION = (
+    "PostgreSQL runs that statement only outside a transaction block; gitmig runs a RunSQL "
+    "string so when it holds one statement that is CREATE/DROP INDEX, REINDEX or DETACH "
+    "PARTITION ... CONCURRENTLY, VACUUM, CREATE/DROP DATABASE or TABLESPACE, or ALTER "
+    "SYSTEM: give each its own string (RunSQL takes a list); run any other by hand (psql), "
+    "then record the migration with `gitmig migrate {app} {name} --fake`"
+)
 LOCK_TIMEOUT = (
     "another session holds a lock on the table (PostgreSQL: pg_locks and pg_stat_activity "
     "show it; MariaDB/MySQL: SHOW PROCESSLIST): let it finish, then run `gitmig migrate` "

@@ -574,7 +574,13 @@ class MigrationFailed(GitmigError):
             )
         # Running it again is the way out only when the failed run left nothing behind.
         clean = not committed and (not done or (backend.transactional_ddl and not kept))
-        super().__init__(message, hint=hints.LOCK_TIMEOUT if lock and clean else None)
+        hint = hints.LOCK_TIMEOUT if lock and clean else None
+        if clean and "cannot run inside a transaction block" in reason:  # PostgreSQL's words
+            app, name = p.step.key
+            if p.step.backwards:  # recorded as unapplied: the migration before it
+                name = next((n for a, n in p.file.parents if a == app), "zero")
+            hint = hints.NOT_IN_TRANSACTION.format(app=app, name=name)
+        super().__init__(message, hint=hint)
 
 
 def way_out(key: Key, parents: tuple[Key, ...], backwards: bool) -> str:

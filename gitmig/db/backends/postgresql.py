@@ -12,6 +12,7 @@ values. An integer column that becomes the key is numbered by a sequence, as SER
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,19 @@ def lock_key(schema: str | None) -> int:
     digest = hashlib.sha256(f"{LOCK_KEY}:{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
+
+# Statements PostgreSQL refuses inside a transaction block, looked for once comments and
+# quoted text are taken out (a word in a comment must not make a migration non-atomic).
+_NO_TRANSACTION = re.compile(
+    r"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|DETACH\s+PARTITION\s+\S+|"
+    r"REINDEX\s+(?:\([^)]*\)\s*)?\w+)\s+CONCURRENTLY\b"
+    r"|(?:^|;)\s*(?:VACUUM|(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE)|ALTER\s+SYSTEM)\b",
+    re.IGNORECASE)
+_NOT_CODE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", re.DOTALL)
+
+
+def _refuses_transaction(sql: str) -> bool:
+    return _NO_TRANSACTION.search(_NOT_CODE.sub(" ", sql)) is not None
 
 class PostgreSQLBackend(Backend):
     name = "postgresql"
@@ -147,7 +161,15 @@ class PostgreSQLBackend(Backend):
         return not found
 
     def outside_transaction(self, op: ops.Operation) -> bool:
-        return isinstance(op, (ops.CreateIndex, ops.DropIndex)) and op.concurrently
+        """An index built or dropped CONCURRENTLY (by the operation, or in RunSQL's own SQL,
+        either way), VACUUM, CREATE or DROP DATABASE: PostgreSQL refuses them inside a
+        transaction block, so the migration runs operation by operation, these in
+        autocommit, as a Django user's RunSQL of them runs in a non-atomic migration."""
+        if isinstance(op, (ops.CreateIndex, ops.DropIndex)):
+            return op.concurrently
+        if isinstance(op, ops.RunSQL):
+            return any(map(_refuses_transaction, (*op.sql, *(op.reverse_sql or ()))))
+        return False
 
     def autocommit(self, conn: Connection) -> AbstractContextManager[None]:
         return pgsafe.autocommit(conn)
