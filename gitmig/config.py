@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,8 +259,12 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml with a [tool.gitmig] section, walking up from start."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        odd = candidate.exists() and not candidate.is_file() and not candidate.is_dir()
-        tool = read_pyproject(candidate).get("tool") if candidate.is_file() or odd else None
+        try:
+            if stat.S_ISDIR(candidate.stat().st_mode):
+                continue
+        except OSError:
+            continue  # none here (a FIFO or a device is read, and refused, below)
+        tool = read_pyproject(candidate).get("tool")
         if isinstance(tool, dict) and "gitmig" in tool:
             return candidate
     return None

@@ -46,7 +46,7 @@ FLEET_RERUN = ("fix what each failed target reports, then run the same command a
                "targets already migrated are skipped")
 
 
-# `gitmig migrate` gave up waiting for a lock on every attempt (lock_timeout, lock_retries).
+# A migration failed on a statement PostgreSQL runs only outside a transaction block.
 NOT_IN_TRANSACTION = (
     "PostgreSQL runs that statement only outside a transaction block; gitmig runs a RunSQL "
     "string so when it holds one statement that is CREATE/DROP INDEX, REINDEX or DETACH "
@@ -54,6 +54,8 @@ NOT_IN_TRANSACTION = (
     "SYSTEM: give each its own string (RunSQL takes a list); run any other by hand (psql), "
     "then record the migration with `gitmig migrate {app} {name} --fake`"
 )
+
+# `gitmig migrate` gave up waiting for a lock on every attempt (lock_timeout, lock_retries).
 LOCK_TIMEOUT = (
     "another session holds a lock on the table (PostgreSQL: pg_locks and pg_stat_activity "
     "show it; MariaDB/MySQL: SHOW PROCESSLIST): let it finish, then run `gitmig migrate` "

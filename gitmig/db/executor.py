@@ -575,7 +575,7 @@ class MigrationFailed(GitmigError):
         # Running it again is the way out only when the failed run left nothing behind.
         clean = not committed and (not done or (backend.transactional_ddl and not kept))
         hint = hints.LOCK_TIMEOUT if lock and clean else None
-        if clean and "cannot run inside a transaction block" in reason:  # PostgreSQL's words
+        if clean and backend.refused_in_transaction(exc):
             app, name = p.step.key
             if p.step.backwards:  # recorded as unapplied: the migration before it
                 name = next((n for a, n in p.file.parents if a == app), "zero")

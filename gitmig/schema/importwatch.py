@@ -145,9 +145,6 @@ def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
     whose code's listings and probes are noted."""
     reads = Reads()
     ours = tuple(roots)
-    saved = {name: getattr(os, name) for name in ("environ", "environb", "listdir", "scandir",
-                                                  "stat", "lstat", "getcwd", "getcwdb",
-                                                  "uname")}
 
     def noting(call: Any, into: set[str]) -> Any:
         def watched(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
@@ -177,24 +174,28 @@ def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
     def machine() -> None:
         reads.talked = reads.talked or "os.uname"
 
+    # (module, name) -> what stands in for it while the import runs.
+    watch: dict[tuple[Any, str], Any] = {
+        (os, "environ"): lambda real: _Watched(real, reads),
+        (os, "environb"): lambda real: _Watched(real, reads),
+        (os, "listdir"): lambda real: noting(real, reads.folders),
+        (os, "scandir"): lambda real: noting(real, reads.folders),
+        (os, "stat"): lambda real: noting(real, reads.probes),
+        (os, "lstat"): lambda real: noting(real, reads.probes),
+        (os, "getcwd"): lambda real: asking(real, where),
+        (os, "getcwdb"): lambda real: asking(real, where),
+        (os, "uname"): lambda real: asking(real, machine),
+    }
     platform = sys.modules.get("platform")  # its uname() may be remembered from before
     if platform is not None:
-        saved_platform = {name: getattr(platform, name) for name in ("uname", "node")}
-        platform.uname = asking(saved_platform["uname"], machine)  # type: ignore[attr-defined]
-        platform.node = asking(saved_platform["node"], machine)  # type: ignore[attr-defined]
+        watch[platform, "uname"] = watch[platform, "node"] = lambda real: asking(real, machine)
+    saved = {target: getattr(*target) for target in watch}
     if not _HOOKED:
         sys.addaudithook(_audit)
         _HOOKED.append(True)
     missing = _Missing(reads)
-    os.environ = _Watched(saved["environ"], reads)  # noqa: B003 (rebound, not cleared)
-    os.environb = _Watched(saved["environb"], reads)
-    os.listdir = noting(saved["listdir"], reads.folders)
-    os.scandir = noting(saved["scandir"], reads.folders)
-    os.stat = noting(saved["stat"], reads.probes)
-    os.lstat = noting(saved["lstat"], reads.probes)
-    os.getcwd = asking(saved["getcwd"], where)
-    os.getcwdb = asking(saved["getcwdb"], where)
-    os.uname = asking(saved["uname"], machine)
+    for (module, name), stand_in in watch.items():
+        setattr(module, name, stand_in(saved[module, name]))
     sys.meta_path.append(missing)
     _ACTIVE.append(reads)
     try:
@@ -203,11 +204,8 @@ def watching(roots: Sequence[str] = ()) -> Iterator[Reads]:
         _ACTIVE.remove(reads)
         if missing in sys.meta_path:
             sys.meta_path.remove(missing)
-        for name, value in saved.items():
-            setattr(os, name, value)
-        if platform is not None:
-            for name, value in saved_platform.items():
-                setattr(platform, name, value)
+        for (module, name), real in saved.items():
+            setattr(module, name, real)
 
 
 @dataclass

@@ -275,6 +275,10 @@ class Backend:
         """Whether `exc` is the database giving up waiting for a lock (worth a retry)."""
         return False
 
+    def refused_in_transaction(self, exc: BaseException) -> bool:
+        """Whether `exc` is a statement the database runs only outside a transaction."""
+        return False
+
     def add_constraint(self, op: ops.AddConstraint, ctx: ddl.Context) -> None:
         c = op.constraint
         if isinstance(c, ForeignKey):

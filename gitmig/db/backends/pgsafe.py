@@ -100,8 +100,17 @@ def _outside(conn: Connection) -> Iterator[None]:
         yield
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
 def is_lock_timeout(exc: BaseException) -> bool:
     """SQLSTATE 55P03 (lock_not_available): lock_timeout ran out."""
-    orig = getattr(exc, "orig", exc)
-    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return code == "55P03"
+    return _sqlstate(exc) == "55P03"
+
+
+def refused_in_transaction(exc: BaseException) -> bool:
+    """SQLSTATE 25001 (active_sql_transaction): a statement that runs only outside a
+    transaction block (CREATE INDEX CONCURRENTLY, VACUUM...) was sent inside one."""
+    return _sqlstate(exc) == "25001"

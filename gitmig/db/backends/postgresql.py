@@ -61,6 +61,7 @@ _NOT_CODE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"",
 def _refuses_transaction(sql: str) -> bool:
     return _NO_TRANSACTION.search(_NOT_CODE.sub(" ", sql)) is not None
 
+
 class PostgreSQLBackend(Backend):
     name = "postgresql"
     label = "PostgreSQL"
@@ -161,8 +162,8 @@ class PostgreSQLBackend(Backend):
         return not found
 
     def outside_transaction(self, op: ops.Operation) -> bool:
-        """An index built or dropped CONCURRENTLY (by the operation, or in RunSQL's own SQL,
-        either way), VACUUM, CREATE or DROP DATABASE: PostgreSQL refuses them inside a
+        """An index built or dropped CONCURRENTLY by the operation, or RunSQL holding, in
+        either direction, a statement of _NO_TRANSACTION: PostgreSQL refuses them inside a
         transaction block, so the migration runs operation by operation, these in
         autocommit, as a Django user's RunSQL of them runs in a non-atomic migration."""
         if isinstance(op, (ops.CreateIndex, ops.DropIndex)):
@@ -180,6 +181,9 @@ class PostgreSQLBackend(Backend):
 
     def is_lock_timeout(self, exc: BaseException) -> bool:
         return pgsafe.is_lock_timeout(exc)
+
+    def refused_in_transaction(self, exc: BaseException) -> bool:
+        return pgsafe.refused_in_transaction(exc)
 
     def mark_transaction(self, conn: Connection) -> object | None:
         """The transaction's id: PostgreSQL says afterwards whether it committed."""
