@@ -460,6 +460,21 @@ def test_output_piped_into_head(tmp_path: Path, postgres_url: str, cache: bool) 
     assert dump_catalog(postgres_url) == expected_catalog(project, applied)
 
 
+def press_ctrl_c(proc: subprocess.Popen[str], out: str, presses: int,
+                 url: str) -> tuple[str, list[str]]:
+    """Ctrl-C pressed `presses` times; the run must end as interrupted (exit 130,
+    'gitmig: aborted' last, no traceback). (All it printed, the migrations the history
+    now holds.)"""
+    for _ in range(presses):
+        proc.send_signal(2)
+        time.sleep(0.02)
+    rest, err = proc.communicate(timeout=60)
+    out += rest
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
+    return out, [r[1] for r in history(url)]
+
+
 @pytest.mark.parametrize(("lines", "presses"), [(1, 1), (4, 1), (6, 1), (1, 2), (3, 3)])
 def test_ctrl_c_after_some_lines(tmp_path: Path, postgres_url: str, lines: int,
                                  presses: int) -> None:
@@ -472,15 +487,8 @@ def test_ctrl_c_after_some_lines(tmp_path: Path, postgres_url: str, lines: int,
     recreate(postgres_url)
     entry.write_bytes(slow)
     proc, out = until(project, postgres_url, lines)
-    for _ in range(presses):
-        proc.send_signal(2)
-        time.sleep(0.02)
-    rest, err = proc.communicate(timeout=60)
-    out += rest
+    out, applied = press_ctrl_c(proc, out, presses, postgres_url)
 
-    assert proc.returncode == 130, (out, err)
-    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
-    applied = [r[1] for r in history(postgres_url)]
     assert reported(out) == applied == names[: len(applied)]
     assert len(applied) >= lines
     assert dump_catalog(postgres_url) == expected_catalog(project, applied)
@@ -506,15 +514,8 @@ def test_ctrl_c_during_the_last_migration(tmp_path: Path, postgres_url: str,
                           v["steps"][-1]["statements"].append("SELECT pg_sleep(1)")])
     proc, out = until(project, postgres_url, len(names) - 1)
     time.sleep(0.3)  # the last migration's sleep is under way
-    for _ in range(presses):
-        proc.send_signal(2)
-        time.sleep(0.02)
-    rest, err = proc.communicate(timeout=60)
-    out += rest
+    out, applied = press_ctrl_c(proc, out, presses, postgres_url)
 
-    assert proc.returncode == 130, (out, err)
-    assert "Traceback" not in err and err.strip().splitlines()[-1] == "gitmig: aborted"
-    applied = [r[1] for r in history(postgres_url)]
     assert reported(out) == applied == names
     assert dump_catalog(postgres_url) == expected_catalog(project, applied)
 

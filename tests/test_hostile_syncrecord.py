@@ -161,27 +161,16 @@ def test_models_asking_the_machine_name(tmp_path: Path, machine: str) -> None:
     assert agree(repo, tmp_path) == 0
 
 
-def test_models_finding_their_own_folder_keep_the_record(tmp_path: Path) -> None:
-    models = "import json\nfrom pathlib import Path\n" + post(
-        'json.loads((Path(__file__).resolve().parent / "lengths.json").read_text())["title"]')
-    repo = project(tmp_path, models, {"blog/lengths.json": '{"title": 200}'})
-    in_sync_by_record(repo, tmp_path)
-    repo.write("blog/lengths.json", '{"title": 100}')
-    assert agree(repo, tmp_path) == 1
-
-
-def test_a_data_file_read_with_pkgutil(tmp_path: Path) -> None:
-    models = "import json, pkgutil\n" + post(
-        'json.loads(pkgutil.get_data("blog", "lengths.json"))["title"]')
-    repo = project(tmp_path, models, {"blog/lengths.json": '{"title": 200}'})
-    in_sync_by_record(repo, tmp_path)
-    repo.write("blog/lengths.json", '{"title": 100}')
-    assert agree(repo, tmp_path) == 1
-
-
-def test_a_data_file_read_with_importlib_resources(tmp_path: Path) -> None:
-    models = "import json\nfrom importlib import resources\n" + post(
-        'json.loads(resources.files("blog").joinpath("lengths.json").read_text())["title"]')
+@pytest.mark.parametrize("models", [
+    "import json\nfrom pathlib import Path\n" + post(  # the folders above are no probes
+        'json.loads((Path(__file__).resolve().parent / "lengths.json").read_text())["title"]'),
+    "import json, pkgutil\n" + post(
+        'json.loads(pkgutil.get_data("blog", "lengths.json"))["title"]'),
+    "import json\nfrom importlib import resources\n" + post(
+        'json.loads(resources.files("blog").joinpath("lengths.json").read_text())["title"]'),
+], ids=["path-resolve", "pkgutil", "importlib-resources"])
+def test_a_data_file_beside_the_models_keeps_the_record_and_keys_it(tmp_path: Path,
+                                                                    models: str) -> None:
     repo = project(tmp_path, models, {"blog/lengths.json": '{"title": 200}'})
     in_sync_by_record(repo, tmp_path)
     repo.write("blog/lengths.json", '{"title": 100}')

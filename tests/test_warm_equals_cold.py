@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,6 +356,29 @@ def test_a_table_rebuild_is_the_same_sql_in_every_process(template: Repo,
             "    FOREIGN KEY(tag_id) REFERENCES tag (id)\n") in outputs.pop()
 
 
+def upgraded_answers_as_cold(root: Path, pythonpath: Path, cache_dir: Path,
+                             upgrade: Callable[[], None]) -> None:
+    """makemigrations, then a warm check in sync; after `upgrade` (of something on
+    `pythonpath` the models read), the warm check says what the cold one says: a change."""
+    env = {**os.environ, "PYTHONPATH": str(pythonpath), "GITMIG_CACHE_DIR": str(cache_dir)}
+    env.pop("GITMIG_NO_CACHE", None)
+
+    def gitmig(*args: str, cold: bool = False) -> tuple[int, str, str]:
+        done = subprocess.run([sys.executable, "-m", "gitmig", *args], cwd=root,
+                              env={**env, "GITMIG_NO_CACHE": "1"} if cold else env,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout, done.stderr
+
+    assert gitmig("makemigrations", "--no-input")[0] == 0
+    assert gitmig("makemigrations", "--check") == (0, "No changes detected.\n", "")
+    upgrade()
+
+    cold = gitmig("makemigrations", "--check", cold=True)
+
+    assert cold[0] == 1, cold
+    assert gitmig("makemigrations", "--check") == cold
+
+
 def test_a_package_the_models_import_is_part_of_the_key(tmp_path: Path) -> None:
     """A column type from an installed package (here one on PYTHONPATH, outside the
     project) that changes with an upgrade changes the models: the remembered models'
@@ -375,24 +398,8 @@ class Post(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(shoptypes.LENGTH))
 """)
-    env = {**os.environ, "PYTHONPATH": str(lib.parent),
-           "GITMIG_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("GITMIG_NO_CACHE", None)
-
-    def gitmig(*args: str, cold: bool = False) -> tuple[int, str, str]:
-        done = subprocess.run([sys.executable, "-m", "gitmig", *args], cwd=project.root,
-                              env={**env, "GITMIG_NO_CACHE": "1"} if cold else env,
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        return done.returncode, done.stdout, done.stderr
-
-    assert gitmig("makemigrations", "--no-input")[0] == 0
-    assert gitmig("makemigrations", "--check") == (0, "No changes detected.\n", "")
-    (lib / "__init__.py").write_text("LENGTH = 300  # the package's next version\n")
-
-    cold = gitmig("makemigrations", "--check", cold=True)
-
-    assert cold[0] == 1, cold
-    assert gitmig("makemigrations", "--check") == cold
+    upgraded_answers_as_cold(project.root, lib.parent, tmp_path / "cache", lambda: (
+        lib / "__init__.py").write_text("LENGTH = 300  # the package's next version\n"))
 
 
 def test_a_distribution_s_version_the_models_ask_for_is_part_of_the_key(
@@ -419,24 +426,12 @@ class Post(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(LENGTH))
 """)
-    env = {**os.environ, "PYTHONPATH": str(lib), "GITMIG_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("GITMIG_NO_CACHE", None)
+    def upgrade() -> None:  # as pip leaves one: the folder renamed
+        upgraded = meta.rename(lib / "shopkit-2.0.dist-info")
+        (upgraded / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: shopkit\nVersion: 2.0\n")
 
-    def gitmig(*args: str, cold: bool = False) -> tuple[int, str, str]:
-        done = subprocess.run([sys.executable, "-m", "gitmig", *args], cwd=project.root,
-                              env={**env, "GITMIG_NO_CACHE": "1"} if cold else env,
-                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        return done.returncode, done.stdout, done.stderr
-
-    assert gitmig("makemigrations", "--no-input")[0] == 0
-    assert gitmig("makemigrations", "--check") == (0, "No changes detected.\n", "")
-    upgraded = meta.rename(lib / "shopkit-2.0.dist-info")  # as pip leaves an upgrade
-    (upgraded / "METADATA").write_text("Metadata-Version: 2.1\nName: shopkit\nVersion: 2.0\n")
-
-    cold = gitmig("makemigrations", "--check", cold=True)
-
-    assert cold[0] == 1, cold
-    assert gitmig("makemigrations", "--check") == cold
+    upgraded_answers_as_cold(project.root, lib, tmp_path / "cache", upgrade)
 
 
 @pytest.mark.slow
